@@ -1,0 +1,53 @@
+using Canary.Judge.Config;
+using Canary.Judge.Results;
+using Canary.Judge.Statistics;
+
+namespace Canary.Judge.Scoring;
+
+/// <summary>The classification of a tested metric and whether it went past its critical bound.</summary>
+internal readonly record struct MetricVerdict(MetricClassification Classification, bool BeyondCritical, bool BeyondAllowed);
+
+internal static class MetricClassifier
+{
+    /// <summary>
+    /// High when the whole interval lies above tolerance·|estimate| and the effect size exceeds the
+    /// allowed increase; Low symmetrically; otherwise Pass (Kayenta, MannWhitneyClassifier).
+    /// </summary>
+    public static MetricVerdict Classify(MetricConfig metric, JudgeSettings settings, MannWhitneyResult test, EffectSizeResult effect, double experimentMean)
+    {
+        var bound = settings.Tolerance * Math.Abs(test.Estimate);
+        var sizes = metric.EffectSize;
+        var higher = test.Lower > bound;
+        var lower = test.Upper < -bound;
+        if (higher && metric.Direction != Direction.Decrease)
+        {
+            var allowed = Exceeds(sizes.Measure, effect, experimentMean, sizes.AllowedIncrease, increase: true);
+            var critical = metric.Critical && allowed && Exceeds(sizes.Measure, effect, experimentMean, sizes.CriticalIncrease, increase: true);
+            return new MetricVerdict(allowed ? MetricClassification.High : MetricClassification.Pass, critical, allowed);
+        }
+
+        if (lower && metric.Direction != Direction.Increase)
+        {
+            var allowed = Exceeds(sizes.Measure, effect, experimentMean, sizes.AllowedDecrease, increase: false);
+            var critical = metric.Critical && allowed && Exceeds(sizes.Measure, effect, experimentMean, sizes.CriticalDecrease, increase: false);
+            return new MetricVerdict(allowed ? MetricClassification.Low : MetricClassification.Pass, critical, allowed);
+        }
+
+        return new MetricVerdict(MetricClassification.Pass, false, false);
+    }
+
+    /// <summary>
+    /// Whether the effect size is strictly beyond a bound. A control mean of 0 leaves the mean ratio
+    /// undefined: any positive experiment mean then exceeds every increase bound, any negative one every decrease bound.
+    /// </summary>
+    public static bool Exceeds(EffectSizeMeasure measure, EffectSizeResult effect, double experimentMean, double bound, bool increase)
+    {
+        var size = measure == EffectSizeMeasure.Cles ? effect.Cles : effect.MeanRatio;
+        if (size is not { } value)
+        {
+            return increase ? experimentMean > 0 : experimentMean < 0;
+        }
+
+        return increase ? value > bound : value < bound;
+    }
+}
