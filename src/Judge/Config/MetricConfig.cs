@@ -28,9 +28,9 @@ public sealed record MetricConfig
 /// <summary>Which change of a metric is bad.</summary>
 public enum Direction
 {
-    Either,
     Increase,
     Decrease,
+    Either,
 }
 
 /// <summary>What happens to missing and non-finite points.</summary>

@@ -1,0 +1,57 @@
+using System.Reflection;
+
+namespace Canary.Analyzer.Cli;
+
+/// <summary>The `canary` command line: one verb per command, exit statuses as in <see cref="ExitCodes"/>.</summary>
+public static class CanaryCli
+{
+    public const string Usage = """
+        usage: canary <command> [arguments]
+
+        commands:
+          judge FILE [--gate] [--format json|table]   judge a Judge-contract JSON document ('-' reads stdin)
+          version                                     print the version
+          help                                        print this text
+
+        exit status: 0 done, 1 --gate and the verdict is not Pass, 2 bad input or usage,
+                     3 the metrics source failed
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            await (args.Length == 0 ? stderr : stdout).WriteLineAsync(Usage);
+            return args.Length == 0 ? ExitCodes.BadInput : ExitCodes.Done;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "judge" => await JudgeCommand.RunAsync(args[1..], stdin, stdout),
+                "version" or "--version" => await Version(stdout),
+                _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
+            };
+        }
+        catch (InputException e)
+        {
+            foreach (var problem in e.Problems)
+            {
+                await stderr.WriteLineAsync($"canary {args[0]}: {problem}");
+            }
+
+            return ExitCodes.BadInput;
+        }
+    }
+
+    private static async Task<int> Version(TextWriter stdout)
+    {
+        var version = typeof(CanaryCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        await stdout.WriteLineAsync($"canary {version}");
+        return ExitCodes.Done;
+    }
+}
