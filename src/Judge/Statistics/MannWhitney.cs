@@ -17,7 +17,7 @@ internal static class MannWhitney
     /// </summary>
     public static MannWhitneyResult Test(ReadOnlySpan<double> x, ReadOnlySpan<double> y, double confidenceLevel, Span<double> scratch)
     {
-        double n = x.Length, m = y.Length, pooledCount = n + m;
+        double n = x.Length, m = y.Length;
         var ranks = RankSummary.Of(x, y);
 
         // Normal approximation with tie-corrected variance and continuity correction: R, stats::wilcox.test.
@@ -27,25 +27,32 @@ internal static class MannWhitney
         var pValue = NormalDistribution.TwoSidedPValue(z);
 
         var differences = new PairwiseDifferences(x, y, scratch);
-        var pairs = differences.Count;
-        // Hodges & Lehmann (1963): the estimate is the median of the n·m differences x[i] − y[j].
-        var estimate = pairs % 2 == 1
-            ? differences.Select((pairs + 1) / 2)
-            : Quantiles.Midpoint(differences.Select(pairs / 2), differences.Select((pairs / 2) + 1));
+        try
+        {
+            var pairs = differences.Count;
+            // Hodges & Lehmann (1963): the estimate is the median of the n·m differences x[i] − y[j].
+            var estimate = pairs % 2 == 1
+                ? differences.Select((pairs + 1) / 2)
+                : Quantiles.Midpoint(differences.Select(pairs / 2), differences.Select((pairs / 2) + 1));
 
-        // Away from the differences themselves the statistic only sees ties inside each sample,
-        // so the variance R evaluates along its root search is this one.
-        var sigmaCi = Sigma(n, m, ranks.WithinTieSum);
-        var zq = NormalDistribution.Quantile(1.0 - ((1.0 - confidenceLevel) / 2.0));
-        // R's W(d) exceeds zq while #{differences > d} > c; it crosses at the k-th smallest difference
-        // (Bauer 1972; Hollander & Wolfe §4.3, with R's continuity correction of ½).
-        var c = (n * m / 2.0) + 0.5 + (zq * sigmaCi);
-        var lowerRank = Math.Clamp((long)Math.Ceiling(pairs - c), 1, pairs);
-        var upperRank = Math.Clamp((long)Math.Floor(c) + 1, 1, pairs);
-        var lower = differences.Select(lowerRank);
-        var upper = differences.Select(upperRank);
+            // Away from the differences themselves the statistic only sees ties inside each sample,
+            // so the variance R evaluates along its root search is this one.
+            var sigmaCi = Sigma(n, m, ranks.WithinTieSum);
+            var zq = NormalDistribution.Quantile(1.0 - ((1.0 - confidenceLevel) / 2.0));
+            // R's W(d) exceeds zq while #{differences > d} > c; it crosses at the k-th smallest difference
+            // (Bauer 1972; Hollander & Wolfe §4.3, with R's continuity correction of ½).
+            var c = (n * m / 2.0) + 0.5 + (zq * sigmaCi);
+            var lowerRank = Math.Clamp((long)Math.Ceiling(pairs - c), 1, pairs);
+            var upperRank = Math.Clamp((long)Math.Floor(c) + 1, 1, pairs);
+            var lower = differences.Select(lowerRank);
+            var upper = differences.Select(upperRank);
 
-        return new MannWhitneyResult(pValue, estimate, lower, upper, ranks.U);
+            return new MannWhitneyResult(pValue, estimate, lower, upper, ranks.U);
+        }
+        finally
+        {
+            differences.Dispose();
+        }
     }
 
     // σ of U under H0 with ties: sqrt(nm/12 · ((N + 1) − Σ(t³ − t) / (N(N − 1)))), R's wilcox.test.

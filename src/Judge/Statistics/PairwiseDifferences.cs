@@ -1,24 +1,33 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Canary.Judge.Statistics;
 
 /// <summary>
 /// Order statistics of the n·m pairwise differences x[i] − y[j] of two ascending samples, selected
-/// exactly without materialising them. Counting the differences at or below a value takes one
-/// O(n + m) two-pointer pass (floating-point subtraction is monotone, so each row's differences
-/// stay sorted); an Illinois false-position search over those counts narrows a bracket until it
-/// holds at most n + m differences, which are then copied out and selected in place.
-/// Time O((n + m)·passes), memory O(n + m); the answer is the exact double x[i] − y[j].
+/// exactly without materialising them. A counting walk (<see cref="DifferenceWalk"/>) ranks any
+/// value in O(n + m); a sample of the differences brackets the wanted rank, false-position probes
+/// with an overshoot narrow the bracket until it holds at most n + m differences, and those are
+/// copied out and selected in place. Time O((n + m)·probes), memory O(n + m); the answer is the
+/// exact double x[i] − y[j], so it holds at every scale.
 /// </summary>
 internal ref struct PairwiseDifferences
 {
     private readonly ReadOnlySpan<double> x;
     private readonly ReadOnlySpan<double> y;
     private readonly Span<double> scratch;
+    private readonly int[] rowBuffer;
     private ProbeBuffer probes;
     private int probeCount;
     private SampleBuffer sample;
     private ulong random;
+
+    // Four row-start tables of n ints each, at these offsets in rowBuffer: the bracket's lower end
+    // (first column with d ≤ A), its upper end (first column with d < B), and two for a probe.
+    private RowTable lowerRows;
+    private RowTable upperRows;
+    private RowTable probeRows;
+    private RowTable probeBelowRows;
 
     /// <param name="x">Ascending, finite, non-empty.</param>
     /// <param name="y">Ascending, finite, non-empty.</param>
@@ -29,6 +38,8 @@ internal ref struct PairwiseDifferences
         this.y = y;
         this.scratch = scratch[..(x.Length + y.Length)];
         Count = (long)x.Length * y.Length;
+        rowBuffer = ArrayPool<int>.Shared.Rent(4 * x.Length);
+        (lowerRows, upperRows, probeRows, probeBelowRows) = (new(0), new(x.Length), new(2 * x.Length), new(3 * x.Length));
         // Fixed seed: the answers never depend on it, only the path to them, and runs stay reproducible.
         random = 0x9E3779B97F4A7C15UL;
         Span<double> drawn = sample;
@@ -42,8 +53,17 @@ internal ref struct PairwiseDifferences
 
     public long Count { get; }
 
-    /// <summary>Number of passes over the data so far (for tests and benchmarks).</summary>
+    /// <summary>Number of walks over the data so far (for tests and benchmarks).</summary>
     public int Passes { get; private set; }
+
+    public readonly void Dispose() => ArrayPool<int>.Shared.Return(rowBuffer);
+
+    /// <summary>#{d ≤ t} and #{d &lt; t}.</summary>
+    public (long AtMost, long Below) Rank(double t)
+    {
+        var probe = Probe(t);
+        return (probe.AtMost, probe.Below);
+    }
 
     /// <summary>The k-th smallest difference, 1 ≤ k ≤ Count.</summary>
     public double Select(long k)
@@ -67,7 +87,7 @@ internal ref struct PairwiseDifferences
         foreach (var position in (ReadOnlySpan<double>)[(p * SampleBuffer.Size) - spread, (p * SampleBuffer.Size) + spread])
         {
             var candidate = sample[Math.Clamp((int)position, 0, SampleBuffer.Size - 1)];
-            if (bracket.Active > scratch.Length && candidate > bracket.A && candidate < bracket.B && bracket.Narrow(Probe(candidate)))
+            if (bracket.Active > scratch.Length && candidate > bracket.A && candidate < bracket.B && Narrow(ref bracket, candidate))
             {
                 return bracket.Answer;
             }
@@ -82,18 +102,16 @@ internal ref struct PairwiseDifferences
         while (bracket.Active > scratch.Length)
         {
             var active = bracket.Active;
-            var target = overshoot == 0 ? k - 0.5 : k - 0.5 + overshoot;
-            target = Math.Clamp(target, bracket.AtMostA + (0.25 * (k - bracket.AtMostA)), bracket.BelowB - (0.25 * (bracket.BelowB - k)));
+            var target = Math.Clamp(k - 0.5 + overshoot, bracket.AtMostA + (0.25 * (k - bracket.AtMostA)), bracket.BelowB - (0.25 * (bracket.BelowB - k)));
             var t = overshoot == 0 && active > pairStart / 2 && pairStart != active
-                ? RandomBetween(bracket.A, bracket.B, active)
+                ? RandomBetween(bracket, active)
                 : Interpolate(bracket, target);
             if (!(t > bracket.A && t < bracket.B))
             {
-                t = RandomBetween(bracket.A, bracket.B, active);
+                t = RandomBetween(bracket, active);
             }
 
-            var probe = Probe(t);
-            if (bracket.Narrow(probe))
+            if (Narrow(ref bracket, t))
             {
                 return bracket.Answer;
             }
@@ -101,6 +119,7 @@ internal ref struct PairwiseDifferences
             if (overshoot == 0)
             {
                 // Miss in ranks: negative when the probe fell below rank k, positive above it.
+                var probe = probes[probeCount - 1];
                 var miss = probe.AtMost < k ? probe.AtMost - (k - 0.5) : probe.Below - (k - 0.5);
                 overshoot = -Math.Sign(miss) * Math.Max(2 * Math.Abs(miss), scratch.Length / 4.0);
                 pairStart = active;
@@ -111,7 +130,7 @@ internal ref struct PairwiseDifferences
             }
         }
 
-        return SelectBetween(bracket.A, bracket.B, bracket.AtMostA, k);
+        return SelectBetween(bracket, k);
     }
 
     /// <summary>The value at which the bracket's chord reaches the given rank.</summary>
@@ -122,33 +141,46 @@ internal ref struct PairwiseDifferences
         return double.IsFinite(t) ? t : (bracket.A / 2) + (bracket.B / 2);
     }
 
-    /// <summary>Counts the differences at or below t and strictly below t in one pass, and remembers them.</summary>
+    /// <summary>Probes t and tightens the bracket, keeping the row starts of whichever end t becomes.</summary>
+    private bool Narrow(ref Bracket bracket, double t)
+    {
+        var probe = Probe(t);
+        if (bracket.Narrow(probe))
+        {
+            return true;
+        }
+
+        if (bracket.A == t)
+        {
+            (lowerRows, probeRows) = (probeRows.For(t), lowerRows);
+        }
+        else if (bracket.B == t)
+        {
+            if (probe.Below == probe.AtMost)
+            {
+                (upperRows, probeRows) = (probeRows.For(t), upperRows);
+            }
+            else
+            {
+                (upperRows, probeBelowRows) = (probeBelowRows.For(t), upperRows);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Ranks t with one walk, and a second only when some difference equals t; remembers the result.</summary>
     private ProbeResult Probe(double t)
     {
         Passes++;
-        var m = y.Length;
-        int atMostStart = 0, belowStart = 0;
-        long atMost = 0, below = 0;
-        foreach (var xi in x)
+        var rows = Rows(probeRows);
+        var atMost = DifferenceWalk.CountAtMost(x, y, t, rows);
+        var below = atMost;
+        if (DifferenceWalk.AnyEqual(x, y, t, rows))
         {
-            // Row i's differences fall as j rises, so {j : d ≤ t} is a suffix that only moves right.
-            while (atMostStart < m && xi - y[atMostStart] > t)
-            {
-                atMostStart++;
-            }
-
-            while (belowStart < m && xi - y[belowStart] >= t)
-            {
-                belowStart++;
-            }
-
-            if (atMostStart == m)
-            {
-                break;
-            }
-
-            atMost += m - atMostStart;
-            below += m - belowStart;
+            // d < t ⇔ d ≤ the largest double below t.
+            Passes++;
+            below = DifferenceWalk.CountAtMost(x, y, Math.BitDecrement(t), Rows(probeBelowRows));
         }
 
         var probe = new ProbeResult(t, atMost, below);
@@ -156,36 +188,89 @@ internal ref struct PairwiseDifferences
         return probe;
     }
 
-    /// <summary>A difference drawn uniformly from those strictly between a and b.</summary>
-    private double RandomBetween(double a, double b, long active)
+    /// <summary>Row starts of the bracket's ends: for each row, the columns of (A, B) are [upper[i], lower[i]).</summary>
+    private void EnsureBracketRows(Bracket bracket)
     {
-        var target = (long)(NextRandom() % (ulong)active);
-        var m = y.Length;
-        int startA = 0, startB = 0;
-        foreach (var xi in x)
+        if (!lowerRows.Holds(bracket.A))
         {
-            while (startA < m && xi - y[startA] > a)
-            {
-                startA++;
-            }
+            Passes++;
+            DifferenceWalk.CountAtMost(x, y, bracket.A, Rows(lowerRows));
+            lowerRows = lowerRows.For(bracket.A);
+        }
 
-            while (startB < m && xi - y[startB] >= b)
-            {
-                startB++;
-            }
+        if (!upperRows.Holds(bracket.B))
+        {
+            Passes++;
+            DifferenceWalk.CountAtMost(x, y, Math.BitDecrement(bracket.B), Rows(upperRows));
+            upperRows = upperRows.For(bracket.B);
+        }
+    }
 
-            // Columns [startB, startA) of this row lie strictly between a and b.
-            var inRow = startA - startB;
+    /// <summary>A difference drawn uniformly from those strictly between the bracket's ends.</summary>
+    private double RandomBetween(Bracket bracket, long active)
+    {
+        EnsureBracketRows(bracket);
+        ReadOnlySpan<int> lower = Rows(lowerRows), upper = Rows(upperRows);
+        var target = (long)(NextRandom() % (ulong)active);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var inRow = lower[i] - upper[i];
             if (target < inRow)
             {
-                return xi - y[startB + (int)target];
+                return x[i] - y[upper[i] + (int)target];
             }
 
             target -= Math.Max(inRow, 0);
         }
 
-        return (a / 2) + (b / 2);
+        return (bracket.A / 2) + (bracket.B / 2);
     }
+
+    /// <summary>Copies the differences strictly inside the bracket to scratch and selects the k-th smallest of all.</summary>
+    private double SelectBetween(Bracket bracket, long k)
+    {
+        EnsureBracketRows(bracket);
+        ReadOnlySpan<int> lower = Rows(lowerRows), upper = Rows(upperRows);
+        var count = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var xi = x[i];
+            for (var j = upper[i]; j < lower[i]; j++)
+            {
+                scratch[count++] = xi - y[j];
+            }
+        }
+
+        var between = scratch[..count];
+        var index = (int)(k - bracket.AtMostA) - 1;
+        var answer = InPlaceSelection.Nth(between, index);
+        // Remember the answer's exact ranks and its successor's, so a neighbouring rank (the other
+        // half of an even median, an interval end) starts from a tight bracket or needs no search.
+        long atMost = 0, below = 0;
+        var next = double.PositiveInfinity;
+        foreach (var d in between)
+        {
+            atMost += d <= answer ? 1 : 0;
+            below += d < answer ? 1 : 0;
+            next = d > answer && d < next ? d : next;
+        }
+
+        Remember(new ProbeResult(answer, bracket.AtMostA + atMost, bracket.AtMostA + below));
+        if (next < bracket.B)
+        {
+            var atMostNext = bracket.AtMostA + atMost;
+            foreach (var d in between)
+            {
+                atMostNext += d == next ? 1 : 0;
+            }
+
+            Remember(new ProbeResult(next, atMostNext, bracket.AtMostA + atMost));
+        }
+
+        return answer;
+    }
+
+    private readonly Span<int> Rows(RowTable table) => rowBuffer.AsSpan(table.Offset, x.Length);
 
     // xorshift64 (Marsaglia 2003).
     private ulong NextRandom()
@@ -196,54 +281,28 @@ internal ref struct PairwiseDifferences
         return random;
     }
 
-    /// <summary>Copies the differences strictly between a and b to scratch and selects the k-th smallest of all.</summary>
-    private double SelectBetween(double a, double b, long atMostA, long k)
-    {
-        Passes++;
-        var m = y.Length;
-        int startA = 0, startB = 0, count = 0;
-        foreach (var xi in x)
-        {
-            while (startA < m && xi - y[startA] > a)
-            {
-                startA++;
-            }
-
-            while (startB < m && xi - y[startB] >= b)
-            {
-                startB++;
-            }
-
-            for (var j = startB; j < startA; j++)
-            {
-                scratch[count++] = xi - y[j];
-            }
-        }
-
-        var between = scratch[..count];
-        var answer = InPlaceSelection.Nth(between, (int)(k - atMostA) - 1);
-        // Remember the answer's exact ranks, so a neighbouring rank (the other half of an even
-        // median, an interval end) starts from a tight bracket.
-        long atMost = 0, below = 0;
-        foreach (var d in between)
-        {
-            atMost += d <= answer ? 1 : 0;
-            below += d < answer ? 1 : 0;
-        }
-
-        Remember(new ProbeResult(answer, atMostA + atMost, atMostA + below));
-        return answer;
-    }
-
     private void Remember(ProbeResult probe)
     {
         if (probeCount < ProbeBuffer.Capacity)
         {
             probes[probeCount++] = probe;
         }
+        else
+        {
+            // Keep the newest: they lie closest to the ranks being selected.
+            probes[ProbeBuffer.Capacity - 1] = probe;
+        }
     }
 
     private readonly record struct ProbeResult(double Value, long AtMost, long Below);
+
+    /// <summary>A table of row starts in rowBuffer and the value it was walked for (NaN: none yet).</summary>
+    private readonly record struct RowTable(int Offset, double Value = double.NaN)
+    {
+        public bool Holds(double value) => Value.Equals(value);
+
+        public RowTable For(double value) => this with { Value = value };
+    }
 
     /// <summary>
     /// The open interval (A, B) known to hold the k-th smallest difference:
