@@ -10,6 +10,7 @@ public class SelectionBenchmarks
     private double[] x = [];
     private double[] y = [];
     private double[] scratch = [];
+    private int[] rows = new int[1000];
 
     [GlobalSetup]
     public void Setup()
@@ -23,8 +24,8 @@ public class SelectionBenchmarks
     [Benchmark(Description = "set up (sample of 256 differences)")]
     public int Construct() => new PairwiseDifferences(x, y, scratch).Passes;
 
-    [Benchmark(Description = "one counting pass")]
-    public long CountingPass() => new PairwiseDifferences(x, y, scratch).Rank(0.5).AtMost;
+    [Benchmark(Description = "one counting walk")]
+    public long CountingWalk() => DifferenceWalk.CountAtMost(x, y, 12.3456, rows);
 
     [Benchmark(Description = "median (k = nm/2)")]
     public double Median() => new PairwiseDifferences(x, y, scratch).Select(500_000);

@@ -10,41 +10,68 @@ public sealed record JudgeDocument(JudgeConfig Config, IReadOnlyDictionary<strin
 /// <summary>Reads the input document of the Judge contract (DESIGN.md); every problem names its field.</summary>
 public static class JudgeDocumentReader
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
-
     /// <exception cref="InputException">The document is malformed or invalid; one problem per field.</exception>
     public static JudgeDocument Read(ReadOnlyMemory<byte> utf8)
     {
-        JsonDocument document;
+        var fields = new JsonFields([]);
+        // Data problems are listed after the config's, as the document reads.
+        var dataFields = new JsonFields([]);
+        JsonDocument? configDocument = null;
+        List<DataEntry>? data = null;
         try
         {
-            document = JsonDocument.Parse(utf8, Options);
+            var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = 64 });
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new InputException($"document: must be an object with \"config\" and \"data\", got {reader.TokenType.ToString().ToLowerInvariant()}");
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                if (name == "config")
+                {
+                    configDocument?.Dispose();
+                    configDocument = JsonDocument.ParseValue(ref reader);
+                }
+                else if (name == "data")
+                {
+                    data = JudgeDataReader.Read(ref reader, dataFields);
+                }
+                else
+                {
+                    fields.Problem(name, "unknown field; expected one of config, data");
+                    reader.Skip();
+                }
+            }
+
+            // Reading on to the end reports trailing garbage and unclosed brackets.
+            while (reader.Read())
+            {
+            }
         }
         catch (JsonException e)
         {
+            configDocument?.Dispose();
             throw new InputException($"line {(e.LineNumber ?? 0) + 1}, column {(e.BytePositionInLine ?? 0) + 1}: malformed JSON: {FirstSentence(e.Message)}");
         }
 
-        using (document)
+        using (configDocument)
         {
-            var fields = new JsonFields([]);
-            var root = document.RootElement;
-            if (!fields.Object(root, string.Empty, "config", "data"))
-            {
-                throw new InputException(fields.Problems);
-            }
-
             JudgeConfig? config = null;
-            if (!root.TryGetProperty("config", out var configElement))
+            if (configDocument is null)
             {
                 fields.Problem("config", "is required");
             }
             else
             {
-                config = JudgeConfigReader.Read(configElement, "config", fields);
+                config = JudgeConfigReader.Read(configDocument.RootElement, "config", fields);
             }
 
-            var series = ReadData(root, config, fields);
+            fields.Problems.AddRange(dataFields.Problems);
+            var series = Match(config, data, fields);
             if (config is not null)
             {
                 // Value rules too, except on fields that already failed to read.
@@ -64,57 +91,38 @@ public static class JudgeDocumentReader
         }
     }
 
-    private static Dictionary<string, MetricSeries> ReadData(JsonElement root, JudgeConfig? config, JsonFields fields)
+    /// <summary>Pairs data entries with the config's metrics: each metric needs exactly one entry.</summary>
+    private static Dictionary<string, MetricSeries> Match(JudgeConfig? config, List<DataEntry>? data, JsonFields fields)
     {
         var series = new Dictionary<string, MetricSeries>(StringComparer.Ordinal);
-        if (!root.TryGetProperty("data", out var data))
+        if (data is null)
         {
             fields.Problem("data", "is required: an array of {\"metric\", \"control\", \"experiment\"}");
             return series;
         }
 
-        if (data.ValueKind != JsonValueKind.Array)
-        {
-            fields.Problem("data", $"must be an array, got {JsonFields.Describe(data)}");
-            return series;
-        }
-
         var names = config?.Metrics.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
-        var index = 0;
-        foreach (var entry in data.EnumerateArray())
+        foreach (var entry in data)
         {
-            var path = $"data[{index++}]";
-            if (!fields.Object(entry, path, "metric", "control", "experiment"))
+            if (string.IsNullOrEmpty(entry.Metric))
             {
-                continue;
+                fields.Problem($"{entry.Path}.metric", "is required: the name of a metric in config.metrics");
             }
-
-            var metric = fields.String(entry, path, "metric", string.Empty);
-            if (metric.Length == 0)
+            else if (names is not null && !names.Contains(entry.Metric))
             {
-                fields.Problem($"{path}.metric", "is required: the name of a metric in config.metrics");
-                continue;
+                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" is not a metric of config.metrics");
             }
-
-            if (names is not null && !names.Contains(metric))
+            else if (!series.TryAdd(entry.Metric, new MetricSeries(entry.Metric, entry.Control, entry.Experiment)))
             {
-                fields.Problem($"{path}.metric", $"\"{metric}\" is not a metric of config.metrics");
+                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" has an earlier data entry; give each metric one");
             }
-            else if (series.ContainsKey(metric))
-            {
-                fields.Problem($"{path}.metric", $"\"{metric}\" has an earlier data entry; give each metric one");
-            }
-
-            var control = ReadSeries(entry, path, "control", fields);
-            var experiment = ReadSeries(entry, path, "experiment", fields);
-            series.TryAdd(metric, new MetricSeries(metric, control, experiment));
         }
 
         if (config is not null)
         {
             for (var i = 0; i < config.Metrics.Count; i++)
             {
-                if (!series.ContainsKey(config.Metrics[i].Name))
+                if (config.Metrics[i].Name.Length > 0 && !series.ContainsKey(config.Metrics[i].Name))
                 {
                     fields.Problem($"config.metrics[{i}]", $"\"{config.Metrics[i].Name}\" has no entry in data");
                 }
@@ -123,47 +131,6 @@ public static class JudgeDocumentReader
 
         return series;
     }
-
-    /// <summary>An array of numbers or null; null, "NaN", "+Inf" and "-Inf" become NaN (missing).</summary>
-    private static double[] ReadSeries(JsonElement entry, string path, string name, JsonFields fields)
-    {
-        if (!entry.TryGetProperty(name, out var array))
-        {
-            fields.Problem($"{path}.{name}", "is required: an array of numbers or null");
-            return [];
-        }
-
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            fields.Problem($"{path}.{name}", $"must be an array of numbers or null, got {JsonFields.Describe(array)}");
-            return [];
-        }
-
-        var values = new double[array.GetArrayLength()];
-        var i = 0;
-        foreach (var item in array.EnumerateArray())
-        {
-            values[i] = item.ValueKind switch
-            {
-                JsonValueKind.Number => item.TryGetDouble(out var number) ? number : double.NaN,
-                JsonValueKind.Null => double.NaN,
-                JsonValueKind.String when IsNonFiniteWord(item.GetString()) => double.NaN,
-                _ => Bad(fields, $"{path}.{name}[{i}]", item),
-            };
-            i++;
-        }
-
-        return values;
-    }
-
-    private static double Bad(JsonFields fields, string path, JsonElement item)
-    {
-        fields.Problem(path, $"must be a number or null, got {JsonFields.Describe(item)}");
-        return double.NaN;
-    }
-
-    private static bool IsNonFiniteWord(string? word) =>
-        word is "NaN" or "+Inf" or "-Inf" or "Inf" or "Infinity" or "+Infinity" or "-Infinity";
 
     private static string FirstSentence(string message)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Canary.Judge.Statistics;
 
@@ -16,6 +17,7 @@ internal ref struct PairwiseDifferences
     private readonly ReadOnlySpan<double> x;
     private readonly ReadOnlySpan<double> y;
     private readonly Span<double> scratch;
+    private readonly int budget;
     private readonly int[] rowBuffer;
     private ProbeBuffer probes;
     private int probeCount;
@@ -37,6 +39,7 @@ internal ref struct PairwiseDifferences
         this.x = x;
         this.y = y;
         this.scratch = scratch[..(x.Length + y.Length)];
+        budget = this.scratch.Length;
         Count = (long)x.Length * y.Length;
         rowBuffer = ArrayPool<int>.Shared.Rent(4 * x.Length);
         (lowerRows, upperRows, probeRows, probeBelowRows) = (new(0), new(x.Length), new(2 * x.Length), new(3 * x.Length));
@@ -61,7 +64,7 @@ internal ref struct PairwiseDifferences
     /// <summary>#{d ≤ t} and #{d &lt; t}.</summary>
     public (long AtMost, long Below) Rank(double t)
     {
-        var probe = Probe(t);
+        var probe = Probe(t, 0);
         return (probe.AtMost, probe.Below);
     }
 
@@ -86,8 +89,11 @@ internal ref struct PairwiseDifferences
         var spread = (2 * Math.Sqrt(SampleBuffer.Size * p * (1 - p))) + 1;
         foreach (var position in (ReadOnlySpan<double>)[(p * SampleBuffer.Size) - spread, (p * SampleBuffer.Size) + spread])
         {
-            var candidate = sample[Math.Clamp((int)position, 0, SampleBuffer.Size - 1)];
-            if (bracket.Active > scratch.Length && candidate > bracket.A && candidate < bracket.B && Narrow(ref bracket, candidate))
+            // Midway between two sampled differences, so the probe rarely equals a difference and
+            // needs no second walk to count the ties.
+            var index = Math.Clamp((int)position, 0, SampleBuffer.Size - 2);
+            var candidate = Quantiles.Midpoint(sample[index], sample[index + 1]);
+            if (bracket.Active > budget && candidate > bracket.A && candidate < bracket.B && Narrow(ref bracket, candidate, k))
             {
                 return bracket.Answer;
             }
@@ -99,7 +105,7 @@ internal ref struct PairwiseDifferences
         // not halve the bracket (heavy tails, ties) is followed by a random difference from inside it.
         var overshoot = 0.0;
         var pairStart = bracket.Active;
-        while (bracket.Active > scratch.Length)
+        while (bracket.Active > budget)
         {
             var active = bracket.Active;
             var target = Math.Clamp(k - 0.5 + overshoot, bracket.AtMostA + (0.25 * (k - bracket.AtMostA)), bracket.BelowB - (0.25 * (bracket.BelowB - k)));
@@ -111,7 +117,7 @@ internal ref struct PairwiseDifferences
                 t = RandomBetween(bracket, active);
             }
 
-            if (Narrow(ref bracket, t))
+            if (Narrow(ref bracket, t, k))
             {
                 return bracket.Answer;
             }
@@ -121,7 +127,7 @@ internal ref struct PairwiseDifferences
                 // Miss in ranks: negative when the probe fell below rank k, positive above it.
                 var probe = probes[probeCount - 1];
                 var miss = probe.AtMost < k ? probe.AtMost - (k - 0.5) : probe.Below - (k - 0.5);
-                overshoot = -Math.Sign(miss) * Math.Max(2 * Math.Abs(miss), scratch.Length / 4.0);
+                overshoot = -Math.Sign(miss) * Math.Max(2 * Math.Abs(miss), budget / 4.0);
                 pairStart = active;
             }
             else
@@ -142,9 +148,9 @@ internal ref struct PairwiseDifferences
     }
 
     /// <summary>Probes t and tightens the bracket, keeping the row starts of whichever end t becomes.</summary>
-    private bool Narrow(ref Bracket bracket, double t)
+    private bool Narrow(ref Bracket bracket, double t, long k)
     {
-        var probe = Probe(t);
+        var probe = Probe(t, k);
         if (bracket.Narrow(probe))
         {
             return true;
@@ -169,8 +175,12 @@ internal ref struct PairwiseDifferences
         return false;
     }
 
-    /// <summary>Ranks t with one walk, and a second only when some difference equals t; remembers the result.</summary>
-    private ProbeResult Probe(double t)
+    /// <summary>
+    /// Ranks t with one walk; remembers the result. #{d &lt; t} differs from #{d ≤ t} only when some
+    /// difference equals t, and matters only when t is at or above rank k (is t the answer, or above
+    /// it?): only then does it take a second walk. Otherwise it is left unknown (−1).
+    /// </summary>
+    private ProbeResult Probe(double t, long k)
     {
         Passes++;
         var rows = Rows(probeRows);
@@ -178,6 +188,13 @@ internal ref struct PairwiseDifferences
         var below = atMost;
         if (DifferenceWalk.AnyEqual(x, y, t, rows))
         {
+            if (atMost < k)
+            {
+                var lowerEnd = new ProbeResult(t, atMost, -1);
+                Remember(lowerEnd);
+                return lowerEnd;
+            }
+
             // d < t ⇔ d ≤ the largest double below t.
             Passes++;
             below = DifferenceWalk.CountAtMost(x, y, Math.BitDecrement(t), Rows(probeBelowRows));
@@ -234,10 +251,21 @@ internal ref struct PairwiseDifferences
         var count = 0;
         for (var i = 0; i < x.Length; i++)
         {
+            // Most rows hold none or a few: copy four unconditionally and keep as many as the row has,
+            // instead of a short loop whose exit the branch predictor cannot learn.
             var xi = x[i];
-            for (var j = upper[i]; j < lower[i]; j++)
+            int from = upper[i], width = lower[i] - from;
+            if (width <= 4 && from + 4 <= y.Length && count + 4 <= scratch.Length)
             {
-                scratch[count++] = xi - y[j];
+                (Vector256.Create(xi) - Vector256.Create(y.Slice(from, 4))).CopyTo(scratch.Slice(count, 4));
+                count += Math.Max(width, 0);
+            }
+            else
+            {
+                for (var j = from; j < from + width; j++)
+                {
+                    scratch[count++] = xi - y[j];
+                }
             }
         }
 
@@ -294,6 +322,7 @@ internal ref struct PairwiseDifferences
         }
     }
 
+    /// <summary>A ranked value: #{d ≤ Value} and #{d &lt; Value} (−1 when not counted).</summary>
     private readonly record struct ProbeResult(double Value, long AtMost, long Below);
 
     /// <summary>A table of row starts in rowBuffer and the value it was walked for (NaN: none yet).</summary>
@@ -325,6 +354,17 @@ internal ref struct PairwiseDifferences
         /// <summary>Tightens the bracket with a probe; true when the probe's value is itself the answer.</summary>
         public bool Narrow(ProbeResult probe)
         {
+            if (probe.Below < 0)
+            {
+                // #{d < t} unknown: usable only as a lower end.
+                if (probe.AtMost < k && probe.Value > A)
+                {
+                    (A, AtMostA) = (probe.Value, probe.AtMost);
+                }
+
+                return false;
+            }
+
             if (probe.Below < k && k <= probe.AtMost)
             {
                 Answer = probe.Value;

@@ -1,0 +1,151 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Canary.Analyzer.Judging;
+
+/// <summary>One entry of the document's "data" array, as read.</summary>
+internal sealed record DataEntry(string Path, string? Metric, double[] Control, double[] Experiment);
+
+/// <summary>
+/// Streams the "data" array of a judge document: millions of samples are read straight from the
+/// UTF-8 tokens into arrays, without building a document tree; every problem names its path.
+/// </summary>
+internal static class JudgeDataReader
+{
+    public static List<DataEntry> Read(ref Utf8JsonReader reader, JsonFields fields)
+    {
+        var entries = new List<DataEntry>();
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            fields.Problem("data", $"must be an array, got {Describe(ref reader)}");
+            reader.Skip();
+            return entries;
+        }
+
+        var buffer = ArrayPool<double>.Shared.Rent(4096);
+        try
+        {
+            var index = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                var path = $"data[{index++}]";
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    fields.Problem(path, $"must be an object, got {Describe(ref reader)}");
+                    reader.Skip();
+                    continue;
+                }
+
+                string? metric = null;
+                double[]? control = null, experiment = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    switch (name)
+                    {
+                        case "metric" when reader.TokenType == JsonTokenType.String:
+                            metric = reader.GetString();
+                            break;
+                        case "metric":
+                            fields.Problem($"{path}.metric", $"must be a string, got {Describe(ref reader)}");
+                            reader.Skip();
+                            break;
+                        case "control":
+                            control = ReadSeries(ref reader, $"{path}.control", fields, ref buffer);
+                            break;
+                        case "experiment":
+                            experiment = ReadSeries(ref reader, $"{path}.experiment", fields, ref buffer);
+                            break;
+                        default:
+                            fields.Problem($"{path}.{name}", "unknown field; expected one of metric, control, experiment");
+                            reader.Skip();
+                            break;
+                    }
+                }
+
+                foreach (var (side, values) in new[] { ("control", control), ("experiment", experiment) })
+                {
+                    if (values is null)
+                    {
+                        fields.Problem($"{path}.{side}", "is required: an array of numbers or null");
+                    }
+                }
+
+                entries.Add(new DataEntry(path, metric, control ?? [], experiment ?? []));
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
+
+        return entries;
+    }
+
+    /// <summary>An array of numbers or null; null, "NaN", "+Inf" and "-Inf" become NaN (missing).</summary>
+    private static double[]? ReadSeries(ref Utf8JsonReader reader, string path, JsonFields fields, ref double[] buffer)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            fields.Problem(path, $"must be an array of numbers or null, got {Describe(ref reader)}");
+            reader.Skip();
+            return [];
+        }
+
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (count == buffer.Length)
+            {
+                var larger = ArrayPool<double>.Shared.Rent(2 * buffer.Length);
+                buffer.AsSpan().CopyTo(larger);
+                ArrayPool<double>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            buffer[count] = reader.TokenType switch
+            {
+                JsonTokenType.Number when !reader.HasValueSequence => FastDouble.TryParse(reader.ValueSpan, out var number) ? number : double.NaN,
+                JsonTokenType.Number => reader.TryGetDouble(out var number) ? number : double.NaN,
+                JsonTokenType.Null => double.NaN,
+                JsonTokenType.String when IsNonFiniteWord(reader.GetString()) => double.NaN,
+                _ => Bad(ref reader, $"{path}[{count}]", fields),
+            };
+            count++;
+        }
+
+        return buffer.AsSpan(0, count).ToArray();
+    }
+
+    private static double Bad(ref Utf8JsonReader reader, string path, JsonFields fields)
+    {
+        fields.Problem(path, $"must be a number or null, got {Describe(ref reader)}");
+        reader.Skip();
+        return double.NaN;
+    }
+
+    private static bool IsNonFiniteWord(string? word) =>
+        word is "NaN" or "+Inf" or "-Inf" or "Inf" or "Infinity" or "+Infinity" or "-Infinity";
+
+    /// <summary>A short rendering of the current token for messages, like <see cref="JsonFields.Describe"/>.</summary>
+    private static string Describe(ref Utf8JsonReader reader)
+    {
+        var text = reader.TokenType switch
+        {
+            JsonTokenType.String => $"\"{reader.GetString()}\"",
+            JsonTokenType.StartObject => "an object",
+            JsonTokenType.StartArray => "an array",
+            JsonTokenType.True => "true",
+            JsonTokenType.False => "false",
+            JsonTokenType.Null => "null",
+            _ => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+        };
+        return text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
+    }
+}
