@@ -19,6 +19,7 @@ public class MetricBenchmarks
     private double[] sortBuffer = [];
     private double[] scratch = [];
     private double[] otherBuffer = [];
+    private readonly Canary.Judge.Scoring.MetricWorkspace workspace = new();
     private JudgeConfig config = new();
     private Dictionary<string, MetricSeries> series = [];
 
@@ -63,6 +64,9 @@ public class MetricBenchmarks
         b.Sort();
         return MannWhitney.Test(b, a, 0.98, scratch).Lower;
     }
+
+    [Benchmark(Description = "MetricAnalysis.Judge")]
+    public double AnalysisOnly() => Canary.Judge.Scoring.MetricAnalysis.Judge(config.Metrics[0], series["latency"], config.Judge, workspace).Control.Mean;
 
     [Benchmark(Description = "judge one metric (CanaryJudge.Judge)")]
     public double JudgeOneMetric() => CanaryJudge.Judge(config, series).Score;

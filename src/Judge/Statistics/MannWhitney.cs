@@ -18,17 +18,19 @@ internal static class MannWhitney
     public static MannWhitneyResult Test(ReadOnlySpan<double> x, ReadOnlySpan<double> y, double confidenceLevel, Span<double> scratch)
     {
         double n = x.Length, m = y.Length;
-        var ranks = RankSummary.Of(x, y);
-
-        // Normal approximation with tie-corrected variance and continuity correction: R, stats::wilcox.test.
-        var centred = ranks.U - (n * m / 2.0);
-        var sigma = Sigma(n, m, ranks.PooledTieSum);
-        var z = sigma > 0 ? (centred - (Math.Sign(centred) * 0.5)) / sigma : 0.0;
-        var pValue = NormalDistribution.TwoSidedPValue(z);
-
         var differences = new PairwiseDifferences(x, y, scratch);
         try
         {
+            // The rank of 0 among the differences gives U, and stays cached as a probe for the interval.
+            var (atMostZero, belowZero) = differences.Rank(0.0);
+            var ranks = RankSummary.Of(x, y, atMostZero, belowZero);
+
+            // Normal approximation with tie-corrected variance and continuity correction: R, stats::wilcox.test.
+            var centred = ranks.U - (n * m / 2.0);
+            var sigma = Sigma(n, m, ranks.PooledTieSum);
+            var z = sigma > 0 ? (centred - (Math.Sign(centred) * 0.5)) / sigma : 0.0;
+            var pValue = NormalDistribution.TwoSidedPValue(z);
+
             var pairs = differences.Count;
             // Hodges & Lehmann (1963): the estimate is the median of the n·m differences x[i] − y[j].
             var estimate = pairs % 2 == 1
