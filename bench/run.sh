@@ -32,4 +32,4 @@ Rscript bench/r/wilcox-timing.R "$data/control.txt" "$data/experiment.txt" "$r_m
 echo "== BenchmarkDotNet: per metric"
 job=()
 $quick && job=(--job short)
-dotnet bench/bin/Release/net10.0/Bench.dll --filter '*MetricBenchmarks*' "${job[@]}" --exporters markdown
+dotnet bench/bin/Release/net10.0/Bench.dll --filter '*MetricBenchmarks*' '*SelectionBenchmarks*' "${job[@]}"

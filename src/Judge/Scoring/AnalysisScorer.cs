@@ -95,9 +95,13 @@ internal static class AnalysisScorer
         var standing = score >= thresholds.Pass ? $"at or above the pass threshold {thresholds.Pass.ToString(CultureInfo.InvariantCulture)}"
             : score >= thresholds.Marginal ? $"below the pass threshold {thresholds.Pass.ToString(CultureInfo.InvariantCulture)}"
             : $"below the marginal threshold {thresholds.Marginal.ToString(CultureInfo.InvariantCulture)}";
+        var withData = counted.Count(m => !m.Classification.LacksData() && m.Classification != MetricClassification.Error);
         var detail = failed.Count == 0
-            ? $"all {counted.Count} scored metrics passed"
-            : $"{failed.Count} of {counted.Count} metrics failed: " + string.Join(", ", failed.Select(m => $"{m.Name} ({m.Classification})"));
+            ? $"all {withData} metrics with data passed"
+            : $"{failed.Count} of {counted.Count} metrics failed: " + string.Join(", ", failed.Take(10).Select(m => $"{m.Name} ({m.Classification})"))
+                + (failed.Count > 10 ? $" and {failed.Count - 10} more" : string.Empty);
+        var missing = counted.Count(m => m.Classification == MetricClassification.NoData);
+        detail += missing > 0 ? $"; {missing} had no data and did not count" : string.Empty;
         return $"Score {text} is {standing}; {detail}.";
     }
 }

@@ -21,7 +21,7 @@ public class AnalysisScoringTests
         Assert.Equal(100, result.Score);
         Assert.Equal(AnalysisClassification.Pass, result.Classification);
         Assert.False(result.Inconclusive);
-        Assert.Equal("Score 100 is at or above the pass threshold 95; all 2 scored metrics passed.", result.Reason);
+        Assert.Equal("Score 100 is at or above the pass threshold 95; all 2 metrics with data passed.", result.Reason);
     }
 
     [Fact]
@@ -119,6 +119,7 @@ public class AnalysisScoringTests
         Assert.Equal(100, result.Score);
         Assert.False(result.Inconclusive);
         Assert.Contains(new GroupResult("other", null), result.Groups);
+        Assert.EndsWith("all 2 metrics with data passed; 1 had no data and did not count.", result.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
