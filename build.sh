@@ -31,7 +31,16 @@ ensure_dotnet() {
 
 publish() {
   ensure_dotnet
-  dotnet build src/Analyzer/Analyzer.csproj -c Release -o .out/canary --nologo -v quiet -clp:'ErrorsOnly;NoSummary' >&2
+  local log
+  log=$(mktemp)
+  if ! dotnet build src/Analyzer/Analyzer.csproj -c Release -o .out/canary --nologo -v quiet >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    exit 2
+  fi
+  rm -f "$log"
+  # The build leaves an up-to-date executable untouched; mark it fresh for ./canary's check.
+  touch .out/canary/canary
 }
 
 run_tests() {

@@ -97,7 +97,7 @@ internal static class AnalysisScorer
             : $"below the marginal threshold {thresholds.Marginal.ToString(CultureInfo.InvariantCulture)}";
         var withData = counted.Count(m => !m.Classification.LacksData() && m.Classification != MetricClassification.Error);
         var detail = failed.Count == 0
-            ? $"all {withData} metrics with data passed"
+            ? $"all {withData} metric{(withData == 1 ? string.Empty : "s")} with data passed"
             : $"{failed.Count} of {counted.Count} metrics failed: " + string.Join(", ", failed.Take(10).Select(m => $"{m.Name} ({m.Classification})"))
                 + (failed.Count > 10 ? $" and {failed.Count - 10} more" : string.Empty);
         var missing = counted.Count(m => m.Classification == MetricClassification.NoData);
