@@ -127,8 +127,11 @@ internal sealed class JsonFields(List<string> problems)
             JsonValueKind.Undefined => "nothing",
             _ => value.GetRawText(),
         };
-        return text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
+        return Shorten(text);
     }
+
+    /// <summary>Cuts a rendered value to 60 characters, so one bad sample cannot flood the terminal.</summary>
+    public static string Shorten(string text) => text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
 
     public static string Show(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

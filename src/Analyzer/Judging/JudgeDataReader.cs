@@ -146,6 +146,6 @@ internal static class JudgeDataReader
             JsonTokenType.Null => "null",
             _ => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
         };
-        return text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
+        return JsonFields.Shorten(text);
     }
 }
