@@ -33,6 +33,27 @@ public class PairwiseDifferencesTests
     }
 
     [Fact]
+    public void Random_shapes_with_and_without_ties_select_exactly_what_sorting_all_differences_gives()
+    {
+        var random = new Random(99);
+        for (var round = 0; round < 1500; round++)
+        {
+            int n = random.Next(1, 120), m = random.Next(1, 120);
+            var levels = random.Next(4) switch { 0 => 0, 1 => 2, 2 => 5, _ => 50 };
+            var x = Samples.Sorted(Make(random, n, levels));
+            var y = Samples.Sorted(Make(random, m, levels));
+            var expected = Samples.AllDifferences(x, y);
+            // Several ranks on one instance, so the probes remembered between selections are exercised too.
+            var differences = new PairwiseDifferences(x, y, new double[n + m]);
+            for (var i = 0; i < 6; i++)
+            {
+                var k = random.NextInt64(1, expected.Length + 1);
+                Assert.True(expected[k - 1] == differences.Select(k), $"n = {n}, m = {m}, levels = {levels}, rank {k}");
+            }
+        }
+    }
+
+    [Fact]
     public void Selects_exactly_among_a_million_heavy_tailed_differences_with_few_passes()
     {
         var random = new Random(42);
@@ -66,6 +87,7 @@ public class PairwiseDifferencesTests
         }
     }
 
+    /// <summary>Continuous values (levels 0) or multiples of 0.1 from so many levels: heavy ties.</summary>
     private static double[] Make(Random random, int count, int levels) =>
-        levels > 0 ? Samples.Integers(random, count, levels) : Samples.Normal(random, count, 10, 3);
+        levels > 0 ? Samples.Integers(random, count, levels).Select(v => v * 0.1).ToArray() : Samples.Normal(random, count, 10, 3);
 }
