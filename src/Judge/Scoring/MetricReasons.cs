@@ -26,14 +26,13 @@ internal static class MetricReasons
     {
         var interval = Interval(test, control.Mean);
         var confidence = Percent(test.ConfidenceLevel, signed: false, decimals: 0);
-        var significantUp = test.Lower > 0;
-        var significantDown = test.Upper < 0;
-        if (!significantUp && !significantDown)
+        // The interval lies wholly above 0 (up), wholly below it, or straddles it (no significant change).
+        var up = test.Lower > 0;
+        if (!up && !(test.Upper < 0))
         {
             return $"{metric.Name} shows no significant change ({confidence} CI {interval}).";
         }
 
-        var up = significantUp;
         var change = Change(effect, control.Mean, up);
         var head = $"{metric.Name} is {change} ({confidence} CI {interval})";
         if (verdict.Classification is MetricClassification.High or MetricClassification.Low)
