@@ -26,15 +26,7 @@ internal static class JudgeCommand
 
         var file = line.Positional[0];
         var bytes = await ReadInputAsync(file, stdin);
-        JudgeDocument document;
-        try
-        {
-            document = JudgeDocumentReader.Read(bytes);
-        }
-        catch (InputException e)
-        {
-            throw new InputException(e.Problems.Select(p => $"{file}: {p}").ToList());
-        }
+        var document = JudgeDocumentReader.Read(bytes, file);
 
         var result = CanaryJudge.Judge(document.Config, document.Series);
         await VerdictOutput.WriteAsync(format, result, stdout);

@@ -1,34 +1,98 @@
-using System.Text.Json;
 using Canary.Judge.Config;
 
 namespace Canary.Analyzer.Judging;
 
-/// <summary>Reads the "config" object of the Judge contract, filling the documented defaults.</summary>
+/// <summary>
+/// Reads the judge settings of a config — the "config" object of the Judge contract, or the same
+/// fields at the top of a canary config file — filling the documented defaults.
+/// </summary>
 internal static class JudgeConfigReader
 {
-    public static JudgeConfig? Read(JsonElement element, string path, JsonFields fields)
+    /// <summary>The fields of a metric the Judge reads; a canary config adds its own.</summary>
+    public static readonly string[] MetricFields = ["name", "group", "direction", "critical", "mustHaveData", "muted", "nanStrategy", "outliers", "effectSize"];
+
+    public static JudgeConfig? Read(DocumentNode node, string path, DocumentFields fields)
     {
-        if (!fields.Object(element, path, "name", "judge", "metrics", "groupWeights", "thresholds"))
+        if (!fields.Object(node, path, "name", "judge", "metrics", "groupWeights", "thresholds"))
         {
             return null;
         }
 
-        var defaults = new JudgeConfig();
-        return new JudgeConfig
+        var metrics = new List<MetricConfig>();
+        foreach (var (element, metricPath) in Metrics(node, path, fields))
         {
-            Name = fields.String(element, path, "name", defaults.Name),
-            Judge = ReadJudge(element, path, fields),
-            Metrics = ReadMetrics(element, path, fields),
-            GroupWeights = ReadWeights(element, path, fields),
-            Thresholds = ReadThresholds(element, path, fields),
+            if (fields.Object(element, metricPath, MetricFields))
+            {
+                metrics.Add(ReadMetric(element, metricPath, fields, null));
+            }
+        }
+
+        return ReadRest(node, path, fields, metrics);
+    }
+
+    /// <summary>Name, judge settings, group weights and thresholds around metrics read by the caller.</summary>
+    public static JudgeConfig ReadRest(DocumentNode node, string path, DocumentFields fields, List<MetricConfig> metrics) => new()
+    {
+        Name = fields.String(node, path, "name", new JudgeConfig().Name),
+        Judge = ReadJudge(node, path, fields),
+        Metrics = metrics,
+        GroupWeights = ReadWeights(node, path, fields),
+        Thresholds = ReadThresholds(node, path, fields),
+    };
+
+    /// <summary>The elements of the required "metrics" array with their paths.</summary>
+    public static List<(DocumentNode Node, string Path)> Metrics(DocumentNode config, string path, DocumentFields fields)
+    {
+        var metricsPath = DocumentFields.Join(path, "metrics");
+        var metrics = new List<(DocumentNode, string)>();
+        if (fields.Get(config, path, "metrics") is not { } array)
+        {
+            fields.Problem(metricsPath, "is required: an array with at least one metric", config.Line);
+        }
+        else if (array.Kind != NodeKind.Sequence)
+        {
+            fields.Problem(array, metricsPath, $"must be an array, got {array.Describe()}");
+        }
+        else
+        {
+            for (var i = 0; i < array.Items.Count; i++)
+            {
+                metrics.Add((fields.Seen(array.Items[i], $"{metricsPath}[{i}]"), $"{metricsPath}[{i}]"));
+            }
+        }
+
+        return metrics;
+    }
+
+    /// <summary>
+    /// One metric's judge settings. direction falls back to defaultDirection (a query template's
+    /// header) when the metric does not name one.
+    /// </summary>
+    public static MetricConfig ReadMetric(DocumentNode element, string path, DocumentFields fields, Direction? defaultDirection)
+    {
+        if (fields.Get(element, path, "name") is null)
+        {
+            fields.Problem(DocumentFields.Join(path, "name"), "is required", element.Line);
+        }
+
+        return new MetricConfig
+        {
+            Name = fields.String(element, path, "name", string.Empty),
+            Group = fields.String(element, path, "group", "default"),
+            Direction = fields.Enum(element, path, "direction", defaultDirection ?? Direction.Either),
+            Critical = fields.Boolean(element, path, "critical", false),
+            MustHaveData = fields.Boolean(element, path, "mustHaveData", false),
+            Muted = fields.Boolean(element, path, "muted", false),
+            NanStrategy = fields.Enum(element, path, "nanStrategy", NanStrategy.Remove),
+            Outliers = ReadOutliers(element, path, fields),
+            EffectSize = ReadEffectSize(element, path, fields),
         };
     }
 
-    private static JudgeSettings ReadJudge(JsonElement config, string path, JsonFields fields)
+    private static JudgeSettings ReadJudge(DocumentNode config, string path, DocumentFields fields)
     {
         var defaults = new JudgeSettings();
-        path = JsonFields.Join(path, "judge");
-        if (!JsonFields.TryGet(config, "judge", out var judge) || !fields.Object(judge, path, "confidenceLevel", "tolerance"))
+        if (fields.Get(config, path, "judge") is not { } judge || !fields.Object(judge, path = DocumentFields.Join(path, "judge"), "confidenceLevel", "tolerance"))
         {
             return defaults;
         }
@@ -40,66 +104,10 @@ internal static class JudgeConfigReader
         };
     }
 
-    private static List<MetricConfig> ReadMetrics(JsonElement config, string path, JsonFields fields)
-    {
-        var metrics = new List<MetricConfig>();
-        path = JsonFields.Join(path, "metrics");
-        if (!config.TryGetProperty("metrics", out var array))
-        {
-            fields.Problem(path, "is required: an array with at least one metric");
-            return metrics;
-        }
-
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            fields.Problem(path, $"must be an array, got {JsonFields.Describe(array)}");
-            return metrics;
-        }
-
-        var index = 0;
-        foreach (var element in array.EnumerateArray())
-        {
-            var metric = ReadMetric(element, $"{path}[{index++}]", fields);
-            if (metric is not null)
-            {
-                metrics.Add(metric);
-            }
-        }
-
-        return metrics;
-    }
-
-    private static MetricConfig? ReadMetric(JsonElement element, string path, JsonFields fields)
-    {
-        if (!fields.Object(element, path, "name", "group", "direction", "critical", "mustHaveData", "muted", "nanStrategy", "outliers", "effectSize"))
-        {
-            return null;
-        }
-
-        if (!JsonFields.TryGet(element, "name", out _))
-        {
-            fields.Problem($"{path}.name", "is required");
-        }
-
-        return new MetricConfig
-        {
-            Name = fields.String(element, path, "name", string.Empty),
-            Group = fields.String(element, path, "group", "default"),
-            Direction = fields.Enum(element, path, "direction", Direction.Either),
-            Critical = fields.Boolean(element, path, "critical", false),
-            MustHaveData = fields.Boolean(element, path, "mustHaveData", false),
-            Muted = fields.Boolean(element, path, "muted", false),
-            NanStrategy = fields.Enum(element, path, "nanStrategy", NanStrategy.Remove),
-            Outliers = ReadOutliers(element, path, fields),
-            EffectSize = ReadEffectSize(element, path, fields),
-        };
-    }
-
-    private static OutlierSettings ReadOutliers(JsonElement metric, string path, JsonFields fields)
+    private static OutlierSettings ReadOutliers(DocumentNode metric, string path, DocumentFields fields)
     {
         var defaults = new OutlierSettings();
-        path = JsonFields.Join(path, "outliers");
-        if (!JsonFields.TryGet(metric, "outliers", out var outliers) || !fields.Object(outliers, path, "strategy", "factor"))
+        if (fields.Get(metric, path, "outliers") is not { } outliers || !fields.Object(outliers, path = DocumentFields.Join(path, "outliers"), "strategy", "factor"))
         {
             return defaults;
         }
@@ -111,11 +119,10 @@ internal static class JudgeConfigReader
         };
     }
 
-    private static EffectSizeSettings ReadEffectSize(JsonElement metric, string path, JsonFields fields)
+    private static EffectSizeSettings ReadEffectSize(DocumentNode metric, string path, DocumentFields fields)
     {
-        path = JsonFields.Join(path, "effectSize");
-        if (!JsonFields.TryGet(metric, "effectSize", out var effect)
-            || !fields.Object(effect, path, "measure", "allowedIncrease", "allowedDecrease", "criticalIncrease", "criticalDecrease"))
+        if (fields.Get(metric, path, "effectSize") is not { } effect
+            || !fields.Object(effect, path = DocumentFields.Join(path, "effectSize"), "measure", "allowedIncrease", "allowedDecrease", "criticalIncrease", "criticalDecrease"))
         {
             return EffectSizeSettings.MeanRatioDefaults;
         }
@@ -132,40 +139,41 @@ internal static class JudgeConfigReader
         };
     }
 
-    private static Dictionary<string, double> ReadWeights(JsonElement config, string path, JsonFields fields)
+    private static Dictionary<string, double> ReadWeights(DocumentNode config, string path, DocumentFields fields)
     {
         var weights = new Dictionary<string, double>(StringComparer.Ordinal);
-        path = JsonFields.Join(path, "groupWeights");
-        if (!JsonFields.TryGet(config, "groupWeights", out var element))
+        if (fields.Get(config, path, "groupWeights") is not { } element)
         {
             return weights;
         }
 
-        if (element.ValueKind != JsonValueKind.Object)
+        path = DocumentFields.Join(path, "groupWeights");
+        if (element.Kind != NodeKind.Mapping)
         {
-            fields.Problem(path, $"must be an object of group name to weight, got {JsonFields.Describe(element)}");
+            fields.Problem(element, path, $"must be an object of group name to weight, got {element.Describe()}");
             return weights;
         }
 
-        foreach (var member in element.EnumerateObject())
+        foreach (var (group, value) in element.Members)
         {
-            if (member.Value.ValueKind != JsonValueKind.Number || !member.Value.TryGetDouble(out var weight))
+            var groupPath = $"{path}.{group}";
+            fields.Seen(value, groupPath);
+            if (!value.TryGetNumber(out var weight))
             {
-                fields.Problem($"{path}.{member.Name}", $"must be a number, got {JsonFields.Describe(member.Value)}");
+                fields.Problem(value, groupPath, $"must be a number, got {value.Describe()}");
                 continue;
             }
 
-            weights[member.Name] = weight;
+            weights[group] = weight;
         }
 
         return weights;
     }
 
-    private static ScoreThresholds ReadThresholds(JsonElement config, string path, JsonFields fields)
+    private static ScoreThresholds ReadThresholds(DocumentNode config, string path, DocumentFields fields)
     {
         var defaults = new ScoreThresholds();
-        path = JsonFields.Join(path, "thresholds");
-        if (!JsonFields.TryGet(config, "thresholds", out var element) || !fields.Object(element, path, "pass", "marginal"))
+        if (fields.Get(config, path, "thresholds") is not { } element || !fields.Object(element, path = DocumentFields.Join(path, "thresholds"), "pass", "marginal"))
         {
             return defaults;
         }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Canary.Analyzer.Judging;
 
 /// <summary>One entry of the document's "data" array, as read.</summary>
-internal sealed record DataEntry(string Path, string? Metric, double[] Control, double[] Experiment);
+internal sealed record DataEntry(string Path, int Line, string? Metric, double[] Control, double[] Experiment);
 
 /// <summary>
 /// Streams the "data" array of a judge document: millions of samples are read straight from the
@@ -12,12 +12,12 @@ internal sealed record DataEntry(string Path, string? Metric, double[] Control, 
 /// </summary>
 internal static class JudgeDataReader
 {
-    public static List<DataEntry> Read(ref Utf8JsonReader reader, JsonFields fields)
+    public static List<DataEntry> Read(ref Utf8JsonReader reader, DocumentFields fields)
     {
         var entries = new List<DataEntry>();
         if (reader.TokenType != JsonTokenType.StartArray)
         {
-            fields.Problem("data", $"must be an array, got {Describe(ref reader)}");
+            fields.ProblemAt(reader.TokenStartIndex, "data", $"must be an array, got {Describe(ref reader)}");
             reader.Skip();
             return entries;
         }
@@ -29,9 +29,10 @@ internal static class JudgeDataReader
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
                 var path = $"data[{index++}]";
+                var line = fields.Lines?.LineOf(reader.TokenStartIndex) ?? 0;
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
-                    fields.Problem(path, $"must be an object, got {Describe(ref reader)}");
+                    fields.ProblemAt(reader.TokenStartIndex, path, $"must be an object, got {Describe(ref reader)}");
                     reader.Skip();
                     continue;
                 }
@@ -48,7 +49,7 @@ internal static class JudgeDataReader
                             metric = reader.GetString();
                             break;
                         case "metric":
-                            fields.Problem($"{path}.metric", $"must be a string, got {Describe(ref reader)}");
+                            fields.ProblemAt(reader.TokenStartIndex, $"{path}.metric", $"must be a string, got {Describe(ref reader)}");
                             reader.Skip();
                             break;
                         case "control":
@@ -58,7 +59,7 @@ internal static class JudgeDataReader
                             experiment = ReadSeries(ref reader, $"{path}.experiment", fields, ref buffer);
                             break;
                         default:
-                            fields.Problem($"{path}.{name}", "unknown field; expected one of metric, control, experiment");
+                            fields.ProblemAt(reader.TokenStartIndex, $"{path}.{name}", "unknown field; expected one of metric, control, experiment");
                             reader.Skip();
                             break;
                     }
@@ -68,11 +69,11 @@ internal static class JudgeDataReader
                 {
                     if (values is null)
                     {
-                        fields.Problem($"{path}.{side}", "is required: an array of numbers or null");
+                        fields.ProblemAt(reader.TokenStartIndex, $"{path}.{side}", "is required: an array of numbers or null");
                     }
                 }
 
-                entries.Add(new DataEntry(path, metric, control ?? [], experiment ?? []));
+                entries.Add(new DataEntry(path, line, metric, control ?? [], experiment ?? []));
             }
         }
         finally
@@ -84,7 +85,7 @@ internal static class JudgeDataReader
     }
 
     /// <summary>An array of numbers or null; null, "NaN", "+Inf" and "-Inf" become NaN (missing).</summary>
-    private static double[]? ReadSeries(ref Utf8JsonReader reader, string path, JsonFields fields, ref double[] buffer)
+    private static double[]? ReadSeries(ref Utf8JsonReader reader, string path, DocumentFields fields, ref double[] buffer)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -93,7 +94,7 @@ internal static class JudgeDataReader
 
         if (reader.TokenType != JsonTokenType.StartArray)
         {
-            fields.Problem(path, $"must be an array of numbers or null, got {Describe(ref reader)}");
+            fields.ProblemAt(reader.TokenStartIndex, path, $"must be an array of numbers or null, got {Describe(ref reader)}");
             reader.Skip();
             return [];
         }
@@ -123,9 +124,9 @@ internal static class JudgeDataReader
         return buffer.AsSpan(0, count).ToArray();
     }
 
-    private static double Bad(ref Utf8JsonReader reader, string path, JsonFields fields)
+    private static double Bad(ref Utf8JsonReader reader, string path, DocumentFields fields)
     {
-        fields.Problem(path, $"must be a number or null, got {Describe(ref reader)}");
+        fields.ProblemAt(reader.TokenStartIndex, path, $"must be a number or null, got {Describe(ref reader)}");
         reader.Skip();
         return double.NaN;
     }
@@ -133,7 +134,7 @@ internal static class JudgeDataReader
     private static bool IsNonFiniteWord(string? word) =>
         word is "NaN" or "+Inf" or "-Inf" or "Inf" or "Infinity" or "+Infinity" or "-Infinity";
 
-    /// <summary>A short rendering of the current token for messages, like <see cref="JsonFields.Describe"/>.</summary>
+    /// <summary>A short rendering of the current token for messages, like <see cref="DocumentNode.Describe"/>.</summary>
     private static string Describe(ref Utf8JsonReader reader)
     {
         var text = reader.TokenType switch
@@ -146,6 +147,6 @@ internal static class JudgeDataReader
             JsonTokenType.Null => "null",
             _ => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
         };
-        return JsonFields.Shorten(text);
+        return DocumentNode.Shorten(text);
     }
 }

@@ -10,13 +10,14 @@ public sealed record JudgeDocument(JudgeConfig Config, IReadOnlyDictionary<strin
 /// <summary>Reads the input document of the Judge contract (DESIGN.md); every problem names its field.</summary>
 public static class JudgeDocumentReader
 {
-    /// <exception cref="InputException">The document is malformed or invalid; one problem per field.</exception>
-    public static JudgeDocument Read(ReadOnlyMemory<byte> utf8)
+    /// <exception cref="InputException">The document is malformed or invalid; one problem per field, each starting with source and the line.</exception>
+    public static JudgeDocument Read(ReadOnlyMemory<byte> utf8, string source)
     {
-        var fields = new JsonFields([]);
+        var lines = new LineCounter(utf8);
+        var fields = new DocumentFields();
         // Data problems are listed after the config's, as the document reads.
-        var dataFields = new JsonFields([]);
-        JsonDocument? configDocument = null;
+        var dataFields = new DocumentFields { Lines = lines };
+        DocumentNode? configNode = null;
         List<DataEntry>? data = null;
         try
         {
@@ -24,7 +25,7 @@ public static class JudgeDocumentReader
             reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new InputException($"document: must be an object with \"config\" and \"data\", got {reader.TokenType.ToString().ToLowerInvariant()}");
+                throw new InputException($"{source}: document: must be an object with \"config\" and \"data\", got {reader.TokenType.ToString().ToLowerInvariant()}");
             }
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -33,8 +34,7 @@ public static class JudgeDocumentReader
                 reader.Read();
                 if (name == "config")
                 {
-                    configDocument?.Dispose();
-                    configDocument = JsonDocument.ParseValue(ref reader);
+                    configNode = DocumentNode.ReadJson(ref reader, lines);
                 }
                 else if (name == "data")
                 {
@@ -42,7 +42,7 @@ public static class JudgeDocumentReader
                 }
                 else
                 {
-                    fields.Problem(name, "unknown field; expected one of config, data");
+                    fields.Problem(name, "unknown field; expected one of config, data", lines.LineOf(reader.TokenStartIndex));
                     reader.Skip();
                 }
             }
@@ -54,20 +54,22 @@ public static class JudgeDocumentReader
         }
         catch (JsonException e)
         {
-            configDocument?.Dispose();
-            throw new InputException($"line {(e.LineNumber ?? 0) + 1}, column {(e.BytePositionInLine ?? 0) + 1}: malformed JSON: {FirstSentence(e.Message)}");
+            throw new InputException($"{source}:{(e.LineNumber ?? 0) + 1}: malformed JSON at column {(e.BytePositionInLine ?? 0) + 1}: {FirstSentence(e.Message)}");
+        }
+        catch (DocumentException e)
+        {
+            throw new InputException($"{source}:{e.Line}: {e.Reason}");
         }
 
-        using (configDocument)
         {
             JudgeConfig? config = null;
-            if (configDocument is null)
+            if (configNode is null)
             {
                 fields.Problem("config", "is required");
             }
             else
             {
-                config = JudgeConfigReader.Read(configDocument.RootElement, "config", fields);
+                config = JudgeConfigReader.Read(configNode, "config", fields);
             }
 
             fields.Problems.AddRange(dataFields.Problems);
@@ -75,7 +77,7 @@ public static class JudgeDocumentReader
             if (config is not null)
             {
                 // Value rules too, except on fields that already failed to read.
-                var reported = fields.Problems.Select(p => p[..p.IndexOf(": ", StringComparison.Ordinal)]).ToHashSet(StringComparer.Ordinal);
+                var reported = fields.Problems.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
                 foreach (var problem in JudgeConfigValidator.Validate(config).Where(p => !reported.Contains(p.Field)))
                 {
                     fields.Problem(problem.Field, problem.Message);
@@ -84,7 +86,7 @@ public static class JudgeDocumentReader
 
             if (fields.Problems.Count > 0 || config is null)
             {
-                throw new InputException(fields.Problems);
+                throw new InputException(fields.Problems.Select(p => p.Format(source)).ToList());
             }
 
             return new JudgeDocument(config, series);
@@ -92,7 +94,7 @@ public static class JudgeDocumentReader
     }
 
     /// <summary>Pairs data entries with the config's metrics: each metric needs exactly one entry.</summary>
-    private static Dictionary<string, MetricSeries> Match(JudgeConfig? config, List<DataEntry>? data, JsonFields fields)
+    private static Dictionary<string, MetricSeries> Match(JudgeConfig? config, List<DataEntry>? data, DocumentFields fields)
     {
         var series = new Dictionary<string, MetricSeries>(StringComparer.Ordinal);
         if (data is null)
@@ -106,15 +108,15 @@ public static class JudgeDocumentReader
         {
             if (string.IsNullOrEmpty(entry.Metric))
             {
-                fields.Problem($"{entry.Path}.metric", "is required: the name of a metric in config.metrics");
+                fields.Problem($"{entry.Path}.metric", "is required: the name of a metric in config.metrics", entry.Line);
             }
             else if (names is not null && !names.Contains(entry.Metric))
             {
-                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" is not a metric of config.metrics");
+                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" is not a metric of config.metrics", entry.Line);
             }
             else if (!series.TryAdd(entry.Metric, new MetricSeries(entry.Metric, entry.Control, entry.Experiment)))
             {
-                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" has an earlier data entry; give each metric one");
+                fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" has an earlier data entry; give each metric one", entry.Line);
             }
         }
 

@@ -75,27 +75,27 @@ public class JudgeCommandTests
     public static TheoryData<string, string> BadDocuments => new()
     {
         { """{"config": {"metrics": [{"name": "a", "direction": "up"}]}, "data": [{"metric": "a", "control": [1], "experiment": [1]}]}""",
-          "config.metrics[0].direction: \"up\" is not one of increase, decrease, either" },
+          "-:1 config.metrics[0].direction: \"up\" is not one of increase, decrease, either" },
         { """{"config": {"metrics": [{"name": "a"}], "groupWeights": {"default": "ten"}}, "data": [{"metric": "a", "control": [1], "experiment": [1]}]}""",
-          "config.groupWeights.default: must be a number, got \"ten\"" },
+          "-:1 config.groupWeights.default: must be a number, got \"ten\"" },
         { """{"config": {"judge": {"confidenceLevel": 1}, "metrics": [{"name": "a"}]}, "data": [{"metric": "a", "control": [1], "experiment": [1]}]}""",
-          "config.judge.confidenceLevel: must be between 0 and 1 (exclusive), got 1" },
+          "-:1 config.judge.confidenceLevel: must be between 0 and 1 (exclusive), got 1" },
         { """{"config": {"metrics": []}, "data": []}""",
-          "config.metrics: must name at least one metric" },
+          "-:1 config.metrics: must name at least one metric" },
         { """{"config": {"metrics": [{"name": "a"}]}, "data": [{"metric": "a", "control": [1, "x"], "experiment": [1]}]}""",
-          "data[0].control[1]: must be a number or null, got \"x\"" },
+          "-:1 data[0].control[1]: must be a number or null, got \"x\"" },
         { """{"config": {"metrics": [{"name": "a"}]}, "data": [{"metric": "a", "control": {"v": 1}, "experiment": [1]}]}""",
-          "data[0].control: must be an array of numbers or null, got an object" },
+          "-:1 data[0].control: must be an array of numbers or null, got an object" },
         { """{"config": {"metrics": [{"name": "a"}, {"name": "b"}]}, "data": [{"metric": "a", "control": [1], "experiment": [1]}]}""",
-          "config.metrics[1]: \"b\" has no entry in data" },
+          "-:1 config.metrics[1]: \"b\" has no entry in data" },
         { """{"config": {"metrics": [{"name": "a"}]}, "data": [{"metric": "a", "control": [1], "experiment": [1]}, {"metric": "z", "control": [], "experiment": []}]}""",
-          "data[1].metric: \"z\" is not a metric of config.metrics" },
+          "-:1 data[1].metric: \"z\" is not a metric of config.metrics" },
         { """{"config": {"metrics": [{"name": "a", "critcal": true}]}, "data": [{"metric": "a", "control": [1], "experiment": [1]}]}""",
-          "config.metrics[0].critcal: unknown field; expected one of name, group, direction, critical, mustHaveData, muted, nanStrategy, outliers, effectSize" },
+          "-:1 config.metrics[0].critcal: unknown field; expected one of name, group, direction, critical, mustHaveData, muted, nanStrategy, outliers, effectSize" },
         { """{"config": {"metrics": [{"name": "a"}]}}""",
-          "data: is required: an array of {\"metric\", \"control\", \"experiment\"}" },
+          "-: data: is required: an array of {\"metric\", \"control\", \"experiment\"}" },
         { """{"config": {"metrics": [{"name": 'a'}]}, "data": []}""",
-          "line 1, column 34: malformed JSON: ''' is an invalid start of a value" },
+          "-:1: malformed JSON at column 34: ''' is an invalid start of a value" },
     };
 
     [Theory]
@@ -105,7 +105,7 @@ public class JudgeCommandTests
         var run = await CanaryRunner.RunWithInputAsync(document, "judge", "-");
         Assert.Equal(2, run.ExitCode);
         Assert.Empty(run.Stdout);
-        Assert.Contains($"canary judge: -: {problem}", run.ErrorLines);
+        Assert.Contains($"canary judge: {problem}", run.ErrorLines);
     }
 
     [Fact]
@@ -118,10 +118,10 @@ public class JudgeCommandTests
         var run = await CanaryRunner.RunWithInputAsync(document, "judge", "-");
         Assert.Equal(
         [
-            "canary judge: -: config.metrics[0].direction: \"up\" is not one of increase, decrease, either",
-            "canary judge: -: config.metrics[0].muted: must be true or false, got \"no\"",
-            "canary judge: -: data[0].control[1]: must be a number or null, got true",
-            "canary judge: -: config.judge.tolerance: must be a finite number of at least 0, got -1",
+            "canary judge: -:1 config.metrics[0].direction: \"up\" is not one of increase, decrease, either",
+            "canary judge: -:1 config.metrics[0].muted: must be true or false, got \"no\"",
+            "canary judge: -:2 data[0].control[1]: must be a number or null, got true",
+            "canary judge: -:1 config.judge.tolerance: must be a finite number of at least 0, got -1",
         ], run.ErrorLines);
     }
 
@@ -154,7 +154,7 @@ public class JudgeCommandTests
         Assert.Equal(2, run.ExitCode);
         Assert.Empty(run.Stdout);
         Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
-        Assert.Contains($"canary judge: {file}: config.metrics[0].direction: 3 is not one of increase, decrease, either", run.ErrorLines);
+        Assert.Contains($"canary judge: {file}:1 config.metrics[0].direction: 3 is not one of increase, decrease, either", run.ErrorLines);
     }
 
     [Fact]

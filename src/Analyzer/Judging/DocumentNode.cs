@@ -1,0 +1,310 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace Canary.Analyzer.Judging;
+
+internal enum NodeKind
+{
+    Mapping,
+    Sequence,
+    String,
+    Number,
+    Boolean,
+    Null,
+}
+
+/// <summary>
+/// A config document read from JSON or YAML into one small tree that remembers the line of every
+/// node, so a problem can be reported as "file:line field: reason" whichever format the user wrote.
+/// YAML plain scalars are typed by the YAML 1.2 core schema (true/false, null, numbers); quoted
+/// scalars are always strings, so "yes" or "on" stay strings and never turn into booleans.
+/// </summary>
+internal sealed partial class DocumentNode
+{
+    private DocumentNode(NodeKind kind, int line, string text = "")
+    {
+        Kind = kind;
+        Line = line;
+        Text = text;
+    }
+
+    public NodeKind Kind { get; }
+
+    /// <summary>1-based line where the node starts.</summary>
+    public int Line { get; }
+
+    /// <summary>A scalar's text: the string, or the number or boolean as written.</summary>
+    public string Text { get; }
+
+    public List<(string Key, DocumentNode Value)> Members { get; } = [];
+
+    public List<DocumentNode> Items { get; } = [];
+
+    public bool IsNull => Kind == NodeKind.Null;
+
+    public DocumentNode? this[string key]
+    {
+        get
+        {
+            foreach (var (name, value) in Members)
+            {
+                if (name == key)
+                {
+                    return value;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    public bool TryGetNumber(out double value)
+    {
+        value = 0;
+        if (Kind != NodeKind.Number)
+        {
+            return false;
+        }
+
+        var text = Text.Replace("_", string.Empty, StringComparison.Ordinal);
+        value = text switch
+        {
+            ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" => double.PositiveInfinity,
+            "-.inf" or "-.Inf" or "-.INF" => double.NegativeInfinity,
+            ".nan" or ".NaN" or ".NAN" => double.NaN,
+            _ when text.StartsWith("0x", StringComparison.Ordinal) => long.Parse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
+            _ when text.StartsWith("0o", StringComparison.Ordinal) => Convert.ToInt64(text[2..], 8),
+            _ => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+        };
+        return true;
+    }
+
+    /// <summary>A short rendering for messages: strings quoted, containers named, long values cut.</summary>
+    public string Describe() => Shorten(Kind switch
+    {
+        NodeKind.String => $"\"{Text}\"",
+        NodeKind.Mapping => "an object",
+        NodeKind.Sequence => "an array",
+        NodeKind.Null => "null",
+        _ => Text,
+    });
+
+    /// <summary>Cuts a rendered value to 60 characters, so one bad value cannot flood the terminal.</summary>
+    public static string Shorten(string text) => text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
+
+    /// <summary>Reads a file's text as YAML, or as JSON when it starts with '{' or '['; YAML 1.2 reads JSON too, but the JSON reader gives JSON's own error messages.</summary>
+    /// <exception cref="DocumentException">The text is not well-formed.</exception>
+    public static DocumentNode Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var start = text.AsSpan().TrimStart();
+        return start.Length > 0 && start[0] is '{' or '[' ? ParseJson(Encoding.UTF8.GetBytes(text)) : ParseYaml(text);
+    }
+
+    /// <exception cref="DocumentException">The bytes are not one well-formed JSON value.</exception>
+    public static DocumentNode ParseJson(ReadOnlyMemory<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = 64 });
+        var lines = new LineCounter(utf8);
+        try
+        {
+            reader.Read();
+            var node = ReadJson(ref reader, lines);
+            while (reader.Read())
+            {
+            }
+
+            return node;
+        }
+        catch (JsonException e)
+        {
+            throw new DocumentException((int)(e.LineNumber ?? 0) + 1, $"malformed JSON at column {(e.BytePositionInLine ?? 0) + 1}: {FirstSentence(e.Message)}");
+        }
+    }
+
+    /// <summary>Builds the node for the value at the reader's current token and leaves the reader on its last token.</summary>
+    public static DocumentNode ReadJson(ref Utf8JsonReader reader, LineCounter lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var line = lines.LineOf(reader.TokenStartIndex);
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                var mapping = new DocumentNode(NodeKind.Mapping, line);
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var keyLine = lines.LineOf(reader.TokenStartIndex);
+                    var key = reader.GetString()!;
+                    reader.Read();
+                    var value = ReadJson(ref reader, lines);
+                    if (mapping[key] is not null)
+                    {
+                        throw new DocumentException(keyLine, $"duplicate key \"{key}\"");
+                    }
+
+                    mapping.Members.Add((key, value));
+                }
+
+                return mapping;
+            case JsonTokenType.StartArray:
+                var sequence = new DocumentNode(NodeKind.Sequence, line);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    sequence.Items.Add(ReadJson(ref reader, lines));
+                }
+
+                return sequence;
+            case JsonTokenType.String:
+                return new DocumentNode(NodeKind.String, line, reader.GetString()!);
+            case JsonTokenType.Number:
+                return new DocumentNode(NodeKind.Number, line, Encoding.UTF8.GetString(reader.ValueSpan));
+            case JsonTokenType.True or JsonTokenType.False:
+                return new DocumentNode(NodeKind.Boolean, line, reader.TokenType == JsonTokenType.True ? "true" : "false");
+            default:
+                return new DocumentNode(NodeKind.Null, line, "null");
+        }
+    }
+
+    /// <exception cref="DocumentException">The text is not one well-formed YAML document.</exception>
+    public static DocumentNode ParseYaml(string text)
+    {
+        var anchors = new Dictionary<string, DocumentNode>(StringComparer.Ordinal);
+        try
+        {
+            var parser = new Parser(new StringReader(text));
+            parser.Consume<StreamStart>();
+            if (parser.TryConsume<StreamEnd>(out _))
+            {
+                return new DocumentNode(NodeKind.Null, 1, "null");
+            }
+
+            parser.Consume<DocumentStart>();
+            var root = ReadYaml(parser, anchors);
+            parser.Consume<DocumentEnd>();
+            if (!parser.TryConsume<StreamEnd>(out _))
+            {
+                throw new DocumentException(parser.Current?.Start.Line is { } l ? (int)l : 0, "a config file holds one YAML document; found a second after ---");
+            }
+
+            return root;
+        }
+        catch (YamlException e)
+        {
+            var reason = e.InnerException is YamlException inner && inner.Message.Length > 0 ? inner.Message : e.Message;
+            throw new DocumentException((int)e.Start.Line, $"malformed YAML at column {e.Start.Column}: {FirstSentence(StripLocation(reason))}");
+        }
+    }
+
+    private static DocumentNode ReadYaml(IParser parser, Dictionary<string, DocumentNode> anchors)
+    {
+        if (parser.TryConsume<AnchorAlias>(out var alias))
+        {
+            return anchors.TryGetValue(alias.Value.Value, out var target)
+                ? target
+                : throw new DocumentException((int)alias.Start.Line, $"alias *{alias.Value.Value} names no anchor before it");
+        }
+
+        DocumentNode node;
+        string? anchor;
+        if (parser.TryConsume<MappingStart>(out var mappingStart))
+        {
+            anchor = mappingStart.Anchor.IsEmpty ? null : mappingStart.Anchor.Value;
+            node = new DocumentNode(NodeKind.Mapping, (int)mappingStart.Start.Line);
+            while (!parser.TryConsume<MappingEnd>(out _))
+            {
+                var keyNode = ReadYaml(parser, anchors);
+                if (keyNode.Kind is NodeKind.Mapping or NodeKind.Sequence)
+                {
+                    throw new DocumentException(keyNode.Line, "keys must be plain words, not objects or arrays");
+                }
+
+                var value = ReadYaml(parser, anchors);
+                if (node[keyNode.Text] is not null)
+                {
+                    throw new DocumentException(keyNode.Line, $"duplicate key \"{keyNode.Text}\"");
+                }
+
+                node.Members.Add((keyNode.Text, value));
+            }
+        }
+        else if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+        {
+            anchor = sequenceStart.Anchor.IsEmpty ? null : sequenceStart.Anchor.Value;
+            node = new DocumentNode(NodeKind.Sequence, (int)sequenceStart.Start.Line);
+            while (!parser.TryConsume<SequenceEnd>(out _))
+            {
+                node.Items.Add(ReadYaml(parser, anchors));
+            }
+        }
+        else
+        {
+            var scalar = parser.Consume<Scalar>();
+            anchor = scalar.Anchor.IsEmpty ? null : scalar.Anchor.Value;
+            var kind = scalar.Style is ScalarStyle.Plain ? TypeOfPlain(scalar.Value) : NodeKind.String;
+            node = new DocumentNode(kind, (int)scalar.Start.Line, scalar.Value);
+        }
+
+        if (anchor is not null)
+        {
+            anchors[anchor] = node;
+        }
+
+        return node;
+    }
+
+    /// <summary>The YAML 1.2 core schema's resolution of a plain scalar.</summary>
+    private static NodeKind TypeOfPlain(string value) => value switch
+    {
+        "" or "~" or "null" or "Null" or "NULL" => NodeKind.Null,
+        "true" or "True" or "TRUE" or "false" or "False" or "FALSE" => NodeKind.Boolean,
+        _ when YamlNumber().IsMatch(value) => NodeKind.Number,
+        _ => NodeKind.String,
+    };
+
+    private static string StripLocation(string message)
+    {
+        // YamlDotNet prefixes "(Line: 3, Col: 5, Idx: 20) - (Line: 3, Col: 6, Idx: 21): "; the caller reports the line itself.
+        var index = message.LastIndexOf("): ", StringComparison.Ordinal);
+        return message.StartsWith("(Line:", StringComparison.Ordinal) && index > 0 ? message[(index + 3)..] : message;
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message.TrimEnd('.');
+    }
+
+    [GeneratedRegex(@"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")]
+    private static partial Regex YamlNumber();
+}
+
+/// <summary>Turns byte offsets that only grow into 1-based line numbers, counting each newline once.</summary>
+internal sealed class LineCounter(ReadOnlyMemory<byte> utf8)
+{
+    private int offset;
+    private int line = 1;
+
+    public int LineOf(long position)
+    {
+        var target = (int)Math.Min(position, utf8.Length);
+        if (target > offset)
+        {
+            line += utf8.Span[offset..target].Count((byte)'\n');
+            offset = target;
+        }
+
+        return line;
+    }
+}
+
+/// <summary>A document that is not well-formed JSON or YAML; Line is 1-based, 0 when unknown.</summary>
+internal sealed class DocumentException(int line, string reason) : Exception(reason)
+{
+    public int Line { get; } = line;
+
+    public string Reason { get; } = reason;
+}
