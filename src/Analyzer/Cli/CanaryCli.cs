@@ -1,4 +1,5 @@
 using System.Reflection;
+using Canary.Analyzer.Metrics;
 
 namespace Canary.Analyzer.Cli;
 
@@ -10,6 +11,9 @@ public static class CanaryCli
 
         commands:
           judge FILE [--gate] [--format json|table]   judge a Judge-contract JSON document ('-' reads stdin)
+          analyze --config FILE --prometheus URL --control SEL --experiment SEL --start T [...]
+                                                      fetch both cohorts from Prometheus and judge them
+          validate FILE                               check a canary config and its query templates
           version                                     print the version
           help                                        print this text
 
@@ -17,7 +21,10 @@ public static class CanaryCli
                      3 the metrics source failed
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
+        RunAsync(args, stdin, stdout, stderr, TimeProvider.System, CancellationToken.None);
+
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -33,6 +40,8 @@ public static class CanaryCli
             return args[0] switch
             {
                 "judge" => await JudgeCommand.RunAsync(args[1..], stdin, stdout),
+                "analyze" => await AnalyzeCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
+                "validate" => await ValidateCommand.RunAsync(args[1..], stdout),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };
@@ -45,6 +54,16 @@ public static class CanaryCli
             }
 
             return ExitCodes.BadInput;
+        }
+        catch (MetricsSourceException e)
+        {
+            await stderr.WriteLineAsync($"canary {args[0]}: {e.Message}");
+            if (e.Query.Length > 0)
+            {
+                await stderr.WriteLineAsync($"canary {args[0]}:   query: {string.Join(' ', e.Query.Split('\n', StringSplitOptions.TrimEntries))}");
+            }
+
+            return ExitCodes.SourceFailed;
         }
     }
 

@@ -6,7 +6,7 @@ namespace Canary.Analyzer.Cli;
 /// </summary>
 internal sealed class CommandLine
 {
-    private readonly Dictionary<string, string> options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> options = new(StringComparer.Ordinal);
     private readonly HashSet<string> flags = new(StringComparer.Ordinal);
 
     private CommandLine(string command, List<string> positional)
@@ -41,7 +41,13 @@ internal sealed class CommandLine
             else if (knownOptions.Contains(name))
             {
                 var value = equals > 0 ? word[(equals + 1)..] : i + 1 < words.Count ? words[++i] : null;
-                line.options[name] = value ?? throw new InputException($"{name}: needs a value (canary {command} --help)");
+                value = value ?? throw new InputException($"{name}: needs a value (canary {command} --help)");
+                if (!line.options.TryGetValue(name, out var values))
+                {
+                    line.options[name] = values = [];
+                }
+
+                values.Add(value);
             }
             else
             {
@@ -55,5 +61,9 @@ internal sealed class CommandLine
 
     public bool Has(string flag) => flags.Contains(flag);
 
-    public string? Option(string name) => options.GetValueOrDefault(name);
+    /// <summary>The option's value; given twice, the last one wins.</summary>
+    public string? Option(string name) => options.TryGetValue(name, out var values) ? values[^1] : null;
+
+    /// <summary>Every value of an option that may be repeated (--var, --header), in order.</summary>
+    public IReadOnlyList<string> Options(string name) => options.TryGetValue(name, out var values) ? values : [];
 }

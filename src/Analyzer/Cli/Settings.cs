@@ -1,0 +1,56 @@
+using Canary.Analyzer.Metrics;
+using Microsoft.Extensions.Configuration;
+
+namespace Canary.Analyzer.Cli;
+
+/// <summary>
+/// Service settings: appsettings.json next to the executable, then CANARY__Section__Key environment
+/// variables (e.g. CANARY__Prometheus__Url), then command-line flags, each overriding the one before.
+/// </summary>
+internal static class Settings
+{
+    public static IConfiguration Load()
+    {
+        try
+        {
+            return new ConfigurationBuilder()
+                .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
+                .AddEnvironmentVariables("CANARY__")
+                .Build();
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException)
+        {
+            throw new InputException($"appsettings.json: {e.Message}");
+        }
+    }
+
+    /// <summary>The Prometheus section bound onto options; a value that cannot be bound is bad input naming the setting.</summary>
+    public static PrometheusOptions Prometheus(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new PrometheusOptions();
+        try
+        {
+            configuration.GetSection("Prometheus").Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InputException($"Prometheus settings (appsettings.json or CANARY__Prometheus__*): {e.Message}");
+        }
+
+        return options;
+    }
+
+    /// <summary>The queries folder: --queries, else Canary:Queries, else queries/ next to the executable.</summary>
+    public static TemplateLibrary Templates(IConfiguration configuration, string? flag)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var folder = flag ?? configuration["Canary:Queries"];
+        if (folder is null)
+        {
+            return TemplateLibrary.Default();
+        }
+
+        return Directory.Exists(folder) ? new TemplateLibrary(folder) : throw new InputException($"--queries: {folder}: no such folder");
+    }
+}

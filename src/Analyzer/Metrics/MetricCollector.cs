@@ -1,0 +1,131 @@
+using Canary.Judge.Config;
+
+namespace Canary.Analyzer.Metrics;
+
+/// <summary>The label matchers that select each cohort, as they fill {{cohort}}.</summary>
+public sealed record Cohorts(string Control, string Experiment);
+
+/// <summary>The time range of an analysis and its resolution: one sample per step.</summary>
+public sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, TimeSpan Step)
+{
+    /// <summary>Prometheus refuses range queries of more than 11,000 points per series.</summary>
+    public const int MaxPoints = 11_000;
+
+    public long Points => (long)((End - Start) / Step) + 1;
+}
+
+/// <summary>One metric's PromQL for both cohorts, as sent to Prometheus.</summary>
+public sealed record RenderedQuery(string Control, string Experiment);
+
+/// <summary>Samples of one cohort for one query; empty when the query found no series ("no data").</summary>
+public interface IMetricSource
+{
+    /// <exception cref="MetricsSourceException">The source failed or rejected the query.</exception>
+    /// <exception cref="SeriesShapeException">Several series came back and the metric does not pool them.</exception>
+    Task<double[]> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken);
+}
+
+/// <summary>A query gave several series for one cohort; Message names the labels that differ.</summary>
+public sealed class SeriesShapeException : Exception
+{
+    public SeriesShapeException(string message)
+        : base(message)
+    {
+    }
+
+    public SeriesShapeException()
+    {
+    }
+
+    public SeriesShapeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>Renders every metric's queries and fetches both cohorts of all metrics concurrently, with a limit.</summary>
+public static class MetricCollector
+{
+    /// <summary>
+    /// The queries of every metric for both cohorts. Values of namespace and variables are escaped
+    /// into their string literals; the cohort matchers are taken as written.
+    /// </summary>
+    /// <exception cref="ArgumentException">A placeholder has no value (namespace unset) or interval is not a duration.</exception>
+    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(cohorts);
+        var values = new Dictionary<string, string>(config.Variables, StringComparer.Ordinal);
+        if (config.Namespace is { } ns)
+        {
+            values["namespace"] = ns;
+        }
+
+        var rendered = new Dictionary<string, RenderedQuery>(StringComparer.Ordinal);
+        foreach (var metric in config.Metrics)
+        {
+            rendered[metric.Name] = new RenderedQuery(
+                metric.Template.Render(cohorts.Control, interval, values),
+                metric.Template.Render(cohorts.Experiment, interval, values));
+        }
+
+        return rendered;
+    }
+
+    /// <summary>Fetches both cohorts of every metric; the first failure cancels the rest and is thrown.</summary>
+    public static async Task<Dictionary<string, MetricSeries>> CollectAsync(
+        IMetricSource source, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries, AnalysisWindow window, int concurrency, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(queries);
+        using var limit = new SemaphoreSlim(concurrency);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        async Task<double[]> Fetch(CanaryMetric metric, string cohort, string query)
+        {
+            await limit.WaitAsync(failed.Token);
+            try
+            {
+                return await source.FetchAsync(query, window, metric.Pool, failed.Token);
+            }
+            catch (SeriesShapeException e)
+            {
+                await failed.CancelAsync();
+                throw new SeriesShapeException($"metric \"{metric.Name}\", {cohort}: {e.Message}");
+            }
+            catch (MetricsSourceException)
+            {
+                await failed.CancelAsync();
+                throw;
+            }
+            finally
+            {
+                limit.Release();
+            }
+        }
+
+        var fetches = config.Metrics.Select(m => (m.Name,
+            Control: Fetch(m, "control", queries[m.Name].Control),
+            Experiment: Fetch(m, "experiment", queries[m.Name].Experiment))).ToList();
+        try
+        {
+            await Task.WhenAll(fetches.SelectMany(f => new[] { f.Control, f.Experiment }));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A sibling failed first and cancelled this one; its own exception is the one to report.
+        }
+
+        var first = fetches.SelectMany(f => new[] { f.Control, f.Experiment })
+            .Where(t => t.IsFaulted && t.Exception!.InnerException is not OperationCanceledException)
+            .Select(t => t.Exception!.InnerException!)
+            .FirstOrDefault();
+        if (first is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return fetches.ToDictionary(f => f.Name, f => new MetricSeries(f.Name, f.Control.Result, f.Experiment.Result), StringComparer.Ordinal);
+    }
+}

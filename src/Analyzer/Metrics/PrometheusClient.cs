@@ -1,0 +1,345 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace Canary.Analyzer.Metrics;
+
+/// <summary>One series of a query's result: its labels and its samples (unix seconds, value).</summary>
+public sealed record PrometheusSeries(IReadOnlyDictionary<string, string> Labels, double[] Timestamps, double[] Values);
+
+/// <summary>A successful answer: "matrix", "vector" or "scalar", its series, and Prometheus's warnings.</summary>
+public sealed record PrometheusResult(string ResultType, IReadOnlyList<PrometheusSeries> Series, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// A thin typed client for the Prometheus HTTP API (/api/v1/query_range, /api/v1/query), POSTing
+/// form-encoded queries. Connection errors, timeouts and 5xx answers are retried a bounded number of
+/// times with exponential backoff; 4xx answers (a query Prometheus rejects) are not. A failure is a
+/// <see cref="MetricsSourceException"/> carrying Prometheus's own errorType and error, and the query.
+/// </summary>
+public sealed class PrometheusClient : IDisposable
+{
+    private readonly HttpClient http;
+    private readonly PrometheusOptions options;
+    private readonly TimeProvider time;
+    private readonly Uri baseUrl;
+
+    public PrometheusClient(PrometheusOptions options, TimeProvider time, HttpMessageHandler? handler = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options;
+        this.time = time ?? TimeProvider.System;
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(Environment.NewLine, problems), nameof(options));
+        }
+
+        var url = options.Url!.ToString();
+        baseUrl = new Uri(url.EndsWith('/') ? url : url + "/");
+        http = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    public Uri BaseUrl => baseUrl;
+
+    /// <summary>A range query: one sample per step from start to end (both inclusive).</summary>
+    public Task<PrometheusResult> QueryRangeAsync(string query, DateTimeOffset start, DateTimeOffset end, TimeSpan step, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return SendAsync("api/v1/query_range", query, new Dictionary<string, string>
+        {
+            ["query"] = query,
+            ["start"] = UnixSeconds(start),
+            ["end"] = UnixSeconds(end),
+            ["step"] = step.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
+            ["timeout"] = TimeoutParameter(),
+        }, cancellationToken);
+    }
+
+    /// <summary>An instant query at one time.</summary>
+    public Task<PrometheusResult> QueryAsync(string query, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return SendAsync("api/v1/query", query, new Dictionary<string, string>
+        {
+            ["query"] = query,
+            ["time"] = UnixSeconds(at),
+            ["timeout"] = TimeoutParameter(),
+        }, cancellationToken);
+    }
+
+    public void Dispose() => http.Dispose();
+
+    private async Task<PrometheusResult> SendAsync(string path, string query, Dictionary<string, string> form, CancellationToken cancellationToken)
+    {
+        var url = new Uri(baseUrl, path);
+        for (var attempt = 0; ; attempt++)
+        {
+            var last = attempt >= options.Retries;
+            using var timeout = new CancellationTokenSource(options.Timeout, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            string? transient;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
+                await AuthorizeAsync(request, linked.Token);
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token);
+                var body = await response.Content.ReadAsByteArrayAsync(linked.Token);
+                if ((int)response.StatusCode < 500)
+                {
+                    return Parse(response.StatusCode, body, query, url);
+                }
+
+                transient = $"Prometheus answered {(int)response.StatusCode} {response.ReasonPhrase}{ErrorOf(body)}";
+                if (last)
+                {
+                    throw new MetricsSourceException(transient + Attempts(attempt), query, ErrorTypeOf(body));
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                transient = $"Prometheus at {baseUrl} did not answer within {options.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";
+                if (last)
+                {
+                    throw new MetricsSourceException(transient + Attempts(attempt), query, "timeout");
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                transient = $"cannot reach Prometheus at {baseUrl}: {Innermost(e)}";
+                if (last)
+                {
+                    throw new MetricsSourceException(transient + Attempts(attempt), query, "unavailable");
+                }
+            }
+
+            var delay = options.RetryDelay * Math.Pow(2, attempt) * (0.8 + (0.4 * Random.Shared.NextDouble()));
+            await Task.Delay(delay, time, cancellationToken);
+        }
+    }
+
+    private async Task AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        foreach (var (name, value) in options.Headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        if (options.BearerToken is not null || options.BearerTokenFile is not null)
+        {
+            var token = options.BearerTokenFile is null ? options.BearerToken! : (await File.ReadAllTextAsync(options.BearerTokenFile, cancellationToken)).Trim();
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        else if (options.Username is not null)
+        {
+            var password = options.PasswordFile is null ? options.Password ?? string.Empty : (await File.ReadAllTextAsync(options.PasswordFile, cancellationToken)).TrimEnd('\r', '\n');
+            var pair = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.Username}:{password}"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", pair);
+        }
+    }
+
+    /// <summary>Reads an answer below 500: success data, or Prometheus's error, which is surfaced verbatim.</summary>
+    internal static PrometheusResult Parse(HttpStatusCode status, byte[] body, string query, Uri url)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            var start = Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 200))).ReplaceLineEndings(" ").Trim();
+            var hint = status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? " (check the bearer token or basic auth settings)" : status == HttpStatusCode.NotFound ? " (is the URL Prometheus's base URL?)" : string.Empty;
+            throw new MetricsSourceException($"{url} answered {(int)status} {status} with a body that is not the Prometheus API's JSON{hint}: \"{start}\"", query, null);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var warnings = root.TryGetProperty("warnings", out var w) && w.ValueKind == JsonValueKind.Array
+                ? w.EnumerateArray().Select(x => x.GetString() ?? string.Empty).ToList()
+                : [];
+            if (Text(root, "status") != "success")
+            {
+                var errorType = Text(root, "errorType");
+                var error = Text(root, "error") ?? $"HTTP {(int)status} {status}";
+                throw new MetricsSourceException($"Prometheus rejected the query{(errorType is null ? string.Empty : $" ({errorType})")}: {error}", query, errorType);
+            }
+
+            if (!root.TryGetProperty("data", out var data) || Text(data, "resultType") is not { } resultType || !data.TryGetProperty("result", out var result))
+            {
+                throw new MetricsSourceException($"{url} answered success without data.resultType and data.result", query, null);
+            }
+
+            try
+            {
+                var series = resultType switch
+                {
+                    "matrix" => result.EnumerateArray().Select(s => Samples(Labels(s), s.GetProperty("values"))).ToList(),
+                    "vector" => result.EnumerateArray().Select(s => Single(Labels(s), s.GetProperty("value"))).ToList(),
+                    "scalar" => [Single(new Dictionary<string, string>(), result)],
+                    _ => throw new MetricsSourceException($"the query gives a {resultType}, not numbers; it must select samples", query, null),
+                };
+                return new PrometheusResult(resultType, series, warnings);
+            }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException or IndexOutOfRangeException or OverflowException)
+            {
+                throw new MetricsSourceException($"{url} answered a {resultType} that does not follow the Prometheus API: {e.Message}", query, null);
+            }
+        }
+    }
+
+    private static PrometheusSeries Single(IReadOnlyDictionary<string, string> labels, JsonElement pair) =>
+        new(labels, [pair[0].GetDouble()], [Value(pair[1].GetString())]);
+
+    private static PrometheusSeries Samples(Dictionary<string, string> labels, JsonElement values)
+    {
+        var count = values.GetArrayLength();
+        var timestamps = new double[count];
+        var samples = new double[count];
+        var i = 0;
+        foreach (var pair in values.EnumerateArray())
+        {
+            timestamps[i] = pair[0].GetDouble();
+            samples[i++] = Value(pair[1].GetString());
+        }
+
+        return new PrometheusSeries(labels, timestamps, samples);
+    }
+
+    private static Dictionary<string, string> Labels(JsonElement series)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (series.TryGetProperty("metric", out var metric))
+        {
+            foreach (var label in metric.EnumerateObject())
+            {
+                labels[label.Name] = label.Value.GetString() ?? string.Empty;
+            }
+        }
+
+        return labels;
+    }
+
+    /// <summary>A sample value as Prometheus writes it: a decimal string, "NaN", "+Inf" or "-Inf".</summary>
+    internal static double Value(string? text) => text switch
+    {
+        "NaN" => double.NaN,
+        "+Inf" or "Inf" => double.PositiveInfinity,
+        "-Inf" => double.NegativeInfinity,
+        null => double.NaN,
+        _ => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+    };
+
+    private static string? Text(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string ErrorOf(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return Text(document.RootElement, "error") is { } error ? $": {error}" : string.Empty;
+        }
+        catch (JsonException)
+        {
+            return string.Empty;
+        }
+    }
+
+    private static string? ErrorTypeOf(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return Text(document.RootElement, "errorType");
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Attempts(int retries) => retries == 0 ? string.Empty : $" (after {retries + 1} attempts)";
+
+    private static string Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e.Message;
+    }
+
+    private static string UnixSeconds(DateTimeOffset at) => (at.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
+
+    private string TimeoutParameter() => $"{Math.Max(1, (int)options.Timeout.TotalSeconds)}s";
+
+    private static SocketsHttpHandler CreateHandler(PrometheusOptions options)
+    {
+        var handler = new SocketsHttpHandler { ConnectTimeout = options.Timeout, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        if (options.CaFile is { } caFile)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(caFile);
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (errors == SslPolicyErrors.None)
+                    {
+                        return true;
+                    }
+
+                    if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                    {
+                        return false;
+                    }
+
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return chain.Build(new X509Certificate2(certificate));
+                },
+            };
+        }
+
+        return handler;
+    }
+}
+
+/// <summary>
+/// The metrics source failed: unreachable, timed out, or it rejected a query. Message is what
+/// Prometheus said (or what went wrong on the way), Query the PromQL that was sent. Exit status 3.
+/// </summary>
+public sealed class MetricsSourceException : Exception
+{
+    public MetricsSourceException(string message, string query, string? errorType)
+        : base(message)
+    {
+        Query = query;
+        ErrorType = errorType;
+    }
+
+    public MetricsSourceException()
+        : this("the metrics source failed", string.Empty, null)
+    {
+    }
+
+    public MetricsSourceException(string message)
+        : this(message, string.Empty, null)
+    {
+    }
+
+    public MetricsSourceException(string message, Exception innerException)
+        : base(message, innerException) => Query = string.Empty;
+
+    public string Query { get; }
+
+    public string? ErrorType { get; }
+}
