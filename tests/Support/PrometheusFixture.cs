@@ -1,0 +1,63 @@
+using Xunit;
+
+namespace Canary.Testing;
+
+/// <summary>
+/// One real Prometheus per test collection: its storage is backfilled with <see cref="SyntheticHistory"/>
+/// through `promtool tsdb create-blocks-from openmetrics`, and it scrapes a <see cref="LiveExporter"/>
+/// every second. Everything lives in a temporary folder that is removed afterwards.
+/// </summary>
+public sealed class PrometheusFixture : IAsyncLifetime
+{
+    private PrometheusServer? server;
+    private LiveExporter? exporter;
+
+    public string Folder { get; } = Directory.CreateTempSubdirectory("canary-prometheus-").FullName;
+
+    public Uri Url => Server.Url;
+
+    public PrometheusServer Server => server ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync()
+    {
+        var history = Path.Combine(Folder, "history.om");
+        await using (var writer = new StreamWriter(history))
+        {
+            SyntheticHistory.Write(writer);
+        }
+
+        var storage = Path.Combine(Folder, "data");
+        await ExternalProcess.RunAsync("promtool", ["tsdb", "create-blocks-from", "openmetrics", history, storage], Folder, TimeSpan.FromMinutes(5));
+        File.Delete(history);
+        exporter = LiveExporter.Start();
+        server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config(exporter.Target));
+    }
+
+    /// <summary>A second Prometheus with empty storage, for a test that stops it.</summary>
+    public async Task<PrometheusServer> StartSpareAsync()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(Folder, $"spare-{Guid.NewGuid():N}")).FullName;
+        return await PrometheusServer.StartAsync(folder, Path.Combine(folder, "data"), PrometheusServer.Config());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+
+        if (exporter is not null)
+        {
+            await exporter.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
