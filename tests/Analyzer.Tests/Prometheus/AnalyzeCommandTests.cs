@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Text.Json;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Tests.Support;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Prometheus;
+
+/// <summary>`canary analyze` end to end against the real Prometheus holding the synthetic history.</summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
+{
+    public static TheoryData<string> Sources => new() { "http", "istio", "nginx" };
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_healthy_v2_passes_and_a_cohort_without_errors_has_an_error_rate_of_zero(string source)
+    {
+        var run = await AnalyzeAsync(source, "healthy");
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.Equal("Pass", output.RootElement.GetProperty("classification").GetString());
+        Assert.False(output.RootElement.GetProperty("inconclusive").GetBoolean());
+        var errors = Metric(output, "error rate");
+        Assert.Equal(61, errors.GetProperty("control").GetProperty("count").GetInt32());
+        Assert.Equal(0, errors.GetProperty("control").GetProperty("max").GetDouble());
+        Assert.Equal(0, errors.GetProperty("experiment").GetProperty("max").GetDouble());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_v2_with_three_times_the_errors_fails_on_the_error_rate(string source)
+    {
+        var run = await AnalyzeAsync(source, "errors", "--gate");
+        Assert.Equal(1, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.Equal("Fail", output.RootElement.GetProperty("classification").GetString());
+        var errors = Metric(output, "error rate");
+        Assert.Equal("High", errors.GetProperty("classification").GetString());
+        var ratio = errors.GetProperty("effectSize").GetProperty("meanRatio").GetDouble();
+        Assert.InRange(ratio, 2.4, 3.6);
+        Assert.Equal("Pass", Metric(output, "p99 latency").GetProperty("classification").GetString());
+        Assert.Equal("Pass", Metric(output, "mean latency").GetProperty("classification").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_v2_thirty_percent_slower_fails_on_the_latency_metrics(string source)
+    {
+        var run = await AnalyzeAsync(source, "slow");
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.NotEqual("Pass", output.RootElement.GetProperty("classification").GetString());
+        foreach (var latency in new[] { "p50 latency", "p99 latency", "mean latency" })
+        {
+            Assert.Equal("High", Metric(output, latency).GetProperty("classification").GetString());
+        }
+
+        Assert.InRange(Metric(output, "mean latency").GetProperty("effectSize").GetProperty("meanRatio").GetDouble(), 1.2, 1.4);
+        Assert.Equal("Pass", Metric(output, "error rate").GetProperty("classification").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_v2_without_traffic_has_no_data_and_the_analysis_is_inconclusive(string source)
+    {
+        var run = await AnalyzeAsync(source, "idle", "--gate");
+        Assert.Equal(1, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.True(output.RootElement.GetProperty("inconclusive").GetBoolean());
+        // error rate must have data, so missing data is a failure of the metric, never a pass.
+        Assert.Equal("NoDataFailure", Metric(output, "error rate").GetProperty("classification").GetString());
+        Assert.Equal(0, Metric(output, "error rate").GetProperty("experiment").GetProperty("count").GetInt32());
+        Assert.Equal("NoData", Metric(output, "p99 latency").GetProperty("classification").GetString());
+    }
+
+    [Fact]
+    public async Task The_output_carries_the_rendered_queries_and_the_window()
+    {
+        var run = await AnalyzeAsync("http", "healthy");
+        using var output = JsonDocument.Parse(run.Stdout);
+        var queries = output.RootElement.GetProperty("queries");
+        var errorRate = queries.GetProperty("error rate");
+        Assert.Contains("namespace=\"healthy\", pod=~\"checkout-primary-.*\"", errorRate.GetProperty("control").GetString(), StringComparison.Ordinal);
+        Assert.Contains("pod=~\"checkout-canary-.*\"", errorRate.GetProperty("experiment").GetString(), StringComparison.Ordinal);
+        Assert.Equal(7, queries.EnumerateObject().Count());
+        var window = output.RootElement.GetProperty("window");
+        Assert.Equal("2026-11-02T10:30:00Z", window.GetProperty("start").GetString());
+        Assert.Equal("30s", window.GetProperty("step").GetString());
+        Assert.Equal("1m", window.GetProperty("interval").GetString());
+    }
+
+    [Fact]
+    public async Task A_hostile_variable_value_stays_inside_its_string_and_selects_nothing()
+    {
+        // Unescaped, this namespace would turn every query into "… or vector(1)" and give data.
+        var run = await AnalyzeAsync("http", "a\"} or vector(1) #");
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.All(output.RootElement.GetProperty("metrics").EnumerateArray(), m =>
+            Assert.Equal(0, m.GetProperty("control").GetProperty("count").GetInt32()));
+        var query = output.RootElement.GetProperty("queries").GetProperty("p99 latency").GetProperty("control").GetString();
+        Assert.Contains("namespace=\"a\\\"} or vector(1) #\"", query, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_query_Prometheus_rejects_exits_3_with_its_message_and_the_query()
+    {
+        var config = CanaryRunner.TempFile("bad-query.yaml", """
+            metrics:
+              - name: broken
+                query: sum(rate(http_requests_total{ {{cohort}} }))
+            """);
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", config, "--prometheus", prometheus.Url.ToString(), "--control", "version=\"v1\"", "--experiment", "version=\"v2\"",
+            "--start", Unix(SyntheticHistory.WindowStart), "--end", Unix(SyntheticHistory.WindowEnd));
+        Assert.Equal(3, run.ExitCode);
+        Assert.Empty(run.Stdout);
+        Assert.Contains(run.ErrorLines, l => l.StartsWith("canary analyze: Prometheus rejected the query (bad_data): ", StringComparison.Ordinal)
+            && l.Contains("expected type range vector in call to function \"rate\"", StringComparison.Ordinal));
+        Assert.Contains(run.ErrorLines, l => l.StartsWith("canary analyze:   query: sum(rate(http_requests_total{ version=\"v", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Several_series_for_one_cohort_are_an_error_naming_the_labels_unless_the_metric_pools_them()
+    {
+        var config = CanaryRunner.TempFile("unaggregated.yaml", """
+            namespace: errors
+            metrics:
+              - name: requests by code
+                query: rate(http_requests_total{namespace="{{namespace}}", {{cohort}}}[{{interval}}])
+            """);
+        var run = await AnalyzeFileAsync(config, "http");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Empty(run.Stdout);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains("metric \"requests by code\", control: the query gave 2 series that differ in code (\"200\", \"500\")", line, StringComparison.Ordinal);
+
+        File.AppendAllText(config, "\n    pool: true\n");
+        var pooled = await AnalyzeFileAsync(config, "http");
+        Assert.Equal(0, pooled.ExitCode);
+        using var output = JsonDocument.Parse(pooled.Stdout);
+        Assert.Equal(122, Metric(output, "requests by code").GetProperty("control").GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Prometheus_stopped_mid_run_exits_3_and_prints_no_verdict()
+    {
+        await using var spare = await prometheus.StartSpareAsync();
+        await using var proxy = await FaultProxy.StartAsync(spare.Url);
+        proxy.BeforeForward = number =>
+        {
+            if (number == 3)
+            {
+                spare.Kill();
+            }
+
+            return Task.CompletedTask;
+        };
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", CanaryRunner.Example("../canary/http.yaml"), "--prometheus", proxy.Url.ToString(),
+            "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "now-10m", "--concurrency", "1", "--retries", "1");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Empty(run.Stdout);
+        Assert.StartsWith("canary analyze: cannot reach Prometheus at " + proxy.Url, run.ErrorLines[0], StringComparison.Ordinal);
+        Assert.Contains("(after 2 attempts)", run.ErrorLines[0], StringComparison.Ordinal);
+        Assert.True(proxy.Requests.Count >= 4, $"{proxy.Requests.Count} requests");
+    }
+
+    [Fact]
+    public async Task A_live_exporter_scraped_every_second_is_judged_over_the_last_seconds()
+    {
+        using var client = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var scraped = await client.QueryAsync($"count_over_time(http_requests_total{{namespace=\"{LiveExporter.Namespace}\", version=\"v2\", code=\"500\"}}[30s])", DateTimeOffset.UtcNow);
+            if (scraped.Series.Count == 1 && scraped.Series[0].Values[0] >= 12)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the live exporter was not scraped 12 times within 60 s");
+            await Task.Delay(250);
+        }
+
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", CanaryRunner.Example("../canary/http.yaml"), "--prometheus", prometheus.Url.ToString(), "--var", $"namespace={LiveExporter.Namespace}",
+            "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "now-10s", "--end", "now", "--step", "1s", "--interval", "5s");
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        var errors = Metric(output, "error rate");
+        Assert.Equal("High", errors.GetProperty("classification").GetString());
+        Assert.Equal(0, errors.GetProperty("control").GetProperty("max").GetDouble());
+        Assert.InRange(errors.GetProperty("experiment").GetProperty("median").GetDouble(), 0.4, 0.6);
+        Assert.Equal("Fail", output.RootElement.GetProperty("classification").GetString());
+    }
+
+    private Task<CliRun> AnalyzeAsync(string source, string ns, params string[] more) =>
+        AnalyzeFileAsync(CanaryRunner.Example($"../canary/{source}.yaml"), source, ["--var", $"namespace={ns}", .. more]);
+
+    private Task<CliRun> AnalyzeFileAsync(string config, string source, params string[] more)
+    {
+        var (control, experiment) = ShippedTemplatesOnPrometheusTests.Cohorts(source);
+        return CanaryRunner.RunAsync(
+        [
+            "analyze", "--config", config, "--prometheus", prometheus.Url.ToString(), "--control", control, "--experiment", experiment,
+            "--start", "2026-11-02T10:30:00Z", "--end", Unix(SyntheticHistory.WindowEnd), .. more,
+        ]);
+    }
+
+    private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    private static JsonElement Metric(JsonDocument output, string name) =>
+        output.RootElement.GetProperty("metrics").EnumerateArray().Single(m => m.GetProperty("name").GetString() == name);
+}
