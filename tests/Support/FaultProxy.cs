@@ -39,6 +39,8 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly ConcurrentQueue<Fault> faults = new();
     private readonly ConcurrentQueue<ProxiedRequest> requests = new();
     private int count;
+    private int inFlight;
+    private int maxInFlight;
 
     private FaultProxy(WebApplication app, Uri target)
     {
@@ -54,6 +56,9 @@ public sealed class FaultProxy : IAsyncDisposable
     public Func<int, Task>? BeforeForward { get; set; }
 
     public IReadOnlyList<ProxiedRequest> Requests => [.. requests];
+
+    /// <summary>The most requests that were in the proxy at the same time.</summary>
+    public int MaxInFlight => Volatile.Read(ref maxInFlight);
 
     public static async Task<FaultProxy> StartAsync(Uri target)
     {
@@ -85,6 +90,24 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 
     private async Task HandleAsync(HttpContext context)
+    {
+        var now = Interlocked.Increment(ref inFlight);
+        for (var seen = maxInFlight; now > seen; seen = maxInFlight)
+        {
+            Interlocked.CompareExchange(ref maxInFlight, now, seen);
+        }
+
+        try
+        {
+            await ProxyAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+        }
+    }
+
+    private async Task ProxyAsync(HttpContext context)
     {
         var number = Interlocked.Increment(ref count);
         var form = context.Request.HasFormContentType

@@ -33,12 +33,18 @@ public sealed class PrometheusFixture : IAsyncLifetime
         server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config(exporter.Target));
     }
 
-    /// <summary>A second Prometheus with empty storage, for a test that stops it.</summary>
-    public async Task<PrometheusServer> StartSpareAsync()
+    /// <summary>
+    /// Another Prometheus with empty storage, for a test that stops it or needs its own web config
+    /// (TLS, basic auth); probe must be able to pass that config.
+    /// </summary>
+    public async Task<PrometheusServer> StartSpareAsync(string? webConfigYaml = null, HttpClient? probe = null, bool tls = false)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(Folder, $"spare-{Guid.NewGuid():N}")).FullName;
-        return await PrometheusServer.StartAsync(folder, Path.Combine(folder, "data"), PrometheusServer.Config());
+        var folder = SpareFolder();
+        return await PrometheusServer.StartAsync(folder, Path.Combine(folder, "data"), PrometheusServer.Config(), webConfigYaml, probe, tls);
     }
+
+    /// <summary>A new empty folder inside the fixture's, removed with it.</summary>
+    public string SpareFolder() => Directory.CreateDirectory(Path.Combine(Folder, $"spare-{Guid.NewGuid():N}")).FullName;
 
     public async Task DisposeAsync()
     {

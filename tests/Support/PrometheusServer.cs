@@ -20,14 +20,27 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public string Output => process.Output;
 
-    /// <summary>Starts Prometheus on storage (which may already hold blocks) and waits until /-/ready answers 200.</summary>
-    public static async Task<PrometheusServer> StartAsync(string folder, string storage, string configYaml)
+    /// <summary>
+    /// Starts Prometheus on storage (which may already hold blocks) and waits until /-/ready answers
+    /// 200. webConfigYaml is Prometheus's --web.config.file (TLS, basic auth); probe is the client
+    /// that can pass it, and tls makes the URL https.
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(string folder, string storage, string configYaml, string? webConfigYaml = null, HttpClient? probe = null, bool tls = false)
     {
         var config = Path.Combine(folder, "prometheus.yml");
         await File.WriteAllTextAsync(config, configYaml);
         var port = FreePort.Next();
+        List<string> web = [];
+        if (webConfigYaml is not null)
+        {
+            var webConfig = Path.Combine(folder, "web.yml");
+            await File.WriteAllTextAsync(webConfig, webConfigYaml);
+            web.Add($"--web.config.file={webConfig}");
+        }
+
         var process = ExternalProcess.Start("prometheus",
         [
+            .. web,
             $"--config.file={config}",
             $"--storage.tsdb.path={storage}",
             $"--web.listen-address=127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
@@ -35,8 +48,9 @@ public sealed class PrometheusServer : IAsyncDisposable
             "--storage.tsdb.retention.time=100y",
             "--log.level=warn",
         ], folder);
-        var server = new PrometheusServer(process, new Uri($"http://127.0.0.1:{port}/"));
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var server = new PrometheusServer(process, new Uri($"{(tls ? "https" : "http")}://127.0.0.1:{port}/"));
+        using var own = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var http = probe ?? own;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
