@@ -78,6 +78,7 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     public async Task The_output_carries_the_rendered_queries_and_the_window()
     {
         var run = await AnalyzeAsync("http", "healthy");
+        Assert.Empty(Support.Schemas.Problems(Support.Schemas.JudgeOutput, run.Stdout));
         using var output = JsonDocument.Parse(run.Stdout);
         var queries = output.RootElement.GetProperty("queries");
         var errorRate = queries.GetProperty("error rate");
