@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Canary.Analyzer.Cli;
+using Canary.Analyzer.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Canary.Analyzer.Tests.Cli;
+
+/// <summary>The commands that check configs and render queries without touching Prometheus.</summary>
+public sealed class ValidateAndDryRunTests
+{
+    private static string CanaryExample(string name) => Path.Combine(AppContext.BaseDirectory, "examples", "canary", name);
+
+    [Fact]
+    public async Task The_published_executable_validates_the_examples_with_the_templates_next_to_it()
+    {
+        foreach (var example in new[] { "http.yaml", "istio.yaml", "nginx.yaml" })
+        {
+            var run = await CanaryRunner.RunProcessAsync("validate", CanaryExample(example));
+            Assert.Equal(0, run.ExitCode);
+            Assert.StartsWith($"{CanaryExample(example)}: valid: ", run.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_config_exits_2_with_every_problem_and_no_stack_trace()
+    {
+        var file = CanaryRunner.TempFile("bad.yaml", "metrics:\n  - name: a\n    template: http-error-rate\n    direction: up\n  - name: b\n");
+        var run = await CanaryRunner.RunProcessAsync("validate", file);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Empty(run.Stdout);
+        Assert.Equal(
+        [
+            $"canary validate: {file}:4 metrics[0].direction: \"up\" is not one of increase, decrease, either",
+            $"canary validate: {file}:5 metrics[1]: needs exactly one of \"template\" (a file in queries/) and \"query\" (inline PromQL)",
+        ], run.ErrorLines);
+    }
+
+    [Fact]
+    public async Task A_malformed_template_is_a_load_error_naming_its_file_and_line()
+    {
+        var folder = Directory.CreateTempSubdirectory("canary-queries-").FullName;
+        File.WriteAllText(Path.Combine(folder, "broken.promql"), "# kind: ratio\n# colour: red\nsum(rate(x_total{ {{cohort}}, job={{job}} }[{{interval}}]))\n");
+        var config = CanaryRunner.TempFile("c.yaml", "variables: {job: api}\nmetrics:\n  - name: broken\n    template: broken\n");
+        var run = await CanaryRunner.RunAsync("validate", config, "--queries", folder);
+        Assert.Equal(2, run.ExitCode);
+        var template = Path.Combine(folder, "broken.promql");
+        Assert.Equal(
+        [
+            $"canary validate: {config}:4 metrics[0].template: {template}:2: unknown header key \"colour\"; expected kind, unit, direction, description",
+            $"canary validate: {template}:3: {{{{job}}}} must stand inside a double-quoted string, e.g. label=\"{{{{job}}}}\", so its value cannot change the query",
+        ], run.ErrorLines);
+    }
+
+    [Fact]
+    public async Task Dry_run_prints_the_rendered_queries_and_contacts_nothing()
+    {
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", CanaryExample("istio.yaml"), "--control", "destination_version=\"v1\"", "--experiment", "destination_version=\"v2\"",
+            "--start", "now-30m", "--interval", "2m", "--var", "namespace=pay\"ments", "--dry-run");
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(["queries"], output.RootElement.EnumerateObject().Select(p => p.Name));
+        var errorRate = output.RootElement.GetProperty("queries").GetProperty("error rate");
+        Assert.Equal(
+            "(sum(rate(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\", response_code=~\"5..\"}[2m])) or vector(0))\n/\n"
+            + "sum(rate(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\"}[2m]))",
+            errorRate.GetProperty("experiment").GetString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "--start", "now-30m" }, "canary analyze: --config: is required; see canary analyze --help")]
+    [InlineData(new[] { "--config", "x.yaml", "--control", "a=\"b\"", "--experiment", "a=\"c\"", "--start", "yesterday" }, "canary analyze: x.yaml: cannot read: no such file")]
+    [InlineData(new[] { "--start", "yesterday" }, "canary analyze: --start: \"yesterday\" is not a time: use RFC 3339 (2026-11-28T10:00:00Z), unix seconds, now, or now-DURATION such as now-30m")]
+    [InlineData(new[] { "--start", "now-5m", "--end", "now-10m" }, "canary analyze: --end: ")]
+    [InlineData(new[] { "--start", "now-30d", "--step", "10s" }, "canary analyze: --step: 10s gives 259201 points per series over the window; Prometheus allows 11000: use a larger step or a shorter window")]
+    [InlineData(new[] { "--start", "now-5m", "--step", "fast" }, "canary analyze: --step: \"fast\" is not a duration such as 30s, 1m or 1h30m")]
+    [InlineData(new[] { "--start", "now-5m", "--var", "novalue" }, "canary analyze: --var: \"novalue\" is not key=value")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "ftp://x" }, "canary analyze: --prometheus: \"ftp://x/\" is not an http or https URL")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--header", "no colon" }, "canary analyze: --header: \"no colon\" is not 'Name: value'")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--ca-file", "/nonexistent/ca.pem" }, "canary analyze: --ca-file: /nonexistent/ca.pem: no such file")]
+    [InlineData(new[] { "--start", "now-5m" }, "canary analyze: --prometheus: is required")]
+    public async Task Bad_flags_exit_2_with_a_line_naming_the_flag(string[] flags, string start)
+    {
+        var defaults = new List<string> { "analyze" };
+        if (!flags.Contains("--config"))
+        {
+            defaults.AddRange(["--config", CanaryExample("http.yaml"), "--control", "pod=\"a\"", "--experiment", "pod=\"b\""]);
+        }
+
+        if (flags.SequenceEqual(["--start", "now-30m"]))
+        {
+            defaults = ["analyze", "--control", "pod=\"a\"", "--experiment", "pod=\"b\""];
+        }
+
+        var run = await CanaryRunner.RunAsync([.. defaults, .. flags]);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Empty(run.Stdout);
+        Assert.Contains(run.ErrorLines, l => l.StartsWith(start, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_template_that_needs_a_namespace_without_one_is_bad_input()
+    {
+        var config = CanaryRunner.TempFile("c.yaml", "metrics:\n  - name: errors\n    template: http-error-rate\n");
+        var run = await CanaryRunner.RunAsync("analyze", "--config", config, "--control", "pod=\"a\"", "--experiment", "pod=\"b\"", "--start", "now-5m", "--dry-run");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"canary analyze: namespace: the queries of \"errors\" use {{{{namespace}}}}; set \"namespace:\" in {config} or give --var namespace=NAME"], run.ErrorLines);
+    }
+
+    [Theory]
+    [InlineData("now", "2026-11-28T10:00:00.0000000+00:00")]
+    [InlineData("now-30m", "2026-11-28T09:30:00.0000000+00:00")]
+    [InlineData("now+1h30m", "2026-11-28T11:30:00.0000000+00:00")]
+    [InlineData("2026-11-27T08:15:00Z", "2026-11-27T08:15:00.0000000+00:00")]
+    [InlineData("2026-11-27T09:15:00.5+01:00", "2026-11-27T08:15:00.5000000+00:00")]
+    [InlineData("1764324000", "2025-11-28T10:00:00.0000000+00:00")]
+    [InlineData("1764324000.25", "2025-11-28T10:00:00.2500000+00:00")]
+    public void Times_are_read_in_every_documented_form(string text, string expected)
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        Assert.Equal(expected, TimeArguments.ParseTime("--start", text, clock).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData("now-")]
+    [InlineData("now-30x")]
+    [InlineData("2026-11-27")]
+    [InlineData("2026-11-27T08:15:00")]
+    [InlineData("-5")]
+    public void Anything_else_is_not_a_time(string text)
+    {
+        var e = Assert.Throws<InputException>(() => TimeArguments.ParseTime("--end", text, TimeProvider.System));
+        Assert.StartsWith($"--end: \"{text}\" is not a time", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000)]
+    [InlineData("1h30m", 5_400_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("1d", 86_400_000)]
+    public void Durations_read_as_PromQL_writes_them_and_print_back(string text, double milliseconds)
+    {
+        var duration = TimeArguments.ParseDuration("--step", text);
+        Assert.Equal(milliseconds, duration.TotalMilliseconds);
+        Assert.Equal(text, TimeArguments.Format(duration));
+    }
+}

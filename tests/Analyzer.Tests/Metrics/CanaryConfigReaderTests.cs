@@ -1,0 +1,157 @@
+using Canary.Analyzer.Cli;
+using Canary.Analyzer.Metrics;
+using Canary.Judge.Config;
+
+namespace Canary.Analyzer.Tests.Metrics;
+
+public sealed class CanaryConfigReaderTests
+{
+    private static readonly TemplateLibrary Shipped = TemplateLibrary.Default();
+
+    [Fact]
+    public void A_YAML_config_names_templates_inline_queries_and_the_judge_settings()
+    {
+        var config = CanaryConfigReader.Read("checkout.yaml", """
+            name: checkout
+            namespace: shop
+            interval: 2m
+            step: 1m
+            variables:
+              route: /pay
+            judge: {confidenceLevel: 0.95, tolerance: 0.1}
+            groupWeights: {errors: 70, latency: 30}
+            thresholds: {pass: 90, marginal: 60}
+            metrics:
+              - name: error rate
+                template: http-error-rate
+                group: errors
+                critical: true
+              - name: route latency
+                query: sum(rate(route_seconds_sum{route="{{route}}", {{cohort}}}[{{interval}}]))
+                kind: latency
+                unit: seconds
+                direction: decrease
+                pool: true
+                group: latency
+            """, Shipped);
+        Assert.Equal("checkout", config.Judge.Name);
+        Assert.Equal("shop", config.Namespace);
+        Assert.Equal(("2m", "1m"), (config.Interval, config.Step));
+        Assert.Equal(0.95, config.Judge.Judge.ConfidenceLevel);
+        Assert.Equal(70, config.Judge.GroupWeights["errors"]);
+        Assert.Equal(90, config.Judge.Thresholds.Pass);
+
+        var errors = config.Judge.Metrics[0];
+        Assert.True(errors.Critical);
+        // The template's header gives the direction when the config does not.
+        Assert.Equal(Direction.Increase, errors.Direction);
+        Assert.Equal("http-error-rate", config.Metrics[0].TemplateName);
+        Assert.Equal("ratio", config.Metrics[0].Kind);
+
+        var route = config.Metrics[1];
+        Assert.Null(route.TemplateName);
+        Assert.True(route.Pool);
+        Assert.Equal(("latency", "seconds"), (route.Kind, route.Unit));
+        Assert.Equal(Direction.Decrease, config.Judge.Metrics[1].Direction);
+        var rendered = MetricCollector.Render(config, new Cohorts("version=\"v1\"", "version=\"v2\""), "2m");
+        Assert.Equal("sum(rate(route_seconds_sum{route=\"/pay\", version=\"v2\"}[2m]))", rendered["route latency"].Experiment);
+    }
+
+    [Fact]
+    public void JSON_configs_read_the_same_and_their_problems_have_lines_too()
+    {
+        var config = CanaryConfigReader.Read("c.json", """{"namespace": "shop", "metrics": [{"name": "p99", "template": "http-latency-p99"}]}""", Shipped);
+        Assert.Equal("p99", Assert.Single(config.Judge.Metrics).Name);
+
+        var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", """
+            {
+              "metrics": [
+                {"name": "p99", "template": "http-latency-p99", "direction": "up"}
+              ]
+            }
+            """, Shipped));
+        Assert.Equal(["c.json:3 metrics[0].direction: \"up\" is not one of increase, decrease, either"], e.Problems);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once_in_file_order_with_its_line_and_field()
+    {
+        var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("checkout.yaml", """
+            name: checkout
+            interval: 1x
+            metrics:
+              - name: a
+                template: http-error-rate
+              - name: b
+                template: nope
+              - name: c
+                template: http-latency-p99
+                direction: up
+              - name: d
+                query: sum(up{ {{cohort}} })
+                kind: gauges
+              - name: e
+                query: sum(rate(x{ {{cohort}}, job={{service}} }[{{interval}}]))
+              - name: f
+                critcal: true
+                template: cpu-usage
+              - name: g
+              - name: a
+                template: http-latency-p50
+                unit: ms
+            groupWeights: {errors: 50}
+            thresholds: {pass: 50, marginal: 80}
+            """, Shipped));
+        Assert.Equal(
+        [
+            "checkout.yaml:2 interval: \"1x\" is not a PromQL duration such as 30s, 1m or 1h30m",
+            $"checkout.yaml:7 metrics[1].template: no template \"nope\" in {Shipped.Directory}; known: {string.Join(", ", Shipped.Names())}",
+            "checkout.yaml:10 metrics[2].direction: \"up\" is not one of increase, decrease, either",
+            "checkout.yaml:13 metrics[3].kind: \"gauges\" is not one of ratio, latency, count, gauge",
+            "checkout.yaml:15 metrics[4].query: unknown placeholder {{service}}; known: cohort, interval, namespace",
+            "checkout.yaml:17 metrics[5].critcal: unknown field; expected one of name, group, direction, critical, mustHaveData, muted, nanStrategy, outliers, effectSize, template, query, kind, unit, pool",
+            "checkout.yaml:19 metrics[6]: needs exactly one of \"template\" (a file in queries/) and \"query\" (inline PromQL)",
+            "checkout.yaml:20 metrics[7].name: \"a\" is used by an earlier metric; names must be unique",
+            "checkout.yaml:22 metrics[7].unit: comes from the template's header; \"unit\" goes with an inline \"query\"",
+            "checkout.yaml:23 groupWeights.errors: no metric is in group \"errors\"",
+            "checkout.yaml:24 thresholds.marginal: must not exceed the pass threshold 50, got 80",
+        ], e.Problems);
+    }
+
+    [Theory]
+    [InlineData("metrics: [", "checkout.yaml:2: malformed YAML at column")]
+    [InlineData("metrics:\n  - name: a\n    name: b\n", "checkout.yaml:3: duplicate key \"name\"")]
+    [InlineData("- just\n- a list\n", "checkout.yaml:1 document: must be an object, got an array")]
+    [InlineData("{\"metrics\": [}", "checkout.yaml:1: malformed JSON at column 14")]
+    [InlineData("metrics:\n  - name: a\n    template: http-error-rate\n    critical: \"yes\"\n", "checkout.yaml:4 metrics[0].critical: must be true or false, got \"yes\"")]
+    [InlineData("metrics:\n  - name: a\n    template: ../secrets\n", "checkout.yaml:3 metrics[0].template: \"../secrets\" is not a template name")]
+    public void Malformed_documents_and_wrong_types_name_the_line(string text, string start)
+    {
+        var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("checkout.yaml", text, Shipped));
+        Assert.StartsWith(start, e.Problems[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_template_that_uses_an_undeclared_variable_is_an_error_until_the_config_declares_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("canary-queries-").FullName;
+        File.WriteAllText(Path.Combine(folder, "route-errors.promql"), "# kind: ratio\n# direction: increase\nsum(rate(errors_total{route=\"{{route}}\", {{cohort}}}[{{interval}}]))\n");
+        var library = new TemplateLibrary(folder);
+        const string config = "metrics:\n  - name: route errors\n    template: route-errors\n";
+        var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.yaml", config, library));
+        Assert.Equal([$"c.yaml:3 metrics[0].template: {Path.Combine(folder, "route-errors.promql")}:3: unknown placeholder {{{{route}}}}; known: cohort, interval, namespace"], e.Problems);
+
+        Assert.Single(CanaryConfigReader.Read("c.yaml", config + "variables: {route: /pay}\n", library).Metrics);
+        Assert.Single(CanaryConfigReader.Read("c.yaml", config, library, new Dictionary<string, string> { ["route"] = "/pay" }).Metrics);
+    }
+
+    [Fact]
+    public void Command_line_variables_override_the_config_and_namespace_is_one_of_them()
+    {
+        var config = CanaryConfigReader.Read("c.yaml", "namespace: shop\nvariables: {route: /a}\nmetrics:\n  - name: e\n    template: http-error-rate\n", Shipped,
+            new Dictionary<string, string> { ["namespace"] = "staging", ["route"] = "/b" });
+        Assert.Equal("staging", config.Namespace);
+        Assert.Equal("/b", config.Variables["route"]);
+        Assert.False(config.Variables.ContainsKey("namespace"));
+    }
+}
