@@ -93,10 +93,11 @@ public sealed class PrometheusClient : IDisposable
                     return Parse(response.StatusCode, body, query, url);
                 }
 
-                transient = $"Prometheus answered {(int)response.StatusCode} {response.ReasonPhrase}{ErrorOf(body)}";
+                var (errorType, error) = ErrorFields(body);
+                transient = $"Prometheus answered {(int)response.StatusCode} {response.ReasonPhrase}{(error is null ? string.Empty : $": {error}")}";
                 if (last)
                 {
-                    throw new MetricsSourceException(transient + Attempts(attempt), query, ErrorTypeOf(body));
+                    throw new MetricsSourceException(transient + Attempts(attempt), query, errorType);
                 }
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -237,29 +238,17 @@ public sealed class PrometheusClient : IDisposable
     private static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string ErrorOf(byte[] body)
+    /// <summary>errorType and error of an API error body, when the body is the API's JSON.</summary>
+    private static (string? Type, string? Error) ErrorFields(byte[] body)
     {
         try
         {
             using var document = JsonDocument.Parse(body);
-            return Text(document.RootElement, "error") is { } error ? $": {error}" : string.Empty;
+            return (Text(document.RootElement, "errorType"), Text(document.RootElement, "error"));
         }
         catch (JsonException)
         {
-            return string.Empty;
-        }
-    }
-
-    private static string? ErrorTypeOf(byte[] body)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            return Text(document.RootElement, "errorType");
-        }
-        catch (JsonException)
-        {
-            return null;
+            return (null, null);
         }
     }
 
