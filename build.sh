@@ -10,7 +10,10 @@ cd "$(dirname "$0")"
 ensure_packages() {
   local missing=()
   for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+    local package="${pair##*:}"
+    if ! command -v "${pair%%:*}" >/dev/null 2>&1 && [[ " ${missing[*]} " != *" $package "* ]]; then
+      missing+=("$package")
+    fi
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} ..." >&2
