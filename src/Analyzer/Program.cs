@@ -17,3 +17,10 @@ catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
     await Console.Error.WriteLineAsync("canary: interrupted");
     return 130;
 }
+#pragma warning disable CA1031 // The last resort: one line instead of a stack trace, and a status no command uses.
+catch (Exception e)
+#pragma warning restore CA1031
+{
+    await Console.Error.WriteLineAsync($"canary: internal error ({e.GetType().Name}): {e.Message}; please report it with the command line that caused it");
+    return 70;
+}

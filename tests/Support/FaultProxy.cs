@@ -21,6 +21,9 @@ public abstract record Fault
 
     /// <summary>Close the connection without an answer.</summary>
     public sealed record Drop : Fault;
+
+    /// <summary>Hold the request until Count requests are in the proxy at once (or Deadline passes), then forward.</summary>
+    public sealed record Gate(int Count, TimeSpan Deadline) : Fault;
 }
 
 /// <summary>One request as the proxy received it.</summary>
@@ -132,6 +135,14 @@ public sealed class FaultProxy : IAsyncDisposable
                     return;
                 case Fault.Delay delay:
                     await Task.Delay(delay.Duration, context.RequestAborted);
+                    break;
+                case Fault.Gate gate:
+                    var deadline = DateTime.UtcNow + gate.Deadline;
+                    while (Volatile.Read(ref inFlight) < gate.Count && DateTime.UtcNow < deadline)
+                    {
+                        await Task.Delay(5, context.RequestAborted);
+                    }
+
                     break;
             }
         }

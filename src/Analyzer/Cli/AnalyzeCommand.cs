@@ -83,9 +83,9 @@ internal static class AnalyzeCommand
             throw new InputException($"--end: {end:O} is not after --start {start:O}");
         }
 
-        if (window.Points > AnalysisWindow.MaxPoints)
+        if (window.Steps > AnalysisWindow.MaxSteps)
         {
-            throw new InputException($"--step: {stepText} gives {window.Points} points per series over the window; Prometheus allows {AnalysisWindow.MaxPoints}: use a larger step or a shorter window");
+            throw new InputException($"--step: {stepText} gives {window.Steps} steps over the window; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window");
         }
 
         var queries = Render(config, new Cohorts(control, experiment), interval);
@@ -108,7 +108,8 @@ internal static class AnalyzeCommand
             throw new InputException($"{config.Source}: {e.Message}");
         }
 
-        foreach (var warning in source.Warnings.Distinct(StringComparer.Ordinal))
+        var warnings = source.Warnings.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        foreach (var warning in warnings)
         {
             await stderr.WriteLineAsync($"canary analyze: warning from Prometheus: {warning}");
         }
@@ -125,6 +126,13 @@ internal static class AnalyzeCommand
             {
                 WriteWindow(writer, window, interval);
                 WriteQueries(writer, config, queries);
+                if (warnings.Count > 0)
+                {
+                    // A partial answer (e.g. a store of Thanos or Mimir down) is kept with the verdict it shaped.
+                    writer.WriteStartArray("warnings");
+                    warnings.ForEach(writer.WriteStringValue);
+                    writer.WriteEndArray();
+                }
             });
             await stdout.WriteLineAsync(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         }
@@ -179,9 +187,10 @@ internal static class AnalyzeCommand
         foreach (var header in line.Options("--header"))
         {
             var colon = header.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || header[..colon].Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            if (colon <= 0)
             {
-                throw new InputException($"--header: \"{header}\" is not 'Name: value'");
+                // The text is not echoed: a mistyped header often carries a secret.
+                throw new InputException("--header: give 'Name: value' (a name, a colon, the value)");
             }
 
             options.Headers[header[..colon]] = header[(colon + 1)..].Trim();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Canary.Analyzer.Metrics;
 
 namespace Canary.Analyzer.Cli;
 
@@ -21,7 +22,11 @@ internal static partial class TimeArguments
         if (text.StartsWith("now", StringComparison.Ordinal) && text.Length > 4 && text[3] is '-' or '+'
             && TryParseDuration(text[4..], out var offset))
         {
-            return text[3] == '-' ? time.GetUtcNow() - offset : time.GetUtcNow() + offset;
+            var now = time.GetUtcNow();
+            var reachable = text[3] == '-' ? now - DateTimeOffset.UnixEpoch >= offset : DateTimeOffset.MaxValue - now > offset;
+            return !reachable
+                ? throw new InputException($"{flag}: \"{text}\" is out of range: times run from 1970 on")
+                : text[3] == '-' ? now - offset : now + offset;
         }
 
         if (UnixSeconds().IsMatch(text) && decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
@@ -42,41 +47,12 @@ internal static partial class TimeArguments
     public static TimeSpan ParseDuration(string flag, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return TryParseDuration(text, out var duration) && duration > TimeSpan.Zero
+        return TryParseDuration(text, out var duration)
             ? duration
-            : throw new InputException($"{flag}: \"{text}\" is not a duration such as 30s, 1m or 1h30m");
+            : throw new InputException($"{flag}: \"{text}\" is not a duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
     }
 
-    /// <summary>A PromQL duration: units y (365 days), w, d, h, m, s, ms in that order, each at most once.</summary>
-    public static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        duration = TimeSpan.Zero;
-        var match = Duration().Match(text ?? string.Empty);
-        if (text is null || text.Length == 0 || !match.Success)
-        {
-            return false;
-        }
-
-        string[] units = ["y", "w", "d", "h", "m", "s", "ms"];
-        double[] milliseconds = [365 * 86_400_000.0, 7 * 86_400_000.0, 86_400_000, 3_600_000, 60_000, 1000, 1];
-        var total = 0.0;
-        for (var i = 0; i < units.Length; i++)
-        {
-            var group = match.Groups[units[i]];
-            if (group.Success)
-            {
-                total += double.Parse(group.Value, CultureInfo.InvariantCulture) * milliseconds[i];
-            }
-        }
-
-        if (total > TimeSpan.MaxValue.TotalMilliseconds / 2)
-        {
-            return false;
-        }
-
-        duration = TimeSpan.FromMilliseconds(total);
-        return true;
-    }
+    public static bool TryParseDuration(string text, out TimeSpan duration) => PromQl.TryParseDuration(text, out duration);
 
     /// <summary>Writes a duration the way PromQL reads it: 1h30m, 45s, 500ms.</summary>
     public static string Format(TimeSpan duration)
@@ -107,6 +83,4 @@ internal static partial class TimeArguments
     [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$")]
     private static partial Regex Rfc3339();
 
-    [GeneratedRegex("^(?:(?<y>[0-9]+)y)?(?:(?<w>[0-9]+)w)?(?:(?<d>[0-9]+)d)?(?:(?<h>[0-9]+)h)?(?:(?<m>[0-9]+)m)?(?:(?<s>[0-9]+)s)?(?:(?<ms>[0-9]+)ms)?$")]
-    private static partial Regex Duration();
 }

@@ -25,6 +25,9 @@ internal enum NodeKind
 /// </summary>
 internal sealed partial class DocumentNode
 {
+    /// <summary>The deepest nesting accepted, in JSON and in YAML alike.</summary>
+    public const int MaxDepth = 64;
+
     private DocumentNode(NodeKind kind, int line, string text = "")
     {
         Kind = kind;
@@ -70,17 +73,41 @@ internal sealed partial class DocumentNode
             return false;
         }
 
-        var text = Text.Replace("_", string.Empty, StringComparison.Ordinal);
-        value = text switch
+        var text = Text;
+        switch (text)
         {
-            ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" => double.PositiveInfinity,
-            "-.inf" or "-.Inf" or "-.INF" => double.NegativeInfinity,
-            ".nan" or ".NaN" or ".NAN" => double.NaN,
-            _ when text.StartsWith("0x", StringComparison.Ordinal) => long.Parse(text[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
-            _ when text.StartsWith("0o", StringComparison.Ordinal) => Convert.ToInt64(text[2..], 8),
-            _ => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
-        };
-        return true;
+            case ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF":
+                value = double.PositiveInfinity;
+                return true;
+            case "-.inf" or "-.Inf" or "-.INF":
+                value = double.NegativeInfinity;
+                return true;
+            case ".nan" or ".NaN" or ".NAN":
+                value = double.NaN;
+                return true;
+        }
+
+        if (text.StartsWith("0x", StringComparison.Ordinal) || text.StartsWith("0o", StringComparison.Ordinal))
+        {
+            // Hexadecimal and octal integers, as YAML 1.2 writes them; too large for 63 bits is not a number here.
+            var radix = text[1] == 'x' ? 16 : 8;
+            var whole = 0L;
+            foreach (var digit in text.AsSpan(2))
+            {
+                var v = digit <= '9' ? digit - '0' : (char.ToLowerInvariant(digit) - 'a') + 10;
+                if (whole > (long.MaxValue - v) / radix)
+                {
+                    return false;
+                }
+
+                whole = (whole * radix) + v;
+            }
+
+            value = whole;
+            return true;
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>A short rendering for messages: strings quoted, containers named, long values cut.</summary>
@@ -96,19 +123,18 @@ internal sealed partial class DocumentNode
     /// <summary>Cuts a rendered value to 60 characters, so one bad value cannot flood the terminal.</summary>
     public static string Shorten(string text) => text.Length > 60 ? string.Concat(text.AsSpan(0, 57), "...") : text;
 
-    /// <summary>Reads a file's text as YAML, or as JSON when it starts with '{' or '['; YAML 1.2 reads JSON too, but the JSON reader gives JSON's own error messages.</summary>
+    /// <summary>Reads text as JSON (a *.json file: JSON's own error messages) or as YAML (anything else; YAML 1.2 reads JSON too).</summary>
     /// <exception cref="DocumentException">The text is not well-formed.</exception>
-    public static DocumentNode Parse(string text)
+    public static DocumentNode Parse(string text, bool json = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var start = text.AsSpan().TrimStart();
-        return start.Length > 0 && start[0] is '{' or '[' ? ParseJson(Encoding.UTF8.GetBytes(text)) : ParseYaml(text);
+        return json ? ParseJson(Encoding.UTF8.GetBytes(text)) : ParseYaml(text);
     }
 
     /// <exception cref="DocumentException">The bytes are not one well-formed JSON value.</exception>
     public static DocumentNode ParseJson(ReadOnlyMemory<byte> utf8)
     {
-        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = 64 });
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = MaxDepth });
         var lines = new LineCounter(utf8);
         try
         {
@@ -183,7 +209,7 @@ internal sealed partial class DocumentNode
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadYaml(parser, anchors);
+            var root = ReadYaml(parser, anchors, 0);
             parser.Consume<DocumentEnd>();
             if (!parser.TryConsume<StreamEnd>(out _))
             {
@@ -199,8 +225,13 @@ internal sealed partial class DocumentNode
         }
     }
 
-    private static DocumentNode ReadYaml(IParser parser, Dictionary<string, DocumentNode> anchors)
+    private static DocumentNode ReadYaml(IParser parser, Dictionary<string, DocumentNode> anchors, int depth)
     {
+        if (depth > MaxDepth)
+        {
+            throw new DocumentException((int)(parser.Current?.Start.Line ?? 0), $"nested more than {MaxDepth} levels deep");
+        }
+
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             return anchors.TryGetValue(alias.Value.Value, out var target)
@@ -216,13 +247,13 @@ internal sealed partial class DocumentNode
             node = new DocumentNode(NodeKind.Mapping, (int)mappingStart.Start.Line);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var keyNode = ReadYaml(parser, anchors);
+                var keyNode = ReadYaml(parser, anchors, depth + 1);
                 if (keyNode.Kind is NodeKind.Mapping or NodeKind.Sequence)
                 {
                     throw new DocumentException(keyNode.Line, "keys must be plain words, not objects or arrays");
                 }
 
-                var value = ReadYaml(parser, anchors);
+                var value = ReadYaml(parser, anchors, depth + 1);
                 if (node[keyNode.Text] is not null)
                 {
                     throw new DocumentException(keyNode.Line, $"duplicate key \"{keyNode.Text}\"");
@@ -237,7 +268,7 @@ internal sealed partial class DocumentNode
             node = new DocumentNode(NodeKind.Sequence, (int)sequenceStart.Start.Line);
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                node.Items.Add(ReadYaml(parser, anchors));
+                node.Items.Add(ReadYaml(parser, anchors, depth + 1));
             }
         }
         else

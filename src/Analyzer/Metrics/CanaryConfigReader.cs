@@ -41,7 +41,7 @@ public static class CanaryConfigReader
         DocumentNode root;
         try
         {
-            root = DocumentNode.Parse(text);
+            root = DocumentNode.Parse(text, json: source.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
         }
         catch (DocumentException e)
         {
@@ -77,7 +77,7 @@ public static class CanaryConfigReader
         foreach (var name in variables.Keys.Where(n => !PromQl.IsLabelName(n) || QueryTemplate.BuiltIns.Contains(n) && n != "namespace"))
         {
             fields.Problem($"variables.{name}", QueryTemplate.BuiltIns.Contains(name)
-                ? $"{{{{{name}}}}} is filled by canary itself (--{name} on the command line)"
+                ? $"{{{{{name}}}}} is filled by canary itself ({(name == "cohort" ? "--control and --experiment" : "--interval, or interval: in the config")})"
                 : "a variable name is a word of letters, digits and _ that does not start with a digit");
         }
 
@@ -195,9 +195,9 @@ public static class CanaryConfigReader
     private static string Duration(DocumentNode root, DocumentFields fields, string name, string fallback)
     {
         var value = fields.String(root, string.Empty, name, fallback);
-        if (value.Length == 0 || !PromQl.IsDuration(value))
+        if (!PromQl.TryParseDuration(value, out _))
         {
-            fields.Problem(name, $"\"{value}\" is not a PromQL duration such as 30s, 1m or 1h30m");
+            fields.Problem(name, $"\"{value}\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
             return fallback;
         }
 

@@ -8,10 +8,10 @@ public sealed record Cohorts(string Control, string Experiment);
 /// <summary>The time range of an analysis and its resolution: one sample per step.</summary>
 public sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, TimeSpan Step)
 {
-    /// <summary>Prometheus refuses range queries of more than 11,000 points per series.</summary>
-    public const int MaxPoints = 11_000;
+    /// <summary>Prometheus refuses a range query whose window holds more than 11,000 steps ((end − start) / step).</summary>
+    public const int MaxSteps = 11_000;
 
-    public long Points => (long)((End - Start) / Step) + 1;
+    public long Steps => (long)((End - Start) / Step);
 }
 
 /// <summary>One metric's PromQL for both cohorts, as sent to Prometheus.</summary>
@@ -126,6 +126,12 @@ public static class MetricCollector
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (fetches.SelectMany(f => new[] { f.Control, f.Experiment }).Any(t => !t.IsCompletedSuccessfully))
+        {
+            // Cancelled without a failure of its own and without the caller asking: never a verdict on part of the data.
+            throw new MetricsSourceException("a query to the metrics source was cancelled before it answered");
+        }
+
         return fetches.ToDictionary(f => f.Name, f => new MetricSeries(f.Name, f.Control.Result, f.Experiment.Result), StringComparer.Ordinal);
     }
 }

@@ -38,7 +38,7 @@ public sealed class PrometheusClient : IDisposable
             throw new ArgumentException(string.Join(Environment.NewLine, problems), nameof(options));
         }
 
-        var url = options.Url!.ToString();
+        var url = options.Url!.AbsoluteUri;
         baseUrl = new Uri(url.EndsWith('/') ? url : url + "/");
         http = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
     }
@@ -131,14 +131,27 @@ public sealed class PrometheusClient : IDisposable
 
         if (options.BearerToken is not null || options.BearerTokenFile is not null)
         {
-            var token = options.BearerTokenFile is null ? options.BearerToken! : (await File.ReadAllTextAsync(options.BearerTokenFile, cancellationToken)).Trim();
+            var token = options.BearerTokenFile is null ? options.BearerToken! : (await ReadSecretAsync("--bearer-token-file", options.BearerTokenFile, cancellationToken)).Trim();
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         else if (options.Username is not null)
         {
-            var password = options.PasswordFile is null ? options.Password ?? string.Empty : (await File.ReadAllTextAsync(options.PasswordFile, cancellationToken)).TrimEnd('\r', '\n');
+            var password = options.PasswordFile is null ? options.Password ?? string.Empty : (await ReadSecretAsync("--password-file", options.PasswordFile, cancellationToken)).TrimEnd('\r', '\n');
             var pair = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.Username}:{password}"));
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", pair);
+        }
+    }
+
+    /// <summary>A secret file, read at each request so that rotation needs no restart; a file that cannot be read is bad input, never a request without credentials.</summary>
+    private static async Task<string> ReadSecretAsync(string setting, string file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(file, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Cli.InputException($"{setting}: {file}: cannot read: {(e is FileNotFoundException ? "no such file" : e.Message)}");
         }
     }
 
@@ -161,7 +174,7 @@ public sealed class PrometheusClient : IDisposable
         {
             var root = document.RootElement;
             var warnings = root.TryGetProperty("warnings", out var w) && w.ValueKind == JsonValueKind.Array
-                ? w.EnumerateArray().Select(x => x.GetString() ?? string.Empty).ToList()
+                ? w.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToList()
                 : [];
             if (Text(root, "status") != "success")
             {
@@ -273,11 +286,10 @@ public sealed class PrometheusClient : IDisposable
         var handler = new SocketsHttpHandler { ConnectTimeout = options.Timeout, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
         if (options.CaFile is { } caFile)
         {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(caFile);
+            var authorities = PrometheusOptions.LoadAuthorities(caFile);
             handler.SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                RemoteCertificateValidationCallback = (_, certificate, serverChain, errors) =>
                 {
                     if (errors == SslPolicyErrors.None)
                     {
@@ -293,6 +305,15 @@ public sealed class PrometheusClient : IDisposable
                     chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                     chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
                     chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    // Intermediates the server sent (the platform's chain holds them) count; the CA file may hold only the root.
+                    if (serverChain is not null)
+                    {
+                        foreach (var element in serverChain.ChainElements)
+                        {
+                            chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                        }
+                    }
+
                     return chain.Build(new X509Certificate2(certificate));
                 },
             };

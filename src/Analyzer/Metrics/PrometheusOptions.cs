@@ -38,6 +38,15 @@ public sealed class PrometheusOptions
     /// <summary>A PEM file of CA certificates to trust for https, in addition to the system's.</summary>
     public string? CaFile { get; set; }
 
+    /// <summary>The certificates of a PEM file of CA certificates; a file without any is an error.</summary>
+    /// <exception cref="InvalidDataException">The file holds no certificate.</exception>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2Collection LoadAuthorities(string file)
+    {
+        var authorities = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        authorities.ImportFromPemFile(file);
+        return authorities.Count > 0 ? authorities : throw new InvalidDataException("holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+
     /// <summary>Every problem of the settings, each naming its setting; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -50,10 +59,20 @@ public sealed class PrometheusOptions
         {
             problems.Add($"--prometheus: \"{Url}\" is not an http or https URL");
         }
-
-        if (Timeout <= TimeSpan.Zero)
+        else if (Url.UserInfo.Length > 0)
         {
-            problems.Add($"--timeout: must be positive, got {Timeout}");
+            // Messages name the URL; credentials in it would be printed with them.
+            problems.Add("--prometheus: the URL holds credentials; give them with --username and --password-file (or a bearer token file) instead");
+        }
+
+        if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromHours(1))
+        {
+            problems.Add($"--timeout: must be above 0 and at most 1h, got {Timeout}");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > TimeSpan.FromMinutes(1))
+        {
+            problems.Add($"Prometheus.RetryDelay: must be between 0 and 1 minute, got {RetryDelay}");
         }
 
         if (Retries is < 0 or > 10)
@@ -83,6 +102,30 @@ public sealed class PrometheusOptions
             if (file is not null && !File.Exists(file))
             {
                 problems.Add($"{setting}: {file}: no such file");
+            }
+        }
+
+        if (CaFile is not null && File.Exists(CaFile))
+        {
+            try
+            {
+                LoadAuthorities(CaFile);
+            }
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                problems.Add($"--ca-file: {CaFile}: {e.Message}");
+            }
+        }
+
+        foreach (var (name, value) in Headers)
+        {
+            if (name.Length == 0 || name.Any(c => c <= ' ' || c >= 127 || "()<>@,;:\\\"/[]?={}".Contains(c, StringComparison.Ordinal)))
+            {
+                problems.Add($"--header: \"{name}\" is not a header name");
+            }
+            else if (value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                problems.Add($"--header: the value of {name} holds a line break");
             }
         }
 

@@ -72,11 +72,17 @@ public sealed class ValidateAndDryRunTests
     [InlineData(new[] { "--config", "x.yaml", "--control", "a=\"b\"", "--experiment", "a=\"c\"", "--start", "yesterday" }, "canary analyze: x.yaml: cannot read: no such file")]
     [InlineData(new[] { "--start", "yesterday" }, "canary analyze: --start: \"yesterday\" is not a time: use RFC 3339 (2026-11-28T10:00:00Z), unix seconds, now, or now-DURATION such as now-30m")]
     [InlineData(new[] { "--start", "now-5m", "--end", "now-10m" }, "canary analyze: --end: ")]
-    [InlineData(new[] { "--start", "now-30d", "--step", "10s" }, "canary analyze: --step: 10s gives 259201 points per series over the window; Prometheus allows 11000: use a larger step or a shorter window")]
+    [InlineData(new[] { "--start", "now-30d", "--step", "10s" }, "canary analyze: --step: 10s gives 259200 steps over the window; Prometheus allows 11000: use a larger step or a shorter window")]
     [InlineData(new[] { "--start", "now-5m", "--step", "fast" }, "canary analyze: --step: \"fast\" is not a duration such as 30s, 1m or 1h30m")]
+    [InlineData(new[] { "--start", "now-5m", "--step", "0s" }, "canary analyze: --step: \"0s\" is not a duration such as 30s, 1m or 1h30m")]
+    [InlineData(new[] { "--start", "now-99y" }, "canary analyze: --start: \"now-99y\" is out of range: times run from 1970 on")]
+    [InlineData(new[] { "--start", "now-3000y" }, "canary analyze: --start: \"now-3000y\" is not a time")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--timeout", "2d" }, "canary analyze: --timeout: must be above 0 and at most 1h")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://admin:hunter2@x" }, "canary analyze: --prometheus: the URL holds credentials; give them with --username and --password-file")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--header", "X-Api Key: a" }, "canary analyze: --header: \"X-Api Key\" is not a header name")]
     [InlineData(new[] { "--start", "now-5m", "--var", "novalue" }, "canary analyze: --var: \"novalue\" is not key=value")]
     [InlineData(new[] { "--start", "now-5m", "--prometheus", "ftp://x" }, "canary analyze: --prometheus: \"ftp://x/\" is not an http or https URL")]
-    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--header", "no colon" }, "canary analyze: --header: \"no colon\" is not 'Name: value'")]
+    [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--header", "X-Api-Key=secret" }, "canary analyze: --header: give 'Name: value' (a name, a colon, the value)")]
     [InlineData(new[] { "--start", "now-5m", "--prometheus", "http://x", "--ca-file", "/nonexistent/ca.pem" }, "canary analyze: --ca-file: /nonexistent/ca.pem: no such file")]
     [InlineData(new[] { "--start", "now-5m" }, "canary analyze: --prometheus: is required")]
     public async Task Bad_flags_exit_2_with_a_line_naming_the_flag(string[] flags, string start)
@@ -95,7 +101,24 @@ public sealed class ValidateAndDryRunTests
         var run = await CanaryRunner.RunAsync([.. defaults, .. flags]);
         Assert.Equal(2, run.ExitCode);
         Assert.Empty(run.Stdout);
+        Assert.DoesNotContain("secret", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", run.Stderr, StringComparison.Ordinal);
         Assert.Contains(run.ErrorLines, l => l.StartsWith(start, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("not a certificate\n", "holds no PEM certificate")]
+    [InlineData("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n", "")]
+    public async Task A_CA_file_without_a_usable_certificate_is_bad_input(string content, string reason)
+    {
+        var ca = CanaryRunner.TempFile("ca.pem", content);
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", CanaryExample("http.yaml"), "--control", "pod=\"a\"", "--experiment", "pod=\"b\"", "--start", "now-5m",
+            "--prometheus", "https://127.0.0.1:1", "--ca-file", ca);
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.StartsWith($"canary analyze: --ca-file: {ca}: ", line, StringComparison.Ordinal);
+        Assert.Contains(reason, line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -62,6 +62,8 @@ public sealed class CanaryConfigReaderTests
     {
         var config = CanaryConfigReader.Read("c.json", """{"namespace": "shop", "metrics": [{"name": "p99", "template": "http-latency-p99"}]}""", Shipped);
         Assert.Equal("p99", Assert.Single(config.Judge.Metrics).Name);
+        var malformed = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", "{\"metrics\": [}", Shipped));
+        Assert.Equal(["c.json:1: malformed JSON at column 14: '}' is an invalid start of a value"], malformed.Problems);
 
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", """
             {
@@ -104,7 +106,7 @@ public sealed class CanaryConfigReaderTests
             """, Shipped));
         Assert.Equal(
         [
-            "checkout.yaml:2 interval: \"1x\" is not a PromQL duration such as 30s, 1m or 1h30m",
+            "checkout.yaml:2 interval: \"1x\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)",
             $"checkout.yaml:7 metrics[1].template: no template \"nope\" in {Shipped.Directory}; known: {string.Join(", ", Shipped.Names())}",
             "checkout.yaml:10 metrics[2].direction: \"up\" is not one of increase, decrease, either",
             "checkout.yaml:13 metrics[3].kind: \"gauges\" is not one of ratio, latency, count, gauge",
@@ -122,7 +124,8 @@ public sealed class CanaryConfigReaderTests
     [InlineData("metrics: [", "checkout.yaml:2: malformed YAML at column")]
     [InlineData("metrics:\n  - name: a\n    name: b\n", "checkout.yaml:3: duplicate key \"name\"")]
     [InlineData("- just\n- a list\n", "checkout.yaml:1 document: must be an object, got an array")]
-    [InlineData("{\"metrics\": [}", "checkout.yaml:1: malformed JSON at column 14")]
+    [InlineData("{\"metrics\": [}", "checkout.yaml:1: malformed YAML at column")]
+    [InlineData("thresholds: {pass: 0x1FFFFFFFFFFFFFFFF}\nmetrics:\n  - {name: a, template: cpu-usage}\n", "checkout.yaml:1 thresholds.pass: must be a finite number, got 0x1FFFFFFFFFFFFFFFF")]
     [InlineData("metrics:\n  - name: a\n    template: http-error-rate\n    critical: \"yes\"\n", "checkout.yaml:4 metrics[0].critical: must be true or false, got \"yes\"")]
     [InlineData("metrics:\n  - name: a\n    template: ../secrets\n", "checkout.yaml:3 metrics[0].template: \"../secrets\" is not a template name")]
     public void Malformed_documents_and_wrong_types_name_the_line(string text, string start)
@@ -153,5 +156,13 @@ public sealed class CanaryConfigReaderTests
         Assert.Equal("staging", config.Namespace);
         Assert.Equal("/b", config.Variables["route"]);
         Assert.False(config.Variables.ContainsKey("namespace"));
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_64_levels_is_refused_in_YAML_as_in_JSON()
+    {
+        var deep = "metrics: " + new string('[', 100) + new string(']', 100) + "\n";
+        var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("deep.yaml", deep, Shipped));
+        Assert.Equal(["deep.yaml:1: nested more than 64 levels deep"], e.Problems);
     }
 }

@@ -112,6 +112,21 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     }
 
     [Fact]
+    public async Task Warnings_of_a_partial_answer_are_kept_in_the_analysis_output()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        proxy.Inject(new Fault.Status(200, """{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["partial response: store 2 down"]}"""));
+        var run = await CanaryRunner.RunAsync(
+            "analyze", "--config", CanaryRunner.Example("../canary/http.yaml"), "--prometheus", proxy.Url.ToString(), "--var", "namespace=healthy",
+            "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "2026-11-02T10:30:00Z", "--end", "2026-11-02T11:00:00Z", "--concurrency", "1");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(["canary analyze: warning from Prometheus: partial response: store 2 down"], run.ErrorLines);
+        using var output = System.Text.Json.JsonDocument.Parse(run.Stdout);
+        Assert.Equal("partial response: store 2 down", Assert.Single(output.RootElement.GetProperty("warnings").EnumerateArray()).GetString());
+        Assert.Empty(Support.Schemas.Problems(Support.Schemas.JudgeOutput, run.Stdout));
+    }
+
+    [Fact]
     public async Task Bearer_tokens_are_read_from_their_file_at_each_request_and_custom_headers_are_sent()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
@@ -170,7 +185,8 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     public async Task An_analysis_keeps_to_its_concurrency_limit()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
-        proxy.Inject([.. Enumerable.Repeat<Fault>(new Fault.Delay(TimeSpan.FromMilliseconds(150)), 14)]);
+        // Each request waits until three are in flight: a limit above 3 would show more at once, one below would never open the gate.
+        proxy.Inject([.. Enumerable.Repeat<Fault>(new Fault.Gate(3, TimeSpan.FromSeconds(5)), 12)]);
         var run = await CanaryRunner.RunAsync(
             "analyze", "--config", CanaryRunner.Example("../canary/http.yaml"), "--prometheus", proxy.Url.ToString(), "--var", "namespace=errors",
             "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "2026-11-02T10:30:00Z", "--end", "2026-11-02T11:00:00Z", "--concurrency", "3");
