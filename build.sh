@@ -49,7 +49,7 @@ publish() {
 run_tests() {
   ensure_dotnet
   # Real components the tests start themselves (DESIGN.md, "Real components").
-  ensure_packages prometheus:prometheus promtool:prometheus
+  ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client
   dotnet restore analysis.sln --nologo -v quiet
   dotnet build analysis.sln -c Release --no-restore --nologo -v quiet -clp:'ErrorsOnly;NoSummary'
   local log

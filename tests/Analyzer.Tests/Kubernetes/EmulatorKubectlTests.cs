@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Canary.Testing;
+using Canary.Testing.Kubernetes;
+
+namespace Canary.Analyzer.Tests.Kubernetes;
+
+/// <summary>The real kubectl against the emulator: the emulator is only useful if it speaks the protocol kubectl speaks.</summary>
+public sealed class EmulatorKubectlTests : IAsyncLifetime
+{
+    private KubernetesEmulator emulator = null!;
+    private string folder = null!;
+    private string kubeconfig = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        folder = Directory.CreateTempSubdirectory("canary-kubectl-").FullName;
+        kubeconfig = emulator.WriteKubeconfig(folder);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await emulator.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Kubectl_applies_gets_and_patches_a_deployment()
+    {
+        var manifest = Path.Combine(folder, "app.yaml");
+        await File.WriteAllTextAsync(manifest, """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: checkout
+              namespace: shop
+              labels: {app: checkout}
+            spec:
+              replicas: 2
+              selector:
+                matchLabels: {app: checkout}
+              template:
+                metadata:
+                  labels: {app: checkout}
+                spec:
+                  containers:
+                    - name: app
+                      image: checkout:1.0
+            """);
+        var applied = await KubectlAsync("apply", "--validate=false", "-f", manifest);
+        Assert.Contains("deployment.apps/checkout created", applied, StringComparison.Ordinal);
+
+        var json = await KubectlAsync("get", "deployment", "checkout", "-n", "shop", "-o", "json");
+        using (var document = JsonDocument.Parse(json))
+        {
+            var root = document.RootElement;
+            Assert.Equal("Deployment", root.GetProperty("kind").GetString());
+            Assert.Equal(2, root.GetProperty("spec").GetProperty("replicas").GetInt32());
+            Assert.Equal("checkout:1.0", root.GetProperty("spec").GetProperty("template").GetProperty("spec").GetProperty("containers")[0].GetProperty("image").GetString());
+        }
+
+        var patched = await KubectlAsync("patch", "deployment", "checkout", "-n", "shop", "-p", """{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"checkout:2.0"}]}}}}""");
+        Assert.Contains("deployment.apps/checkout patched", patched, StringComparison.Ordinal);
+        var image = await KubectlAsync("get", "deploy", "checkout", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.metadata.generation}");
+        Assert.Equal("checkout:2.0 2", image.Trim());
+
+        var names = await KubectlAsync("get", "deployments", "-n", "shop", "-l", "app=checkout", "-o", "name");
+        Assert.Equal("deployment.apps/checkout", names.Trim());
+    }
+
+    private async Task<string> KubectlAsync(params string[] arguments)
+    {
+        return await ExternalProcess.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", .. arguments], folder, TimeSpan.FromSeconds(60));
+    }
+}

@@ -1,0 +1,579 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Canary.Testing.Kubernetes;
+
+/// <summary>What the emulator does to the next requests whose path contains a given text.</summary>
+public abstract record ApiFault
+{
+    /// <summary>Answer with a Status of this code (409 Conflict, 500 InternalError, ...).</summary>
+    public sealed record Status(int Code) : ApiFault;
+
+    /// <summary>Wait, then serve the request.</summary>
+    public sealed record Delay(TimeSpan Duration) : ApiFault;
+
+    /// <summary>Close the connection without an answer.</summary>
+    public sealed record Drop : ApiFault;
+}
+
+/// <summary>
+/// A Kubernetes API server emulator on 127.0.0.1 (Kestrel, free port) that speaks the REST protocol
+/// closely enough for KubernetesClient and the real kubectl: /version, discovery, CRUD, merge / JSON /
+/// strategic-merge patch, label selectors, resourceVersion with 409 on stale writes, generation,
+/// scale and status subresources, watch streams with bookmarks, custom resources from CRDs, a
+/// deployment controller that moves status towards the spec, and fault injection. It serves no
+/// OpenAPI schema (kubectl needs --validate=false for apply).
+/// </summary>
+public sealed class KubernetesEmulator : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    private readonly WebApplication app;
+    private readonly ResourceCatalog catalog = new();
+    private readonly ObjectStore store;
+    private readonly ConcurrentQueue<(string Path, ApiFault Fault)> faults = new();
+    private readonly ConcurrentDictionary<string, bool> failingRollouts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> pendingRollouts = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task controller;
+    private int requests;
+
+    private KubernetesEmulator(WebApplication app, TimeProvider time)
+    {
+        this.app = app;
+        Time = time;
+        store = new ObjectStore(time);
+        controller = Task.Run(() => RunDeploymentControllerAsync(stop.Token));
+    }
+
+    public Uri Url { get; private set; } = null!;
+
+    public TimeProvider Time { get; }
+
+    /// <summary>How long the deployment controller waits before a deployment's status follows its spec.</summary>
+    public TimeSpan RolloutDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Requests served so far (for tests that count retries).</summary>
+    public int Requests => Volatile.Read(ref requests);
+
+    public static async Task<KubernetesEmulator> StartAsync(TimeProvider? time = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var emulator = new KubernetesEmulator(app, time ?? TimeProvider.System);
+        app.Run(emulator.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        emulator.Url = new Uri(address.EndsWith('/') ? address : address + "/");
+        return emulator;
+    }
+
+    /// <summary>A kubeconfig file for kubectl (or KubernetesClient) pointing at the emulator.</summary>
+    public string WriteKubeconfig(string folder)
+    {
+        var path = Path.Combine(folder, "kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+              - name: emulator
+                cluster:
+                  server: "{Url.AbsoluteUri.TrimEnd('/')}"
+            contexts:
+              - name: emulator
+                context:
+                  cluster: emulator
+                  user: emulator
+                  namespace: default
+            current-context: emulator
+            users:
+              - name: emulator
+                user:
+                  token: emulator
+            """);
+        return path;
+    }
+
+    /// <summary>The next requests whose path contains pathPart get these faults, one each, in order.</summary>
+    public void Inject(string pathPart, params ApiFault[] next)
+    {
+        foreach (var fault in next)
+        {
+            faults.Enqueue((pathPart, fault));
+        }
+    }
+
+    /// <summary>From now on the deployment's rollouts never become ready: Progressing=False, ProgressDeadlineExceeded.</summary>
+    public void FailRollouts(string ns, string name, bool fail = true) => failingRollouts[$"{ns}/{name}"] = fail;
+
+    /// <summary>Reads an object directly from the store (for assertions), or null.</summary>
+    public JsonObject? Read(string group, string version, string plural, string? ns, string name) =>
+        catalog.Find(group, version, plural) is { } type ? store.Get(type, ns, name) : null;
+
+    /// <summary>Creates or replaces an object directly in the store, as another user of the cluster would.</summary>
+    public JsonObject Write(string group, string version, string plural, string? ns, JsonObject body)
+    {
+        var type = catalog.Find(group, version, plural) ?? throw new InvalidOperationException($"{plural}.{group}/{version} is not served");
+        if (body["kind"] is null)
+        {
+            body["kind"] = type.Kind;
+        }
+
+        var name = body["metadata"]!["name"]!.GetValue<string>();
+        if (store.Get(type, ns, name) is null)
+        {
+            return type.Kind == "CustomResourceDefinition" ? CreateCrd(type, body) : store.Create(type, ns, body);
+        }
+
+        return store.Update(type, ns, name, current =>
+        {
+            var copy = body.DeepClone().AsObject();
+            copy["metadata"]!["resourceVersion"] = current["metadata"]!["resourceVersion"]!.DeepClone();
+            copy["status"] = body["status"]?.DeepClone() ?? current["status"]?.DeepClone();
+            return copy;
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        try
+        {
+            await controller;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+        stop.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref requests);
+        var path = context.Request.Path.Value ?? "/";
+        foreach (var (part, fault) in faults)
+        {
+            if (path.Contains(part, StringComparison.Ordinal) && faults.TryPeek(out var head) && head.Path == part && faults.TryDequeue(out _))
+            {
+                switch (fault)
+                {
+                    case ApiFault.Status status:
+                        var reason = status.Code switch { 409 => "Conflict", 500 => "InternalError", 503 => "ServiceUnavailable", 429 => "TooManyRequests", _ => "Unknown" };
+                        await WriteAsync(context, status.Code, new ApiStatusException(status.Code, reason, $"injected {status.Code} for {path}").ToStatus());
+                        return;
+                    case ApiFault.Drop:
+                        context.Abort();
+                        return;
+                    case ApiFault.Delay delay:
+                        await Task.Delay(delay.Duration, context.RequestAborted);
+                        break;
+                }
+            }
+
+            break;
+        }
+
+        try
+        {
+            await RouteAsync(context, path.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries));
+        }
+        catch (ApiStatusException e)
+        {
+            await WriteAsync(context, e.Code, e.ToStatus());
+        }
+        catch (PatchException e)
+        {
+            await WriteAsync(context, 422, new ApiStatusException(422, "Invalid", e.Message).ToStatus());
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            await WriteAsync(context, 400, new ApiStatusException(400, "BadRequest", e.Message).ToStatus());
+        }
+    }
+
+    private async Task RouteAsync(HttpContext context, string[] segments)
+    {
+        switch (segments)
+        {
+            case ["version"]:
+                await WriteAsync(context, 200, new JsonObject
+                {
+                    ["major"] = "1",
+                    ["minor"] = "30",
+                    ["gitVersion"] = "v1.30.0-canary-emulator",
+                    ["platform"] = "linux/amd64",
+                });
+                return;
+            case ["api"]:
+                await WriteAsync(context, 200, new JsonObject
+                {
+                    ["kind"] = "APIVersions",
+                    ["versions"] = new JsonArray("v1"),
+                    ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = Url.Authority }),
+                });
+                return;
+            case ["apis"]:
+                await WriteAsync(context, 200, new JsonObject
+                {
+                    ["kind"] = "APIGroupList",
+                    ["apiVersion"] = "v1",
+                    ["groups"] = new JsonArray([.. catalog.GroupsOf().Select(g => (JsonNode)catalog.Group(g))]),
+                });
+                return;
+            case ["apis", var group] when catalog.GroupsOf().Contains(group):
+                await WriteAsync(context, 200, catalog.Group(group));
+                return;
+            case ["api", "v1"]:
+                await WriteAsync(context, 200, catalog.ResourceList(string.Empty, "v1"));
+                return;
+            case ["apis", var group, var version] when catalog.All.Any(t => t.Group == group && t.Version == version):
+                await WriteAsync(context, 200, catalog.ResourceList(group, version));
+                return;
+            case ["api", "v1", .. var rest]:
+                await ResourceAsync(context, string.Empty, "v1", rest);
+                return;
+            case ["apis", var group, var version, .. var rest]:
+                await ResourceAsync(context, group, version, rest);
+                return;
+            default:
+                throw new ApiStatusException(404, "NotFound", "the server could not find the requested resource");
+        }
+    }
+
+    private async Task ResourceAsync(HttpContext context, string group, string version, string[] rest)
+    {
+        string? ns = null;
+        string plural;
+        string? name = null;
+        string? sub = null;
+        if (rest is ["namespaces", var n, var p, ..] && catalog.Find(group, version, p) is { Namespaced: true })
+        {
+            ns = n;
+            plural = p;
+            name = rest.Length > 3 ? rest[3] : null;
+            sub = rest.Length > 4 ? rest[4] : null;
+        }
+        else if (rest.Length >= 1)
+        {
+            plural = rest[0];
+            name = rest.Length > 1 ? rest[1] : null;
+            sub = rest.Length > 2 ? rest[2] : null;
+        }
+        else
+        {
+            throw new ApiStatusException(404, "NotFound", "the server could not find the requested resource");
+        }
+
+        var type = catalog.Find(group, version, plural)
+            ?? throw new ApiStatusException(404, "NotFound", $"the server could not find the requested resource ({plural}.{group}/{version})");
+        if (sub is not null && !type.Subresources.Contains(sub))
+        {
+            throw new ApiStatusException(404, "NotFound", $"the server could not find the requested resource ({plural}/{sub})");
+        }
+
+        var query = context.Request.Query;
+        var method = context.Request.Method;
+        if (name is null)
+        {
+            var selector = LabelSelector.Parse(query["labelSelector"]);
+            var nameField = FieldName(query["fieldSelector"]);
+            if (method == "GET" && query["watch"] is var watch && (watch == "true" || watch == "1"))
+            {
+                await WatchAsync(context, type, ns, selector, nameField);
+                return;
+            }
+
+            if (method == "GET")
+            {
+                var items = store.List(type, ns, selector, nameField);
+                await WriteAsync(context, 200, new JsonObject
+                {
+                    ["kind"] = type.Kind + "List",
+                    ["apiVersion"] = type.GroupVersion,
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = store.ResourceVersion.ToString(CultureInfo.InvariantCulture) },
+                    ["items"] = new JsonArray([.. items]),
+                });
+                return;
+            }
+
+            if (method == "POST")
+            {
+                var body = await BodyAsync(context) as JsonObject ?? throw new ApiStatusException(400, "BadRequest", "the body must be an object");
+                var created = type.Kind == "CustomResourceDefinition" ? CreateCrd(type, body) : store.Create(type, ns, body);
+                await WriteAsync(context, 201, created);
+                return;
+            }
+
+            throw new ApiStatusException(405, "MethodNotAllowed", $"{method} is not supported on a collection");
+        }
+
+        switch (method, sub)
+        {
+            case ("GET", null):
+                await WriteAsync(context, 200, store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name));
+                return;
+            case ("GET", "status"):
+                await WriteAsync(context, 200, store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name));
+                return;
+            case ("GET", "scale"):
+                await WriteAsync(context, 200, Scale(store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name)));
+                return;
+            case ("PUT", var s):
+                var replacement = await BodyAsync(context) as JsonObject ?? throw new ApiStatusException(400, "BadRequest", "the body must be an object");
+                await WriteAsync(context, 200, Replace(type, ns, name, s, _ => replacement));
+                return;
+            case ("PATCH", var s):
+                var patch = await BodyAsync(context);
+                var contentType = context.Request.ContentType?.Split(';')[0].Trim();
+                Func<JsonNode?, JsonNode?> apply = contentType switch
+                {
+                    "application/merge-patch+json" => doc => Patches.MergePatch(doc, patch),
+                    "application/json-patch+json" => doc => Patches.JsonPatch(doc, patch as JsonArray ?? throw new PatchException("a JSON patch is an array")),
+                    "application/strategic-merge-patch+json" when type.BuiltIn => doc => Patches.MergePatch(doc, patch, strategic: true),
+                    "application/strategic-merge-patch+json" => throw new ApiStatusException(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources; use merge or json patch"),
+                    _ => throw new ApiStatusException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
+                };
+                await WriteAsync(context, 200, Replace(type, ns, name, s, current => apply(current) as JsonObject ?? throw new PatchException("the patch must leave an object")));
+                return;
+            case ("DELETE", null):
+                var deleted = store.Delete(type, ns, name);
+                if (type.Kind == "CustomResourceDefinition")
+                {
+                    var spec = deleted["spec"]!;
+                    catalog.Unregister(spec["group"]!.GetValue<string>(), spec["names"]!["plural"]!.GetValue<string>());
+                    store.DeleteAll(spec["group"]!.GetValue<string>(), spec["names"]!["plural"]!.GetValue<string>());
+                }
+
+                await WriteAsync(context, 200, new JsonObject
+                {
+                    ["kind"] = "Status",
+                    ["apiVersion"] = "v1",
+                    ["metadata"] = new JsonObject(),
+                    ["status"] = "Success",
+                    ["details"] = new JsonObject { ["name"] = name, ["group"] = type.Group, ["kind"] = type.Plural, ["uid"] = deleted["metadata"]!["uid"]!.DeepClone() },
+                });
+                return;
+            default:
+                throw new ApiStatusException(405, "MethodNotAllowed", $"{method} is not supported here");
+        }
+    }
+
+    /// <summary>A write to an object, its status or its scale; changes the deployment's replicas for scale.</summary>
+    private JsonObject Replace(ResourceType type, string? ns, string name, string? sub, Func<JsonObject, JsonObject> change)
+    {
+        if (sub == "scale")
+        {
+            var updated = store.Update(type, ns, name, current =>
+            {
+                var scale = change(Scale(current));
+                if (scale["metadata"]?["resourceVersion"] is { } rv)
+                {
+                    current["metadata"]!["resourceVersion"] = rv.DeepClone();
+                }
+
+                current["spec"]!["replicas"] = scale["spec"]?["replicas"]?.DeepClone() ?? 1;
+                return current;
+            });
+            return Scale(updated);
+        }
+
+        return store.Update(type, ns, name, change, statusOnly: sub == "status");
+    }
+
+    private static JsonObject Scale(JsonObject deployment) => new()
+    {
+        ["kind"] = "Scale",
+        ["apiVersion"] = "autoscaling/v1",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = deployment["metadata"]!["name"]!.DeepClone(),
+            ["namespace"] = deployment["metadata"]!["namespace"]?.DeepClone(),
+            ["resourceVersion"] = deployment["metadata"]!["resourceVersion"]!.DeepClone(),
+        },
+        ["spec"] = new JsonObject { ["replicas"] = deployment["spec"]?["replicas"]?.DeepClone() ?? 1 },
+        ["status"] = new JsonObject { ["replicas"] = deployment["status"]?["replicas"]?.DeepClone() ?? 0 },
+    };
+
+    private JsonObject CreateCrd(ResourceType type, JsonObject body)
+    {
+        var created = store.Create(type, null, body);
+        catalog.Register(created);
+        return store.Update(type, null, ObjectStore.Name(created), crd =>
+        {
+            crd["status"] = new JsonObject
+            {
+                ["acceptedNames"] = crd["spec"]!["names"]!.DeepClone(),
+                ["conditions"] = new JsonArray(
+                    new JsonObject { ["type"] = "NamesAccepted", ["status"] = "True", ["reason"] = "NoConflicts" },
+                    new JsonObject { ["type"] = "Established", ["status"] = "True", ["reason"] = "InitialNamesAccepted" }),
+            };
+            return crd;
+        }, statusOnly: true);
+    }
+
+    private async Task WatchAsync(HttpContext context, ResourceType type, string? ns, LabelSelector selector, string? nameField)
+    {
+        var query = context.Request.Query;
+        var from = query["resourceVersion"].ToString();
+        var bookmarks = query["allowWatchBookmarks"] == "true";
+        var timeout = int.TryParse(query["timeoutSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
+        var watcher = store.Watch(type, ns, selector, nameField, sendInitial: from.Length == 0 || from == "0");
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stop.Token);
+        ended.CancelAfter(timeout);
+        try
+        {
+            await context.Response.Body.FlushAsync(ended.Token);
+            while (!ended.IsCancellationRequested)
+            {
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ended.Token);
+                tick.CancelAfter(TimeSpan.FromMilliseconds(bookmarks ? 200 : 60_000));
+                JsonObject next;
+                try
+                {
+                    next = await watcher.Events.Reader.ReadAsync(tick.Token);
+                }
+                catch (OperationCanceledException) when (!ended.IsCancellationRequested)
+                {
+                    if (!bookmarks)
+                    {
+                        continue;
+                    }
+
+                    next = new JsonObject
+                    {
+                        ["type"] = "BOOKMARK",
+                        ["object"] = new JsonObject
+                        {
+                            ["kind"] = type.Kind,
+                            ["apiVersion"] = type.GroupVersion,
+                            ["metadata"] = new JsonObject { ["resourceVersion"] = store.ResourceVersion.ToString(CultureInfo.InvariantCulture) },
+                        },
+                    };
+                }
+
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(next.ToJsonString(Compact) + "\n"), ended.Token);
+                await context.Response.Body.FlushAsync(ended.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            store.Unwatch(watcher);
+        }
+    }
+
+    private async Task RunDeploymentControllerAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            var type = catalog.Find("apps", "v1", "deployments")!;
+            foreach (var deployment in store.List(type, null, LabelSelector.Parse(null), null))
+            {
+                var key = $"{ObjectStore.Namespace(deployment)}/{ObjectStore.Name(deployment)}";
+                var target = TargetStatus(deployment, failingRollouts.GetValueOrDefault(key));
+                if (JsonNode.DeepEquals(target, deployment["status"]))
+                {
+                    pendingRollouts.TryRemove(key, out _);
+                    continue;
+                }
+
+                var since = pendingRollouts.GetOrAdd(key, Time.GetUtcNow());
+                if (Time.GetUtcNow() - since < RolloutDelay)
+                {
+                    continue;
+                }
+
+                pendingRollouts.TryRemove(key, out _);
+                try
+                {
+                    store.Update(type, ObjectStore.Namespace(deployment), ObjectStore.Name(deployment), current =>
+                    {
+                        current["status"] = TargetStatus(current, failingRollouts.GetValueOrDefault(key));
+                        return current;
+                    }, statusOnly: true);
+                }
+                catch (ApiStatusException)
+                {
+                    // Deleted meanwhile.
+                }
+            }
+        }
+    }
+
+    /// <summary>The status a deployment settles at: all replicas ready, or, when told to fail, none and ProgressDeadlineExceeded.</summary>
+    private static JsonObject TargetStatus(JsonObject deployment, bool fail)
+    {
+        var replicas = (int)ObjectStore.Integer(deployment["spec"]?["replicas"], 1);
+        var generation = ObjectStore.Integer(deployment["metadata"]?["generation"], 1);
+        var ready = fail ? 0 : replicas;
+        var status = new JsonObject
+        {
+            ["observedGeneration"] = generation,
+            ["replicas"] = replicas,
+            ["updatedReplicas"] = replicas,
+            ["readyReplicas"] = ready,
+            ["availableReplicas"] = ready,
+            ["unavailableReplicas"] = replicas - ready,
+            ["conditions"] = new JsonArray(
+                new JsonObject
+                {
+                    ["type"] = "Available",
+                    ["status"] = ready >= replicas ? "True" : "False",
+                    ["reason"] = ready >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                },
+                new JsonObject
+                {
+                    ["type"] = "Progressing",
+                    ["status"] = fail ? "False" : "True",
+                    ["reason"] = fail ? "ProgressDeadlineExceeded" : "NewReplicaSetAvailable",
+                    ["message"] = fail ? $"ReplicaSet \"{ObjectStore.Name(deployment)}\" has timed out progressing." : $"ReplicaSet \"{ObjectStore.Name(deployment)}\" has successfully progressed.",
+                }),
+        };
+        return status;
+    }
+
+    private static string? FieldName(string? fieldSelector)
+    {
+        if (string.IsNullOrEmpty(fieldSelector))
+        {
+            return null;
+        }
+
+        var parts = fieldSelector.Split('=', 2);
+        return parts[0] is "metadata.name" && parts.Length == 2 ? parts[1].TrimStart('=') : throw new ApiStatusException(400, "BadRequest", $"field selector \"{fieldSelector}\" is not supported (metadata.name only)");
+    }
+
+    private static async Task<JsonNode?> BodyAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(context.RequestAborted);
+        return text.Length == 0 ? throw new ApiStatusException(400, "BadRequest", "the request needs a body") : JsonNode.Parse(text);
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(Compact), context.RequestAborted);
+    }
+}
