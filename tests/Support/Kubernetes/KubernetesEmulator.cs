@@ -41,7 +41,7 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ResourceCatalog catalog = new();
     private readonly ObjectStore store;
-    private readonly ConcurrentQueue<(string Path, ApiFault Fault)> faults = new();
+    private readonly ConcurrentQueue<(string? Method, string Path, ApiFault Fault)> faults = new();
     private readonly ConcurrentDictionary<string, bool> failingRollouts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> pendingRollouts = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stop = new();
@@ -107,11 +107,14 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     }
 
     /// <summary>The next requests whose path contains pathPart get these faults, one each, in order.</summary>
-    public void Inject(string pathPart, params ApiFault[] next)
+    public void Inject(string pathPart, params ApiFault[] next) => Inject(null, pathPart, next);
+
+    /// <summary>The next requests with this method (GET, PUT, PATCH, ...; null for any) whose path contains pathPart get these faults.</summary>
+    public void Inject(string? method, string pathPart, params ApiFault[] next)
     {
         foreach (var fault in next)
         {
-            faults.Enqueue((pathPart, fault));
+            faults.Enqueue((method, pathPart, fault));
         }
     }
 
@@ -166,9 +169,10 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     {
         Interlocked.Increment(ref requests);
         var path = context.Request.Path.Value ?? "/";
-        foreach (var (part, fault) in faults)
+        foreach (var (method, part, fault) in faults)
         {
-            if (path.Contains(part, StringComparison.Ordinal) && faults.TryPeek(out var head) && head.Path == part && faults.TryDequeue(out _))
+            if (path.Contains(part, StringComparison.Ordinal) && (method is null || method == context.Request.Method)
+                && faults.TryPeek(out var head) && head.Path == part && faults.TryDequeue(out _))
             {
                 switch (fault)
                 {

@@ -1,0 +1,58 @@
+namespace Canary.Analyzer.Workloads;
+
+/// <summary>The workload a canary owns: the target Deployment (or process set) and how to run it.</summary>
+public sealed record WorkloadTarget(string Namespace, string Name)
+{
+    /// <summary>How long a rollout may take to become ready (Kubernetes' progressDeadlineSeconds, Flagger's default 10 minutes).</summary>
+    public TimeSpan ProgressDeadline { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The services' port; by default the first container port of the target, else 80.</summary>
+    public int? Port { get; init; }
+
+    public string Primary => $"{Name}-primary";
+
+    public string Canary => $"{Name}-canary";
+}
+
+/// <summary>What <see cref="IWorkloadController.InitializeAsync"/> set up: the revision the primary runs.</summary>
+public sealed record WorkloadState(string Revision, int Replicas);
+
+/// <summary>
+/// Ownership of the primary and canary workloads (DESIGN: Workloads/). Every method is idempotent:
+/// calling it again after a crash repairs what a first call left half done.
+/// </summary>
+public interface IWorkloadController
+{
+    /// <summary>Creates or repairs the primary, the services and copied configs, waits for the primary, and scales the target to 0.</summary>
+    Task<WorkloadState> InitializeAsync(WorkloadTarget target, CancellationToken cancellationToken);
+
+    /// <summary>A hash of the target's pod template and of the ConfigMaps and Secrets it uses: a new value is a new revision.</summary>
+    Task<string> RevisionAsync(WorkloadTarget target, CancellationToken cancellationToken);
+
+    /// <summary>Scales the canary (the target) to replicas and waits until they are ready, within the progress deadline.</summary>
+    Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken);
+
+    /// <summary>Copies the canary's pod spec (and configs) to the primary and waits for the primary's rollout.</summary>
+    Task PromoteAsync(WorkloadTarget target, CancellationToken cancellationToken);
+
+    /// <summary>Scales the canary to 0 (after promotion, and on rollback, which leaves the primary untouched).</summary>
+    Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken);
+}
+
+/// <summary>A workload that did not become ready: the progress deadline passed, or Kubernetes gave up (ProgressDeadlineExceeded).</summary>
+public sealed class WorkloadNotReadyException : Exception
+{
+    public WorkloadNotReadyException(string message)
+        : base(message)
+    {
+    }
+
+    public WorkloadNotReadyException()
+    {
+    }
+
+    public WorkloadNotReadyException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

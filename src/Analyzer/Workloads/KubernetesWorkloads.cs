@@ -1,0 +1,493 @@
+using System.Security.Cryptography;
+using System.Text;
+using k8s;
+using k8s.Models;
+
+namespace Canary.Analyzer.Workloads;
+
+/// <summary>
+/// Primary/canary ownership on Kubernetes, as Flagger does it: the target Deployment `app` is the
+/// canary (scaled to 0 between releases); `app-primary` is canary's copy of it that serves
+/// production, with its own selector label and its own copies of the ConfigMaps and Secrets the
+/// pods use; the Services `app` (apex) and `app-primary` select the primary's pods, `app-canary` the
+/// target's. Every write is read-modify-write with bounded retry on 409.
+/// </summary>
+public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
+{
+    /// <summary>Labels canary puts on what it creates.</summary>
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+
+    /// <summary>On any object canary writes: a comma-separated list of label and annotation keys the user owns there; canary never sets them.</summary>
+    public const string UserKeysAnnotation = "canary.dev/user-keys";
+
+    /// <summary>On the target: its replicas before canary scaled it to 0.</summary>
+    public const string ReplicasAnnotation = "canary.dev/replicas";
+
+    /// <summary>On the primary: the revision it runs.</summary>
+    public const string RevisionAnnotation = "canary.dev/revision";
+
+    private const string LastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
+    /// <summary>The selector labels Flagger looks for, in order; otherwise the selector's first label.</summary>
+    private static readonly string[] SelectorKeys = ["app", "app.kubernetes.io/name", "name"];
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public async Task<WorkloadState> InitializeAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var deployment = await ReadTargetAsync(target, cancellationToken);
+        var (key, value) = SelectorLabel(deployment, target);
+        var replicas = deployment.Spec.Replicas is { } r and > 0 ? r
+            : int.TryParse(Get(deployment.Metadata.Annotations, ReplicasAnnotation), out var recorded) ? recorded : 1;
+        await UpdateDeploymentAsync(target.Namespace, target.Name, d => SetMetadata(d.Metadata, annotations: new() { [ReplicasAnnotation] = replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) }), cancellationToken);
+
+        var configs = await CopyConfigsAsync(target, deployment.Spec.Template, cancellationToken);
+        var primary = await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Primary}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
+        if (primary is null)
+        {
+            // Created once from the target; afterwards only promotion changes the primary's pods.
+            var created = PrimaryFrom(deployment, target, key, value, replicas, configs);
+            created.Metadata.Annotations[RevisionAnnotation] = await RevisionAsync(target, cancellationToken);
+            await KubernetesWrites.Call($"create deployment {target.Namespace}/{target.Primary}",
+                () => client.AppsV1.CreateNamespacedDeploymentAsync(created, target.Namespace, cancellationToken: cancellationToken));
+        }
+
+        await WaitReadyAsync(target.Namespace, target.Primary, target.ProgressDeadline, cancellationToken);
+        var port = target.Port ?? deployment.Spec.Template.Spec.Containers.SelectMany(c => c.Ports ?? []).Select(p => (int?)p.ContainerPort).FirstOrDefault() ?? 80;
+        await ApplyServiceAsync(target, target.Name, key, value + "-primary", port, cancellationToken);
+        await ApplyServiceAsync(target, target.Primary, key, value + "-primary", port, cancellationToken);
+        await ApplyServiceAsync(target, target.Canary, key, value, port, cancellationToken);
+        await ScaleAsync(target.Namespace, target.Name, 0, cancellationToken);
+        var running = await KubernetesWrites.Call($"read deployment {target.Namespace}/{target.Primary}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
+        return new WorkloadState(Get(running.Metadata.Annotations, RevisionAnnotation) ?? string.Empty, replicas);
+    }
+
+    public async Task<string> RevisionAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var deployment = await ReadTargetAsync(target, cancellationToken);
+        var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(deployment.Spec.Template));
+        template.Metadata?.Annotations?.Keys.Where(k => k.StartsWith("canary.dev/", StringComparison.Ordinal)).ToList().ForEach(k => template.Metadata.Annotations.Remove(k));
+        var text = new StringBuilder(KubernetesJson.Serialize(template));
+        foreach (var (kind, name) in ConfigReferences(deployment.Spec.Template.Spec).Order())
+        {
+            text.Append('\n').Append(kind).Append('/').Append(name).Append('=');
+            if (kind == "configmap")
+            {
+                var map = await KubernetesWrites.ReadOrNullAsync($"read configmap {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedConfigMapAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                text.Append(Json(map?.Data is { } data ? new SortedDictionary<string, string>(data, StringComparer.Ordinal) : null));
+                text.Append(Json(map?.BinaryData?.ToDictionary(p => p.Key, p => Convert.ToBase64String(p.Value)) is { } binary ? new SortedDictionary<string, string>(binary, StringComparer.Ordinal) : null));
+            }
+            else
+            {
+                var secret = await KubernetesWrites.ReadOrNullAsync($"read secret {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedSecretAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                text.Append(Json(secret?.Data?.ToDictionary(p => p.Key, p => Convert.ToBase64String(p.Value)) is { } values ? new SortedDictionary<string, string>(values, StringComparer.Ordinal) : null));
+            }
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+    }
+
+    public async Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        await ScaleAsync(target.Namespace, target.Name, replicas, cancellationToken);
+        await WaitReadyAsync(target.Namespace, target.Name, target.ProgressDeadline, cancellationToken);
+    }
+
+    public async Task PromoteAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var deployment = await ReadTargetAsync(target, cancellationToken);
+        var (key, value) = SelectorLabel(deployment, target);
+        var configs = await CopyConfigsAsync(target, deployment.Spec.Template, cancellationToken);
+        var revision = await RevisionAsync(target, cancellationToken);
+        var source = PrimaryFrom(deployment, target, key, value, 1, configs);
+        await UpdateDeploymentAsync(target.Namespace, target.Primary, primary =>
+        {
+            var changed = !JsonEquals(primary.Spec.Template, source.Spec.Template);
+            primary.Spec.Template = source.Spec.Template;
+            // The target's labels and annotations follow the release, except keys the user claimed on the primary.
+            var annotations = new Dictionary<string, string>(source.Metadata.Annotations, StringComparer.Ordinal) { [RevisionAnnotation] = revision };
+            changed |= SetMetadata(primary.Metadata, labels: new Dictionary<string, string>(source.Metadata.Labels, StringComparer.Ordinal), annotations: annotations);
+            return changed;
+        }, cancellationToken);
+        await WaitReadyAsync(target.Namespace, target.Primary, target.ProgressDeadline, cancellationToken);
+    }
+
+    public Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return ScaleAsync(target.Namespace, target.Name, 0, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits until the deployment has rolled out its current generation with every replica ready
+    /// and available; fails at once when Kubernetes reports ProgressDeadlineExceeded, and when
+    /// the deadline passes.
+    /// </summary>
+    public async Task WaitReadyAsync(string ns, string name, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var until = time.GetUtcNow() + deadline;
+        while (true)
+        {
+            var deployment = await KubernetesWrites.Call($"read deployment {ns}/{name}",
+                () => client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: cancellationToken));
+            var status = deployment.Status;
+            var wanted = deployment.Spec.Replicas ?? 1;
+            var stalled = status?.Conditions?.FirstOrDefault(c => c.Type == "Progressing" && c.Status == "False" && c.Reason == "ProgressDeadlineExceeded");
+            if (status is not null && status.ObservedGeneration >= deployment.Metadata.Generation)
+            {
+                if (stalled is not null)
+                {
+                    throw new WorkloadNotReadyException($"deployment {ns}/{name} did not become ready: {stalled.Message ?? "ProgressDeadlineExceeded"}");
+                }
+
+                if ((status.UpdatedReplicas ?? 0) >= wanted && (status.ReadyReplicas ?? 0) >= wanted && (status.AvailableReplicas ?? 0) >= wanted && (status.Replicas ?? 0) <= wanted)
+                {
+                    return;
+                }
+            }
+
+            if (time.GetUtcNow() >= until)
+            {
+                throw new WorkloadNotReadyException(
+                    $"deployment {ns}/{name} was not ready within {deadline}: {status?.ReadyReplicas ?? 0} of {wanted} replicas ready, {status?.UpdatedReplicas ?? 0} updated");
+            }
+
+            await Task.Delay(PollInterval, time, cancellationToken);
+        }
+    }
+
+    /// <summary>The primary made from the target: -primary selector and labels, configs renamed to their -primary copies.</summary>
+    private static V1Deployment PrimaryFrom(V1Deployment target, WorkloadTarget workload, string key, string value, int replicas, IReadOnlySet<string> configs)
+    {
+        var copy = KubernetesJson.Deserialize<V1Deployment>(KubernetesJson.Serialize(target));
+        var primaryValue = value + "-primary";
+        var labels = Own(target.Metadata.Labels);
+        labels[key] = primaryValue;
+        labels[ManagedByLabel] = "canary";
+        var annotations = Own(target.Metadata.Annotations);
+        var primary = new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = new V1ObjectMeta { Name = workload.Primary, NamespaceProperty = workload.Namespace, Labels = labels, Annotations = annotations },
+            Spec = copy.Spec,
+        };
+        primary.Spec.Replicas = replicas;
+        primary.Spec.Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(copy.Spec.Selector.MatchLabels ?? new Dictionary<string, string>()) { [key] = primaryValue } };
+        primary.Spec.Template.Metadata ??= new V1ObjectMeta();
+        primary.Spec.Template.Metadata.Labels = new Dictionary<string, string>(primary.Spec.Template.Metadata.Labels ?? new Dictionary<string, string>()) { [key] = primaryValue };
+        RenameConfigs(primary.Spec.Template.Spec, configs);
+        return primary;
+    }
+
+    /// <summary>Labels or annotations to copy: without kubectl's record and canary's own keys.</summary>
+    private static Dictionary<string, string> Own(IDictionary<string, string>? source) =>
+        (source ?? new Dictionary<string, string>()).Where(p => p.Key != LastApplied && !p.Key.StartsWith("canary.dev/", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Sets labels and annotations, except keys the object's <see cref="UserKeysAnnotation"/> names;
+    /// never removes a key. True when something changed.
+    /// </summary>
+    public static bool SetMetadata(V1ObjectMeta metadata, Dictionary<string, string>? labels = null, Dictionary<string, string>? annotations = null)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var userKeys = (Get(metadata.Annotations, UserKeysAnnotation) ?? string.Empty)
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var changed = false;
+        foreach (var (wanted, target) in new[] { (labels, (Func<IDictionary<string, string>>)(() => metadata.Labels ??= new Dictionary<string, string>())), (annotations, () => metadata.Annotations ??= new Dictionary<string, string>()) })
+        {
+            foreach (var (key, value) in wanted ?? [])
+            {
+                var map = target();
+                if (!userKeys.Contains(key) && (!map.TryGetValue(key, out var existing) || existing != value))
+                {
+                    map[key] = value;
+                    changed = true;
+                }
+            }
+        }
+
+        return changed;
+    }
+
+    private async Task ApplyServiceAsync(WorkloadTarget target, string name, string key, string value, int port, CancellationToken cancellationToken)
+    {
+        var selector = new Dictionary<string, string> { [key] = value };
+        var existing = await KubernetesWrites.ReadOrNullAsync($"read service {target.Namespace}/{name}",
+            () => client.CoreV1.ReadNamespacedServiceAsync(name, target.Namespace, cancellationToken: cancellationToken));
+        if (existing is null)
+        {
+            var service = new V1Service
+            {
+                ApiVersion = "v1",
+                Kind = "Service",
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = target.Namespace, Labels = new Dictionary<string, string> { [ManagedByLabel] = "canary", [key] = value } },
+                Spec = new V1ServiceSpec
+                {
+                    Selector = selector,
+                    Ports = [new V1ServicePort { Name = "http", Port = port, TargetPort = port, Protocol = "TCP" }],
+                },
+            };
+            await KubernetesWrites.Call($"create service {target.Namespace}/{name}", () => client.CoreV1.CreateNamespacedServiceAsync(service, target.Namespace, cancellationToken: cancellationToken));
+            return;
+        }
+
+        await KubernetesWrites.UpdateAsync(
+            $"service {target.Namespace}/{name}",
+            () => client.CoreV1.ReadNamespacedServiceAsync(name, target.Namespace, cancellationToken: cancellationToken),
+            service =>
+            {
+                var same = service.Spec.Selector is { } current && current.Count == selector.Count && current.All(p => selector.GetValueOrDefault(p.Key) == p.Value);
+                service.Spec.Selector = selector;
+                return !same;
+            },
+            service => client.CoreV1.ReplaceNamespacedServiceAsync(service, name, target.Namespace, cancellationToken: cancellationToken),
+            time,
+            cancellationToken);
+    }
+
+    private Task<V1Deployment> UpdateDeploymentAsync(string ns, string name, Func<V1Deployment, bool> change, CancellationToken cancellationToken) =>
+        KubernetesWrites.UpdateAsync(
+            $"deployment {ns}/{name}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: cancellationToken),
+            change,
+            d => client.AppsV1.ReplaceNamespacedDeploymentAsync(d, name, ns, cancellationToken: cancellationToken),
+            time,
+            cancellationToken);
+
+    private Task<V1Scale> ScaleAsync(string ns, string name, int replicas, CancellationToken cancellationToken) =>
+        KubernetesWrites.Call($"scale deployment {ns}/{name} to {replicas}", () => client.AppsV1.PatchNamespacedDeploymentScaleAsync(
+            new V1Patch("{\"spec\":{\"replicas\":" + replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}}", V1Patch.PatchType.MergePatch), name, ns, cancellationToken: cancellationToken));
+
+    private async Task<V1Deployment> ReadTargetAsync(WorkloadTarget target, CancellationToken cancellationToken) =>
+        await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Name}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Name, target.Namespace, cancellationToken: cancellationToken))
+        ?? throw new KubernetesWriteException($"the target deployment {target.Namespace}/{target.Name} does not exist", System.Net.HttpStatusCode.NotFound);
+
+    private static (string Key, string Value) SelectorLabel(V1Deployment deployment, WorkloadTarget target)
+    {
+        var labels = deployment.Spec.Selector?.MatchLabels ?? new Dictionary<string, string>();
+        var key = SelectorKeys.FirstOrDefault(labels.ContainsKey) ?? labels.Keys.FirstOrDefault()
+            ?? throw new KubernetesWriteException($"deployment {target.Namespace}/{target.Name} has no spec.selector.matchLabels; canary needs one (e.g. app: {target.Name})");
+        return (key, labels[key]);
+    }
+
+    /// <summary>Copies every ConfigMap and Secret the pod template uses to NAME-primary; returns "configmap/NAME" and "secret/NAME" of those copied.</summary>
+    private async Task<IReadOnlySet<string>> CopyConfigsAsync(WorkloadTarget target, V1PodTemplateSpec template, CancellationToken cancellationToken)
+    {
+        var copied = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (kind, name) in ConfigReferences(template.Spec))
+        {
+            if (kind == "configmap")
+            {
+                var map = await KubernetesWrites.ReadOrNullAsync($"read configmap {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedConfigMapAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                if (map is null)
+                {
+                    continue;
+                }
+
+                var copy = new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = CopyMeta(map.Metadata, name + "-primary", target.Namespace), Data = map.Data, BinaryData = map.BinaryData };
+                await UpsertAsync($"configmap {target.Namespace}/{name}-primary",
+                    () => client.CoreV1.ReadNamespacedConfigMapAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                    () => client.CoreV1.CreateNamespacedConfigMapAsync(copy, target.Namespace, cancellationToken: cancellationToken),
+                    existing =>
+                    {
+                        var same = JsonEquals(existing.Data, copy.Data) && JsonEquals(existing.BinaryData, copy.BinaryData);
+                        existing.Data = copy.Data;
+                        existing.BinaryData = copy.BinaryData;
+                        return !same;
+                    },
+                    existing => client.CoreV1.ReplaceNamespacedConfigMapAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                    cancellationToken);
+            }
+            else
+            {
+                var secret = await KubernetesWrites.ReadOrNullAsync($"read secret {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedSecretAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                if (secret is null)
+                {
+                    continue;
+                }
+
+                var copy = new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = CopyMeta(secret.Metadata, name + "-primary", target.Namespace), Data = secret.Data, Type = secret.Type };
+                await UpsertAsync($"secret {target.Namespace}/{name}-primary",
+                    () => client.CoreV1.ReadNamespacedSecretAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                    () => client.CoreV1.CreateNamespacedSecretAsync(copy, target.Namespace, cancellationToken: cancellationToken),
+                    existing =>
+                    {
+                        var same = JsonEquals(existing.Data, copy.Data);
+                        existing.Data = copy.Data;
+                        return !same;
+                    },
+                    existing => client.CoreV1.ReplaceNamespacedSecretAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                    cancellationToken);
+            }
+
+            copied.Add($"{kind}/{name}");
+        }
+
+        return copied;
+    }
+
+    private async Task UpsertAsync<T>(string what, Func<Task<T>> read, Func<Task<T>> create, Func<T, bool> change, Func<T, Task<T>> replace, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (await KubernetesWrites.ReadOrNullAsync($"read {what}", read) is null)
+        {
+            try
+            {
+                await KubernetesWrites.Call($"create {what}", create);
+                return;
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (KubernetesWrites.IsConflict(e))
+            {
+                // Created by someone else meanwhile: update it below.
+            }
+        }
+
+        await KubernetesWrites.UpdateAsync(what, read, change, replace, time, cancellationToken);
+    }
+
+    private static V1ObjectMeta CopyMeta(V1ObjectMeta source, string name, string ns) => new()
+    {
+        Name = name,
+        NamespaceProperty = ns,
+        Labels = new Dictionary<string, string>(Own(source.Labels)) { [ManagedByLabel] = "canary" },
+        Annotations = Own(source.Annotations),
+    };
+
+    /// <summary>("configmap" | "secret", name) of every ConfigMap and Secret the pod spec refers to.</summary>
+    private static HashSet<(string Kind, string Name)> ConfigReferences(V1PodSpec spec)
+    {
+        var found = new HashSet<(string Kind, string Name)>();
+        foreach (var volume in spec.Volumes ?? [])
+        {
+            if (volume.ConfigMap?.Name is { } map)
+            {
+                found.Add(("configmap", map));
+            }
+
+            if (volume.Secret?.SecretName is { } secret)
+            {
+                found.Add(("secret", secret));
+            }
+
+            foreach (var source in volume.Projected?.Sources ?? [])
+            {
+                if (source.ConfigMap?.Name is { } projectedMap)
+                {
+                    found.Add(("configmap", projectedMap));
+                }
+
+                if (source.Secret?.Name is { } projectedSecret)
+                {
+                    found.Add(("secret", projectedSecret));
+                }
+            }
+        }
+
+        foreach (var container in (spec.Containers ?? []).Concat(spec.InitContainers ?? []))
+        {
+            foreach (var from in container.EnvFrom ?? [])
+            {
+                if (from.ConfigMapRef?.Name is { } map)
+                {
+                    found.Add(("configmap", map));
+                }
+
+                if (from.SecretRef?.Name is { } secret)
+                {
+                    found.Add(("secret", secret));
+                }
+            }
+
+            foreach (var env in container.Env ?? [])
+            {
+                if (env.ValueFrom?.ConfigMapKeyRef?.Name is { } map)
+                {
+                    found.Add(("configmap", map));
+                }
+
+                if (env.ValueFrom?.SecretKeyRef?.Name is { } secret)
+                {
+                    found.Add(("secret", secret));
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Points the pod spec's references at the -primary copies of the configs that were copied.</summary>
+    private static void RenameConfigs(V1PodSpec spec, IReadOnlySet<string> copied)
+    {
+        string Renamed(string kind, string name) => copied.Contains($"{kind}/{name}") ? name + "-primary" : name;
+        foreach (var volume in spec.Volumes ?? [])
+        {
+            if (volume.ConfigMap is { } map)
+            {
+                map.Name = Renamed("configmap", map.Name);
+            }
+
+            if (volume.Secret is { } secret)
+            {
+                secret.SecretName = Renamed("secret", secret.SecretName);
+            }
+
+            foreach (var source in volume.Projected?.Sources ?? [])
+            {
+                if (source.ConfigMap is { } projectedMap)
+                {
+                    projectedMap.Name = Renamed("configmap", projectedMap.Name);
+                }
+
+                if (source.Secret is { } projectedSecret)
+                {
+                    projectedSecret.Name = Renamed("secret", projectedSecret.Name);
+                }
+            }
+        }
+
+        foreach (var container in (spec.Containers ?? []).Concat(spec.InitContainers ?? []))
+        {
+            foreach (var from in container.EnvFrom ?? [])
+            {
+                if (from.ConfigMapRef is { } map)
+                {
+                    map.Name = Renamed("configmap", map.Name);
+                }
+
+                if (from.SecretRef is { } secret)
+                {
+                    secret.Name = Renamed("secret", secret.Name);
+                }
+            }
+
+            foreach (var env in container.Env ?? [])
+            {
+                if (env.ValueFrom?.ConfigMapKeyRef is { } map)
+                {
+                    map.Name = Renamed("configmap", map.Name);
+                }
+
+                if (env.ValueFrom?.SecretKeyRef is { } secret)
+                {
+                    secret.Name = Renamed("secret", secret.Name);
+                }
+            }
+        }
+    }
+
+    private static string? Get(IDictionary<string, string>? map, string key) => map is not null && map.TryGetValue(key, out var value) ? value : null;
+
+    private static bool JsonEquals<T>(T a, T b) => Json(a) == Json(b);
+
+    /// <summary>KubernetesJson's text of a value; "null" for none (KubernetesJson.Serialize does not take null).</summary>
+    private static string Json(object? value) => value is null ? "null" : KubernetesJson.Serialize(value);
+}

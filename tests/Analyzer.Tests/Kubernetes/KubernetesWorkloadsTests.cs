@@ -1,0 +1,204 @@
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Workloads;
+using Canary.Testing.Kubernetes;
+using k8s;
+
+namespace Canary.Analyzer.Tests.Kubernetes;
+
+/// <summary>The primary/canary workload controller against the API emulator over real HTTP.</summary>
+public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
+{
+    private static readonly WorkloadTarget Target = new("shop", "checkout") { ProgressDeadline = TimeSpan.FromSeconds(20) };
+    private KubernetesEmulator emulator = null!;
+    private k8s.Kubernetes client = null!;
+    private KubernetesWorkloads workloads = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
+        workloads = new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) };
+        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "fast"}}"""));
+        emulator.Write(string.Empty, "v1", "secrets", "shop", Node("""{"metadata": {"name": "checkout-db"}, "stringData": {"password": "s3cret"}}"""));
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:1.0"));
+    }
+
+    public async Task DisposeAsync() => await emulator.DisposeAsync();
+
+    public void Dispose() => client.Dispose();
+
+    [Fact]
+    public async Task Initializing_creates_the_primary_its_configs_and_the_three_services_and_scales_the_target_to_zero()
+    {
+        var state = await workloads.InitializeAsync(Target, CancellationToken.None);
+        Assert.Equal(3, state.Replicas);
+        Assert.Equal(await workloads.RevisionAsync(Target, CancellationToken.None), state.Revision);
+
+        var primary = Read("apps", "deployments", "checkout-primary");
+        Assert.Equal("checkout-primary", primary["spec"]!["selector"]!["matchLabels"]!["app"]!.GetValue<string>());
+        Assert.Equal("checkout-primary", primary["spec"]!["template"]!["metadata"]!["labels"]!["app"]!.GetValue<string>());
+        Assert.Equal("payments", primary["metadata"]!["labels"]!["team"]!.GetValue<string>());
+        Assert.Equal(3, (int)primary["spec"]!["replicas"]!);
+        var pod = primary["spec"]!["template"]!["spec"]!;
+        Assert.Equal("checkout-config-primary", pod["volumes"]![0]!["configMap"]!["name"]!.GetValue<string>());
+        Assert.Equal("checkout-db-primary", pod["containers"]![0]!["envFrom"]![0]!["secretRef"]!["name"]!.GetValue<string>());
+        Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+        Assert.NotNull(Read(string.Empty, "secrets", "checkout-db-primary")["data"]!["password"]);
+
+        Assert.Equal("checkout-primary", Read(string.Empty, "services", "checkout")["spec"]!["selector"]!["app"]!.GetValue<string>());
+        Assert.Equal("checkout-primary", Read(string.Empty, "services", "checkout-primary")["spec"]!["selector"]!["app"]!.GetValue<string>());
+        Assert.Equal("checkout", Read(string.Empty, "services", "checkout-canary")["spec"]!["selector"]!["app"]!.GetValue<string>());
+        Assert.Equal(8080, (int)Read(string.Empty, "services", "checkout")["spec"]!["ports"]![0]!["port"]!);
+
+        var target = Read("apps", "deployments", "checkout");
+        Assert.Equal(0, (int)target["spec"]!["replicas"]!);
+        Assert.Equal("3", target["metadata"]!["annotations"]![KubernetesWorkloads.ReplicasAnnotation]!.GetValue<string>());
+
+        // Again, as after a crash: nothing changes.
+        var version = emulator.Read("apps", "v1", "deployments", "shop", "checkout-primary")!["metadata"]!["resourceVersion"]!.GetValue<string>();
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        Assert.Equal(version, Read("apps", "deployments", "checkout-primary")["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_new_revision_is_a_new_pod_template_or_new_config_data_and_nothing_else()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        var first = await workloads.RevisionAsync(Target, CancellationToken.None);
+        Assert.Equal(first, await workloads.RevisionAsync(Target, CancellationToken.None));
+
+        // Scaling is not a revision.
+        await client.AppsV1.PatchNamespacedDeploymentScaleAsync(new k8s.Models.V1Patch("""{"spec":{"replicas":5}}""", k8s.Models.V1Patch.PatchType.MergePatch), "checkout", "shop");
+        Assert.Equal(first, await workloads.RevisionAsync(Target, CancellationToken.None));
+
+        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "safe"}}"""));
+        var second = await workloads.RevisionAsync(Target, CancellationToken.None);
+        Assert.NotEqual(first, second);
+
+        emulator.Write(string.Empty, "v1", "secrets", "shop", Node("""{"metadata": {"name": "checkout-db"}, "stringData": {"password": "rotated"}}"""));
+        var third = await workloads.RevisionAsync(Target, CancellationToken.None);
+        Assert.NotEqual(second, third);
+
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0"));
+        Assert.NotEqual(third, await workloads.RevisionAsync(Target, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_release_scales_the_canary_up_promotes_it_and_scales_it_back_to_zero()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "safe"}}"""));
+        var revision = await workloads.RevisionAsync(Target, CancellationToken.None);
+
+        await workloads.ScaleCanaryAsync(Target, 3, CancellationToken.None);
+        var canary = Read("apps", "deployments", "checkout");
+        Assert.Equal(3, (int)canary["status"]!["readyReplicas"]!);
+        // The primary still runs v1 while the canary is analysed.
+        Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
+        Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+
+        await workloads.PromoteAsync(Target, CancellationToken.None);
+        var primary = Read("apps", "deployments", "checkout-primary");
+        Assert.Equal("checkout:2.0", Image(primary));
+        Assert.Equal("checkout-primary", primary["spec"]!["template"]!["metadata"]!["labels"]!["app"]!.GetValue<string>());
+        Assert.Equal(revision, primary["metadata"]!["annotations"]![KubernetesWorkloads.RevisionAnnotation]!.GetValue<string>());
+        Assert.Equal("safe", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+        Assert.Equal(3, (int)primary["status"]!["readyReplicas"]!);
+
+        await workloads.ScaleCanaryToZeroAsync(Target, CancellationToken.None);
+        Assert.Equal(0, (int)Read("apps", "deployments", "checkout")["spec"]!["replicas"]!);
+    }
+
+    [Fact]
+    public async Task A_canary_that_Kubernetes_gives_up_on_fails_with_the_reason()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.FailRollouts("shop", "checkout");
+        var e = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(Target, 2, CancellationToken.None));
+        Assert.Equal("deployment shop/checkout did not become ready: ReplicaSet \"checkout\" has timed out progressing.", e.Message);
+        // Rollback leaves the primary untouched.
+        await workloads.ScaleCanaryToZeroAsync(Target, CancellationToken.None);
+        Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
+    }
+
+    [Fact]
+    public async Task A_canary_that_is_not_ready_by_the_progress_deadline_fails()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.RolloutDelay = TimeSpan.FromMinutes(5);
+        var e = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(Target with { ProgressDeadline = TimeSpan.FromMilliseconds(300) }, 2, CancellationToken.None));
+        Assert.True(e.Message.StartsWith("deployment shop/checkout was not ready within 00:00:00.3000000: ", StringComparison.Ordinal), e.Message);
+    }
+
+    [Fact]
+    public async Task Conflicting_writes_are_retried_and_a_storm_of_them_is_given_up_on_with_a_clear_error()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(409), new ApiFault.Status(409), new ApiFault.Status(409));
+        await workloads.PromoteAsync(Target, CancellationToken.None);
+        Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
+
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:3.0", replicas: 0));
+        emulator.Inject("PUT", "/deployments/checkout-primary", [.. Enumerable.Repeat<ApiFault>(new ApiFault.Status(409), KubernetesWrites.MaxAttempts)]);
+        var e = await Assert.ThrowsAsync<KubernetesWriteException>(() => workloads.PromoteAsync(Target, CancellationToken.None));
+        Assert.Equal($"gave up writing deployment shop/checkout-primary: {KubernetesWrites.MaxAttempts} attempts in a row met a newer version (409 Conflict); another client keeps changing it", e.Message);
+        Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
+    }
+
+    [Fact]
+    public async Task A_server_error_is_reported_with_the_object_and_nothing_half_written_stays()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(500));
+        var e = await Assert.ThrowsAsync<KubernetesWriteException>(() => workloads.PromoteAsync(Target, CancellationToken.None));
+        Assert.StartsWith("write deployment shop/checkout-primary: the Kubernetes API answered 500 InternalServerError: injected 500", e.Message, StringComparison.Ordinal);
+        Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
+
+        // Promotion is idempotent: the next attempt completes it.
+        await workloads.PromoteAsync(Target, CancellationToken.None);
+        Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
+    }
+
+    [Fact]
+    public async Task Labels_the_user_claims_on_the_primary_are_never_overwritten()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        var primary = Read("apps", "deployments", "checkout-primary");
+        primary["metadata"]!["labels"]!["team"] = "sre";
+        primary["metadata"]!["annotations"] = new JsonObject { [KubernetesWorkloads.UserKeysAnnotation] = "team" };
+        emulator.Write("apps", "v1", "deployments", "shop", primary);
+
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0, tier: "gold"));
+        await workloads.PromoteAsync(Target, CancellationToken.None);
+        var labels = Read("apps", "deployments", "checkout-primary")["metadata"]!["labels"]!;
+        Assert.Equal("sre", labels["team"]!.GetValue<string>());
+        Assert.Equal("gold", labels["tier"]!.GetValue<string>());
+    }
+
+    private JsonObject Read(string group, string plural, string name) =>
+        emulator.Read(group, "v1", plural, "shop", name) ?? throw new Xunit.Sdk.XunitException($"{plural}/{name} does not exist");
+
+    private static string Image(JsonObject deployment) => deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+
+    private static JsonObject Node(string json) => JsonNode.Parse(json)!.AsObject();
+
+    private static JsonObject Deployment(string image, int replicas = 3, string tier = "silver") => Node($$$"""
+        {
+          "metadata": {"name": "checkout", "labels": {"app": "checkout", "team": "payments", "tier": "{{{tier}}}"}},
+          "spec": {
+            "replicas": {{{replicas}}},
+            "selector": {"matchLabels": {"app": "checkout"}},
+            "template": {
+              "metadata": {"labels": {"app": "checkout"}},
+              "spec": {
+                "containers": [{"name": "app", "image": "{{{image}}}", "ports": [{"containerPort": 8080}], "envFrom": [{"secretRef": {"name": "checkout-db"}}]}],
+                "volumes": [{"name": "config", "configMap": {"name": "checkout-config"}}]
+              }
+            }
+          }
+        }
+        """);
+}
