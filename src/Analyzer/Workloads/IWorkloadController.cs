@@ -32,11 +32,33 @@ public interface IWorkloadController
     /// <summary>Scales the canary (the target) to replicas and waits until they are ready, within the progress deadline.</summary>
     Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken);
 
-    /// <summary>Copies the canary's pod spec (and configs) to the primary and waits for the primary's rollout.</summary>
-    Task PromoteAsync(WorkloadTarget target, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies the canary's pod spec (and configs) to the primary and waits for the primary's rollout.
+    /// revision is the one that was analysed: when the target has moved on since, nothing is copied
+    /// and <see cref="RevisionChangedException"/> says so (the release starts again).
+    /// </summary>
+    Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken);
 
     /// <summary>Scales the canary to 0 (after promotion, and on rollback, which leaves the primary untouched).</summary>
     Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken);
+}
+
+/// <summary>The target changed after its analysis began: a new revision in the middle of a release.</summary>
+public sealed class RevisionChangedException : Exception
+{
+    public RevisionChangedException(string message)
+        : base(message)
+    {
+    }
+
+    public RevisionChangedException()
+    {
+    }
+
+    public RevisionChangedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }
 
 /// <summary>A workload that did not become ready: the progress deadline passed, or Kubernetes gave up (ProgressDeadlineExceeded).</summary>

@@ -98,13 +98,18 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
         await WaitReadyAsync(target.Namespace, target.Name, target.ProgressDeadline, cancellationToken);
     }
 
-    public async Task PromoteAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    public async Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         var deployment = await ReadTargetAsync(target, cancellationToken);
         var (key, value) = SelectorLabel(deployment, target);
+        var current = await RevisionAsync(target, cancellationToken);
+        if (current != revision)
+        {
+            throw new RevisionChangedException($"deployment {target.Namespace}/{target.Name} changed during its analysis (revision {revision} analysed, {current} now); the primary was left as it was");
+        }
+
         var configs = await CopyConfigsAsync(target, deployment.Spec.Template, cancellationToken);
-        var revision = await RevisionAsync(target, cancellationToken);
         var source = PrimaryFrom(deployment, target, key, value, 1, configs);
         await UpdateDeploymentAsync(target.Namespace, target.Primary, primary =>
         {

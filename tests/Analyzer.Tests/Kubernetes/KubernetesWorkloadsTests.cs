@@ -98,7 +98,7 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
         Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
 
-        await workloads.PromoteAsync(Target, CancellationToken.None);
+        await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         var primary = Read("apps", "deployments", "checkout-primary");
         Assert.Equal("checkout:2.0", Image(primary));
         Assert.Equal("checkout-primary", primary["spec"]!["template"]!["metadata"]!["labels"]!["app"]!.GetValue<string>());
@@ -108,6 +108,20 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
 
         await workloads.ScaleCanaryToZeroAsync(Target, CancellationToken.None);
         Assert.Equal(0, (int)Read("apps", "deployments", "checkout")["spec"]!["replicas"]!);
+    }
+
+    [Fact]
+    public async Task A_new_revision_in_the_middle_of_a_release_is_never_promoted()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        var analysed = await workloads.RevisionAsync(Target, CancellationToken.None);
+        await workloads.ScaleCanaryAsync(Target, 3, CancellationToken.None);
+
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:3.0", replicas: 3));
+        var e = await Assert.ThrowsAsync<RevisionChangedException>(() => workloads.PromoteAsync(Target, analysed, CancellationToken.None));
+        Assert.StartsWith($"deployment shop/checkout changed during its analysis (revision {analysed} analysed, ", e.Message, StringComparison.Ordinal);
+        Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
     }
 
     [Fact]
@@ -137,12 +151,12 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         await workloads.InitializeAsync(Target, CancellationToken.None);
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
         emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(409), new ApiFault.Status(409), new ApiFault.Status(409));
-        await workloads.PromoteAsync(Target, CancellationToken.None);
+        await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
 
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:3.0", replicas: 0));
         emulator.Inject("PUT", "/deployments/checkout-primary", [.. Enumerable.Repeat<ApiFault>(new ApiFault.Status(409), KubernetesWrites.MaxAttempts)]);
-        var e = await Assert.ThrowsAsync<KubernetesWriteException>(() => workloads.PromoteAsync(Target, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<KubernetesWriteException>(async () => await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None));
         Assert.Equal($"gave up writing deployment shop/checkout-primary: {KubernetesWrites.MaxAttempts} attempts in a row met a newer version (409 Conflict); another client keeps changing it", e.Message);
         Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
     }
@@ -153,12 +167,12 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         await workloads.InitializeAsync(Target, CancellationToken.None);
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
         emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(500));
-        var e = await Assert.ThrowsAsync<KubernetesWriteException>(() => workloads.PromoteAsync(Target, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<KubernetesWriteException>(async () => await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None));
         Assert.StartsWith("write deployment shop/checkout-primary: the Kubernetes API answered 500 InternalServerError: injected 500", e.Message, StringComparison.Ordinal);
         Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
 
         // Promotion is idempotent: the next attempt completes it.
-        await workloads.PromoteAsync(Target, CancellationToken.None);
+        await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
     }
 
@@ -172,7 +186,7 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         emulator.Write("apps", "v1", "deployments", "shop", primary);
 
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0, tier: "gold"));
-        await workloads.PromoteAsync(Target, CancellationToken.None);
+        await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         var labels = Read("apps", "deployments", "checkout-primary")["metadata"]!["labels"]!;
         Assert.Equal("sre", labels["team"]!.GetValue<string>());
         Assert.Equal("gold", labels["tier"]!.GetValue<string>());
