@@ -47,6 +47,7 @@ public sealed class EmulatorKubectlTests : IAsyncLifetime
                     - name: app
                       image: checkout:1.0
             """);
+        Assert.Contains("namespace/shop created", await KubectlAsync("create", "namespace", "shop"), StringComparison.Ordinal);
         var applied = await KubectlAsync("apply", "--validate=false", "-f", manifest);
         Assert.Contains("deployment.apps/checkout created", applied, StringComparison.Ordinal);
 
@@ -66,6 +67,21 @@ public sealed class EmulatorKubectlTests : IAsyncLifetime
 
         var names = await KubectlAsync("get", "deployments", "-n", "shop", "-l", "app=checkout", "-o", "name");
         Assert.Equal("deployment.apps/checkout", names.Trim());
+
+        var merged = await KubectlAsync("patch", "deployment", "checkout", "-n", "shop", "--type", "merge", "-p", """{"metadata":{"annotations":{"team":"payments"}}}""");
+        Assert.Contains("deployment.apps/checkout patched", merged, StringComparison.Ordinal);
+        await KubectlAsync("patch", "deployment", "checkout", "-n", "shop", "--type", "json", "-p", """[{"op":"replace","path":"/spec/replicas","value":4}]""");
+        var scaled = await KubectlAsync("scale", "deployment", "checkout", "-n", "shop", "--replicas=5");
+        Assert.Contains("deployment.apps/checkout scaled", scaled, StringComparison.Ordinal);
+        Assert.Equal("5 payments", (await KubectlAsync("get", "deploy", "checkout", "-n", "shop", "-o", "jsonpath={.spec.replicas} {.metadata.annotations.team}")).Trim());
+
+        // Applying the changed manifest again updates the object (kubectl computes the patch from its last-applied record).
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest)).Replace("checkout:1.0", "checkout:3.0", StringComparison.Ordinal));
+        Assert.Contains("deployment.apps/checkout configured", await KubectlAsync("apply", "--validate=false", "-f", manifest), StringComparison.Ordinal);
+        Assert.Equal("checkout:3.0", (await KubectlAsync("get", "deploy", "checkout", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[0].image}")).Trim());
+
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => KubectlAsync("get", "deployment", "nope", "-n", "shop"));
+        Assert.True(missing.Message.Contains("Error from server (NotFound): deployments.apps \"nope\" not found", StringComparison.Ordinal), missing.Message);
     }
 
     private async Task<string> KubectlAsync(params string[] arguments)
