@@ -39,16 +39,8 @@ internal sealed class CustomObjects(IKubernetes client, TimeProvider time, strin
             time,
             cancellationToken);
 
-    public async Task DeleteAsync(string ns, string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await KubernetesWrites.Call($"delete {Describe(ns, name)}", () => client.CustomObjects.DeleteNamespacedCustomObjectAsync<JsonObject>(group, version, ns, plural, name, cancellationToken: cancellationToken));
-        }
-        catch (k8s.Autorest.HttpOperationException e) when (KubernetesWrites.IsNotFound(e))
-        {
-        }
-    }
+    public Task DeleteAsync(string ns, string name, CancellationToken cancellationToken) =>
+        KubernetesWrites.DeleteAsync($"delete {Describe(ns, name)}", () => client.CustomObjects.DeleteNamespacedCustomObjectAsync<JsonObject>(group, version, ns, plural, name, cancellationToken: cancellationToken));
 
     /// <summary>
     /// Creates the object with spec when it is missing; when it exists and is not canary's, records its
@@ -62,7 +54,7 @@ internal sealed class CustomObjects(IKubernetes client, TimeProvider time, strin
             {
                 return await CreateAsync(ns, name, spec(), cancellationToken);
             }
-            catch (k8s.Autorest.HttpOperationException e) when (KubernetesWrites.IsConflict(e))
+            catch (KubernetesWriteException e) when (KubernetesWrites.IsConflict(e))
             {
                 // Created meanwhile by someone else: adopt it below.
             }

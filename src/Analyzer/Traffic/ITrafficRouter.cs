@@ -31,8 +31,8 @@ public sealed record RouterTarget(string Namespace, string Name)
     /// <summary>NGINX: the user's Ingress (default: the apex name).</summary>
     public string? Ingress { get; init; }
 
-    /// <summary>Traefik: the services' port.</summary>
-    public int Port { get; init; } = 80;
+    /// <summary>Traefik: the services' port; by default the port of the Service `app-primary` (which the workloads create).</summary>
+    public int? Port { get; init; }
 
     public string Primary => $"{Name}-primary";
 

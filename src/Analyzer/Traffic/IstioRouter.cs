@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using k8s;
 
 namespace Canary.Analyzer.Traffic;
@@ -9,7 +10,7 @@ namespace Canary.Analyzer.Traffic;
 /// A/B tests (header or cookie → canary), optional mirroring of primary traffic to the canary, and
 /// a DestinationRule per host. Routes of the user's that lead elsewhere are left as they are.
 /// </summary>
-public sealed class IstioRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
+public sealed partial class IstioRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
     private const string CanaryRoute = "canary";
     private const string MatchRoute = "canary-match";
@@ -78,8 +79,10 @@ public sealed class IstioRouter(IKubernetes client, TimeProvider time) : ITraffi
     }
 
     /// <summary>
-    /// Sets hosts, gateways and canary's routes in spec: the user's routes that lead elsewhere keep
-    /// their place; routes to the apex, primary or canary hosts are replaced by canary's, which come last.
+    /// Sets hosts, gateways and canary's routes in spec. The user's routes that lead elsewhere keep
+    /// their place; canary's routes stand where the first route to the apex, primary or canary
+    /// host stood (or last), and the canary route keeps that route's settings (match, timeout,
+    /// retries, headers) with its destinations replaced.
     /// </summary>
     private static void Adopt(JsonObject spec, RouterTarget target, Routing routing)
     {
@@ -90,20 +93,48 @@ public sealed class IstioRouter(IKubernetes client, TimeProvider time) : ITraffi
         }
 
         var ours = new HashSet<string>([target.Name, target.Primary, target.Canary], StringComparer.Ordinal);
-        var routes = new JsonArray();
+        var kept = new List<JsonNode>();
+        var position = -1;
+        JsonObject? template = null;
         foreach (var route in (spec["http"] as JsonArray ?? []).OfType<JsonObject>())
         {
             var name = route["name"]?.GetValue<string>();
             var hosts = (route["route"] as JsonArray ?? []).Select(d => d?["destination"]?["host"]?.GetValue<string>()).ToList();
             if (name is not (CanaryRoute or MatchRoute) && !hosts.Any(h => h is not null && ours.Contains(h)))
             {
-                routes.Add(route.DeepClone());
+                kept.Add(route.DeepClone());
+                continue;
+            }
+
+            if (position < 0)
+            {
+                position = kept.Count;
+            }
+
+            if (name != MatchRoute && template is null)
+            {
+                template = route.DeepClone().AsObject();
             }
         }
 
+        var main = template ?? [];
+        foreach (var field in new[] { "name", "route", "mirror", "mirrorPercentage" })
+        {
+            main.Remove(field);
+        }
+
+        main["name"] = CanaryRoute;
+        main["route"] = new JsonArray(Destination(target.Primary, routing.PrimaryWeight), Destination(target.Canary, routing.CanaryWeight));
+        if (routing.Mirror)
+        {
+            main["mirror"] = new JsonObject { ["host"] = target.Canary };
+            main["mirrorPercentage"] = new JsonObject { ["value"] = 100.0 };
+        }
+
+        var ourRoutes = new List<JsonNode>();
         if (routing.Match is { } match)
         {
-            routes.Add(new JsonObject
+            ourRoutes.Add(new JsonObject
             {
                 ["name"] = MatchRoute,
                 ["match"] = new JsonArray(Condition(match)),
@@ -111,26 +142,20 @@ public sealed class IstioRouter(IKubernetes client, TimeProvider time) : ITraffi
             });
         }
 
-        var main = new JsonObject
-        {
-            ["name"] = CanaryRoute,
-            ["route"] = new JsonArray(Destination(target.Primary, routing.PrimaryWeight), Destination(target.Canary, routing.CanaryWeight)),
-        };
-        if (routing.Mirror)
-        {
-            main["mirror"] = new JsonObject { ["host"] = target.Canary };
-            main["mirrorPercentage"] = new JsonObject { ["value"] = 100.0 };
-        }
-
-        routes.Add(main);
-        spec["http"] = routes;
+        ourRoutes.Add(main);
+        kept.InsertRange(position < 0 ? kept.Count : position, ourRoutes);
+        spec["http"] = new JsonArray([.. kept]);
     }
 
     private static JsonObject Condition(RouteMatch match) => match.Header is { } header
         ? new JsonObject { ["headers"] = new JsonObject { [header] = match.HeaderValue is { } value ? new JsonObject { ["exact"] = value } : new JsonObject { ["regex"] = ".*" } } }
-        : new JsonObject { ["headers"] = new JsonObject { ["cookie"] = new JsonObject { ["regex"] = $"^(.*?;)?({System.Text.RegularExpressions.Regex.Escape(match.Cookie!)}=.*)(;.*)?$" } } };
+        : new JsonObject { ["headers"] = new JsonObject { ["cookie"] = new JsonObject { ["regex"] = $"^(.*?;\\s*)?({Regex.Escape(match.Cookie!)}=.*)(;.*)?$" } } };
 
     private static JsonObject Destination(string host, int weight) => new() { ["destination"] = new JsonObject { ["host"] = host }, ["weight"] = weight };
+
+    /// <summary>The cookie condition canary writes, ^(.*?;\s*)?(NAME=.*)(;.*)?$, giving NAME.</summary>
+    [GeneratedRegex(@"^\^\(\.\*\?;\\s\*\)\?\((.+)=\.\*\)\(;\.\*\)\?\$$")]
+    private static partial Regex CookieCondition();
 
     /// <summary>The routing the VirtualService holds, or null when it has no canary route.</summary>
     private static Routing? Read(JsonObject service, RouterTarget target)
@@ -149,9 +174,11 @@ public sealed class IstioRouter(IKubernetes client, TimeProvider time) : ITraffi
         RouteMatch? routeMatch = null;
         if (match is not null && match.FirstOrDefault() is var (header, condition))
         {
-            routeMatch = header == "cookie"
-                ? new RouteMatch(Cookie: System.Text.RegularExpressions.Regex.Unescape(condition!["regex"]!.GetValue<string>().Split('(')[2].Split("=.*")[0]))
-                : new RouteMatch(header, condition?["exact"]?.GetValue<string>());
+            var exact = condition?["exact"]?.GetValue<string>();
+            var cookie = header == "cookie" && condition?["regex"]?.GetValue<string>() is { } regex && CookieCondition().Match(regex) is { Success: true } found
+                ? Regex.Unescape(found.Groups[1].Value)
+                : null;
+            routeMatch = cookie is not null ? new RouteMatch(Cookie: cookie) : new RouteMatch(header, exact);
         }
 
         return new Routing(Weight(target.Canary), routeMatch, main["mirror"] is not null);

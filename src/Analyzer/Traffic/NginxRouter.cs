@@ -8,8 +8,9 @@ namespace Canary.Analyzer.Traffic;
 /// <summary>
 /// NGINX ingress: an Ingress `app-canary` cloned from the user's Ingress, its backends pointed at the
 /// `app-canary` Service, marked `nginx.ingress.kubernetes.io/canary: "true"` with `canary-weight`,
-/// and `canary-by-header` (with `-value`) or `canary-by-cookie` for A/B tests. The user's Ingress is
-/// never modified. NGINX cannot mirror to a canary ingress.
+/// and `canary-by-header` (with `-value`, or `-pattern: .*` for any value) or `canary-by-cookie` for
+/// A/B tests (ingress-nginx sends a request to the canary when that cookie is "always"). The user's
+/// Ingress is never modified. NGINX cannot mirror to a canary ingress.
 /// </summary>
 public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
@@ -19,7 +20,8 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
     private const string HeaderKey = Prefix + "canary-by-header";
     private const string HeaderValueKey = Prefix + "canary-by-header-value";
     private const string CookieKey = Prefix + "canary-by-cookie";
-    private static readonly string[] CanaryKeys = [CanaryKey, WeightKey, HeaderKey, HeaderValueKey, CookieKey, Prefix + "canary-by-header-pattern", Prefix + "canary-weight-total"];
+    private const string HeaderPatternKey = Prefix + "canary-by-header-pattern";
+    private static readonly string[] CanaryKeys = [CanaryKey, WeightKey, HeaderKey, HeaderValueKey, CookieKey, HeaderPatternKey, Prefix + "canary-weight-total"];
 
     public string Name => "nginx";
 
@@ -81,17 +83,11 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
         return Read(ingress);
     }
 
-    public async Task FinalizeAsync(RouterTarget target, CancellationToken cancellationToken)
+    public Task FinalizeAsync(RouterTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        try
-        {
-            await KubernetesWrites.Call($"delete ingress {target.Namespace}/{target.Canary}",
-                () => client.NetworkingV1.DeleteNamespacedIngressAsync(target.Canary, target.Namespace, cancellationToken: cancellationToken));
-        }
-        catch (k8s.Autorest.HttpOperationException e) when (KubernetesWrites.IsNotFound(e))
-        {
-        }
+        return KubernetesWrites.DeleteAsync($"delete ingress {target.Namespace}/{target.Canary}",
+            () => client.NetworkingV1.DeleteNamespacedIngressAsync(target.Canary, target.Namespace, cancellationToken: cancellationToken));
     }
 
     private async Task<V1Ingress> ReadUserIngressAsync(RouterTarget target, CancellationToken cancellationToken)
@@ -125,10 +121,23 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
             }
         }
 
-        Point(copy.Spec.DefaultBackend);
+        var pointed = 0;
+        void Count(V1IngressBackend? backend)
+        {
+            var before = backend?.Service?.Name;
+            Point(backend);
+            pointed += before is not null && before != backend!.Service!.Name ? 1 : 0;
+        }
+
+        Count(copy.Spec.DefaultBackend);
         foreach (var path in copy.Spec.Rules?.SelectMany(r => r.Http?.Paths ?? []) ?? [])
         {
-            Point(path.Backend);
+            Count(path.Backend);
+        }
+
+        if (pointed == 0)
+        {
+            throw new RoutingException($"ingress {target.Namespace}/{source.Metadata.Name} has no backend for the service {target.Name} (or {target.Primary}); a canary ingress cloned from it would not reach the canary");
         }
 
         var annotations = (source.Metadata.Annotations ?? new Dictionary<string, string>())
@@ -153,7 +162,7 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
     {
         annotations[CanaryKey] = "true";
         annotations[WeightKey] = routing.CanaryWeight.ToString(CultureInfo.InvariantCulture);
-        foreach (var key in new[] { HeaderKey, HeaderValueKey, CookieKey })
+        foreach (var key in new[] { HeaderKey, HeaderValueKey, HeaderPatternKey, CookieKey })
         {
             annotations.Remove(key);
         }
@@ -161,10 +170,8 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
         if (routing.Match is { Header: { } header } match)
         {
             annotations[HeaderKey] = header;
-            if (match.HeaderValue is { } value)
-            {
-                annotations[HeaderValueKey] = value;
-            }
+            // Alone, canary-by-header routes only the value "always"; any value needs a pattern.
+            annotations[match.HeaderValue is null ? HeaderPatternKey : HeaderValueKey] = match.HeaderValue ?? ".*";
         }
         else if (routing.Match is { Cookie: { } cookie })
         {
@@ -182,7 +189,8 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
         }
 
         var weight = int.TryParse(Get(WeightKey), NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? Math.Clamp(w, 0, 100) : 0;
-        var match = Get(HeaderKey) is { } header ? new RouteMatch(header, Get(HeaderValueKey)) : Get(CookieKey) is { } cookie ? new RouteMatch(Cookie: cookie) : null;
+        var match = Get(HeaderKey) is { } header ? new RouteMatch(header, Get(HeaderValueKey) ?? (Get(HeaderPatternKey) is null or ".*" ? null : $"~{Get(HeaderPatternKey)}"))
+            : Get(CookieKey) is { } cookie ? new RouteMatch(Cookie: cookie) : null;
         return new Routing(weight, match);
     }
 

@@ -15,19 +15,20 @@ public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITraf
 
     public string Name => "traefik";
 
-    public Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
+    public async Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        return services.EnsureAsync(target.Namespace, target.Name, () => Spec(target, 0), current =>
+        var port = await PortAsync(target, cancellationToken);
+        await services.EnsureAsync(target.Namespace, target.Name, () => Spec(target, port, 0), current =>
         {
             var weight = Read(current, target) ?? 0;
             var before = current["spec"]?.ToJsonString();
-            current["spec"] = Spec(target, weight);
+            current["spec"] = Spec(target, port, weight);
             return current["spec"]!.ToJsonString() != before;
         }, cancellationToken);
     }
 
-    public Task SetRoutingAsync(RouterTarget target, Routing routing, CancellationToken cancellationToken)
+    public async Task SetRoutingAsync(RouterTarget target, Routing routing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(routing);
@@ -37,10 +38,11 @@ public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITraf
             throw new RoutingException("the traefik router splits traffic by weight only; A/B matches and mirroring need istio (or nginx for A/B)");
         }
 
-        return services.UpdateAsync(target.Namespace, target.Name, current =>
+        var port = await PortAsync(target, cancellationToken);
+        await services.UpdateAsync(target.Namespace, target.Name, current =>
         {
             var before = current["spec"]?.ToJsonString();
-            current["spec"] = Spec(target, routing.CanaryWeight);
+            current["spec"] = Spec(target, port, routing.CanaryWeight);
             return current["spec"]!.ToJsonString() != before;
         }, cancellationToken);
     }
@@ -59,13 +61,26 @@ public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITraf
         return services.RestoreAsync(target.Namespace, target.Name, cancellationToken);
     }
 
-    private static JsonObject Spec(RouterTarget target, int canaryWeight) => new()
+    /// <summary>The port of the weighted services: the target's setting, else the primary Service's first port, else 80.</summary>
+    private async Task<int> PortAsync(RouterTarget target, CancellationToken cancellationToken)
+    {
+        if (target.Port is { } port)
+        {
+            return port;
+        }
+
+        var primary = await Workloads.KubernetesWrites.ReadOrNullAsync($"read service {target.Namespace}/{target.Primary}",
+            () => client.CoreV1.ReadNamespacedServiceAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
+        return primary?.Spec?.Ports?.FirstOrDefault()?.Port ?? 80;
+    }
+
+    private static JsonObject Spec(RouterTarget target, int port, int canaryWeight) => new()
     {
         ["weighted"] = new JsonObject
         {
             ["services"] = new JsonArray(
-                new JsonObject { ["name"] = target.Primary, ["port"] = target.Port, ["weight"] = 100 - canaryWeight },
-                new JsonObject { ["name"] = target.Canary, ["port"] = target.Port, ["weight"] = canaryWeight }),
+                new JsonObject { ["name"] = target.Primary, ["port"] = port, ["weight"] = 100 - canaryWeight },
+                new JsonObject { ["name"] = target.Canary, ["port"] = port, ["weight"] = canaryWeight }),
         },
     };
 

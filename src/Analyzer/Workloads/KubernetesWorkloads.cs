@@ -36,29 +36,32 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
     public async Task<WorkloadState> InitializeAsync(WorkloadTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var deployment = await ReadTargetAsync(target, cancellationToken);
+        var snapshot = await SnapshotAsync(target, cancellationToken);
+        var deployment = snapshot.Deployment;
         var (key, value) = SelectorLabel(deployment, target);
         var replicas = deployment.Spec.Replicas is { } r and > 0 ? r
             : int.TryParse(Get(deployment.Metadata.Annotations, ReplicasAnnotation), out var recorded) ? recorded : 1;
-        await UpdateDeploymentAsync(target.Namespace, target.Name, d => SetMetadata(d.Metadata, annotations: new() { [ReplicasAnnotation] = replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) }), cancellationToken);
+        await AnnotateAsync(target.Namespace, target.Name, ReplicasAnnotation, replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
 
-        var configs = await CopyConfigsAsync(target, deployment.Spec.Template, cancellationToken);
+        // Existing -primary copies belong to the primary's release: only missing ones are created here.
+        var configs = await CopyConfigsAsync(target, snapshot, overwrite: false, cancellationToken);
         var primary = await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Primary}",
             () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
         if (primary is null)
         {
             // Created once from the target; afterwards only promotion changes the primary's pods.
-            var created = PrimaryFrom(deployment, target, key, value, replicas, configs);
-            created.Metadata.Annotations[RevisionAnnotation] = await RevisionAsync(target, cancellationToken);
+            var created = PrimaryFrom(deployment, target, key, value, replicas, configs, snapshot.Revision);
             await KubernetesWrites.Call($"create deployment {target.Namespace}/{target.Primary}",
                 () => client.AppsV1.CreateNamespacedDeploymentAsync(created, target.Namespace, cancellationToken: cancellationToken));
         }
 
         await WaitReadyAsync(target.Namespace, target.Primary, target.ProgressDeadline, cancellationToken);
-        var port = target.Port ?? deployment.Spec.Template.Spec.Containers.SelectMany(c => c.Ports ?? []).Select(p => (int?)p.ContainerPort).FirstOrDefault() ?? 80;
-        await ApplyServiceAsync(target, target.Name, key, value + "-primary", port, cancellationToken);
-        await ApplyServiceAsync(target, target.Primary, key, value + "-primary", port, cancellationToken);
-        await ApplyServiceAsync(target, target.Canary, key, value, port, cancellationToken);
+        var containerPort = deployment.Spec.Template.Spec.Containers.SelectMany(c => c.Ports ?? []).Select(p => (int?)p.ContainerPort).FirstOrDefault();
+        var port = target.Port ?? containerPort ?? 80;
+        var targetPort = containerPort ?? port;
+        await ApplyServiceAsync(target, target.Name, key, value + "-primary", port, targetPort, cancellationToken);
+        await ApplyServiceAsync(target, target.Primary, key, value + "-primary", port, targetPort, cancellationToken);
+        await ApplyServiceAsync(target, target.Canary, key, value, port, targetPort, cancellationToken);
         await ScaleAsync(target.Namespace, target.Name, 0, cancellationToken);
         var running = await KubernetesWrites.Call($"read deployment {target.Namespace}/{target.Primary}",
             () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
@@ -68,27 +71,50 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
     public async Task<string> RevisionAsync(WorkloadTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
+        return (await SnapshotAsync(target, cancellationToken)).Revision;
+    }
+
+    /// <summary>
+    /// The target and the ConfigMaps and Secrets it uses, read once, with the revision they make:
+    /// a hash of the pod template (without canary's annotations) and of the configs' data.
+    /// Promotion copies from the same reads it checked, so nothing unanalysed slips in between.
+    /// </summary>
+    private async Task<Snapshot> SnapshotAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
         var deployment = await ReadTargetAsync(target, cancellationToken);
         var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(deployment.Spec.Template));
         template.Metadata?.Annotations?.Keys.Where(k => k.StartsWith("canary.dev/", StringComparison.Ordinal)).ToList().ForEach(k => template.Metadata.Annotations.Remove(k));
         var text = new StringBuilder(KubernetesJson.Serialize(template));
-        foreach (var (kind, name) in ConfigReferences(deployment.Spec.Template.Spec).Order())
+        var maps = new Dictionary<string, V1ConfigMap>(StringComparer.Ordinal);
+        var secrets = new Dictionary<string, V1Secret>(StringComparer.Ordinal);
+        foreach (var (kind, name) in ConfigReferences(deployment.Spec.Template.Spec).OrderBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal))
         {
             text.Append('\n').Append(kind).Append('/').Append(name).Append('=');
             if (kind == "configmap")
             {
                 var map = await KubernetesWrites.ReadOrNullAsync($"read configmap {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedConfigMapAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                if (map is not null)
+                {
+                    maps[name] = map;
+                }
+
                 text.Append(Json(map?.Data is { } data ? new SortedDictionary<string, string>(data, StringComparer.Ordinal) : null));
                 text.Append(Json(map?.BinaryData?.ToDictionary(p => p.Key, p => Convert.ToBase64String(p.Value)) is { } binary ? new SortedDictionary<string, string>(binary, StringComparer.Ordinal) : null));
             }
             else
             {
                 var secret = await KubernetesWrites.ReadOrNullAsync($"read secret {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedSecretAsync(name, target.Namespace, cancellationToken: cancellationToken));
+                if (secret is not null)
+                {
+                    secrets[name] = secret;
+                }
+
                 text.Append(Json(secret?.Data?.ToDictionary(p => p.Key, p => Convert.ToBase64String(p.Value)) is { } values ? new SortedDictionary<string, string>(values, StringComparer.Ordinal) : null));
             }
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        var revision = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+        return new Snapshot(deployment, maps, secrets, revision);
     }
 
     public async Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken)
@@ -101,16 +127,17 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
     public async Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var deployment = await ReadTargetAsync(target, cancellationToken);
-        var (key, value) = SelectorLabel(deployment, target);
-        var current = await RevisionAsync(target, cancellationToken);
-        if (current != revision)
+        var snapshot = await SnapshotAsync(target, cancellationToken);
+        if (snapshot.Revision != revision)
         {
-            throw new RevisionChangedException($"deployment {target.Namespace}/{target.Name} changed during its analysis (revision {revision} analysed, {current} now); the primary was left as it was");
+            throw new RevisionChangedException($"deployment {target.Namespace}/{target.Name} changed during its analysis (revision {revision} analysed, {snapshot.Revision} now); the primary was left as it was");
         }
 
-        var configs = await CopyConfigsAsync(target, deployment.Spec.Template, cancellationToken);
-        var source = PrimaryFrom(deployment, target, key, value, 1, configs);
+        var (key, value) = SelectorLabel(snapshot.Deployment, target);
+        // Like Flagger: the -primary configs are updated just before the pod template. The revision
+        // in the template's annotations makes a release that changed only configs roll the pods too.
+        var configs = await CopyConfigsAsync(target, snapshot, overwrite: true, cancellationToken);
+        var source = PrimaryFrom(snapshot.Deployment, target, key, value, 1, configs, revision);
         await UpdateDeploymentAsync(target.Namespace, target.Primary, primary =>
         {
             var changed = !JsonEquals(primary.Spec.Template, source.Spec.Template);
@@ -168,7 +195,7 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
     }
 
     /// <summary>The primary made from the target: -primary selector and labels, configs renamed to their -primary copies.</summary>
-    private static V1Deployment PrimaryFrom(V1Deployment target, WorkloadTarget workload, string key, string value, int replicas, IReadOnlySet<string> configs)
+    private static V1Deployment PrimaryFrom(V1Deployment target, WorkloadTarget workload, string key, string value, int replicas, IReadOnlySet<string> configs, string revision)
     {
         var copy = KubernetesJson.Deserialize<V1Deployment>(KubernetesJson.Serialize(target));
         var primaryValue = value + "-primary";
@@ -176,6 +203,7 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
         labels[key] = primaryValue;
         labels[ManagedByLabel] = "canary";
         var annotations = Own(target.Metadata.Annotations);
+        annotations[RevisionAnnotation] = revision;
         var primary = new V1Deployment
         {
             ApiVersion = "apps/v1",
@@ -187,13 +215,14 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
         primary.Spec.Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(copy.Spec.Selector.MatchLabels ?? new Dictionary<string, string>()) { [key] = primaryValue } };
         primary.Spec.Template.Metadata ??= new V1ObjectMeta();
         primary.Spec.Template.Metadata.Labels = new Dictionary<string, string>(primary.Spec.Template.Metadata.Labels ?? new Dictionary<string, string>()) { [key] = primaryValue };
+        primary.Spec.Template.Metadata.Annotations = new Dictionary<string, string>(primary.Spec.Template.Metadata.Annotations ?? new Dictionary<string, string>()) { [RevisionAnnotation] = revision };
         RenameConfigs(primary.Spec.Template.Spec, configs);
         return primary;
     }
 
     /// <summary>Labels or annotations to copy: without kubectl's record and canary's own keys.</summary>
     private static Dictionary<string, string> Own(IDictionary<string, string>? source) =>
-        (source ?? new Dictionary<string, string>()).Where(p => p.Key != LastApplied && !p.Key.StartsWith("canary.dev/", StringComparison.Ordinal))
+        (source ?? new Dictionary<string, string>()).Where(p => p.Key != LastApplied && !p.Key.StartsWith("canary.dev/", StringComparison.Ordinal) && !p.Key.StartsWith("deployment.kubernetes.io/", StringComparison.Ordinal))
             .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
     /// <summary>
@@ -222,7 +251,7 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
         return changed;
     }
 
-    private async Task ApplyServiceAsync(WorkloadTarget target, string name, string key, string value, int port, CancellationToken cancellationToken)
+    private async Task ApplyServiceAsync(WorkloadTarget target, string name, string key, string value, int port, int targetPort, CancellationToken cancellationToken)
     {
         var selector = new Dictionary<string, string> { [key] = value };
         var existing = await KubernetesWrites.ReadOrNullAsync($"read service {target.Namespace}/{name}",
@@ -237,7 +266,7 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
                 Spec = new V1ServiceSpec
                 {
                     Selector = selector,
-                    Ports = [new V1ServicePort { Name = "http", Port = port, TargetPort = port, Protocol = "TCP" }],
+                    Ports = [new V1ServicePort { Name = "http", Port = port, TargetPort = targetPort, Protocol = "TCP" }],
                 },
             };
             await KubernetesWrites.Call($"create service {target.Namespace}/{name}", () => client.CoreV1.CreateNamespacedServiceAsync(service, target.Namespace, cancellationToken: cancellationToken));
@@ -267,6 +296,14 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
             time,
             cancellationToken);
 
+    /// <summary>Sets one annotation with a merge patch, so no other field of the user's object is rewritten.</summary>
+    private Task<V1Deployment> AnnotateAsync(string ns, string name, string key, string value, CancellationToken cancellationToken)
+    {
+        var patch = new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["annotations"] = new System.Text.Json.Nodes.JsonObject { [key] = value } } };
+        return KubernetesWrites.Call($"annotate deployment {ns}/{name}",
+            () => client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), name, ns, cancellationToken: cancellationToken));
+    }
+
     private Task<V1Scale> ScaleAsync(string ns, string name, int replicas, CancellationToken cancellationToken) =>
         KubernetesWrites.Call($"scale deployment {ns}/{name} to {replicas}", () => client.AppsV1.PatchNamespacedDeploymentScaleAsync(
             new V1Patch("{\"spec\":{\"replicas\":" + replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}}", V1Patch.PatchType.MergePatch), name, ns, cancellationToken: cancellationToken));
@@ -284,57 +321,46 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
         return (key, labels[key]);
     }
 
-    /// <summary>Copies every ConfigMap and Secret the pod template uses to NAME-primary; returns "configmap/NAME" and "secret/NAME" of those copied.</summary>
-    private async Task<IReadOnlySet<string>> CopyConfigsAsync(WorkloadTarget target, V1PodTemplateSpec template, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies the ConfigMaps and Secrets of the snapshot to NAME-primary (only missing copies unless
+    /// overwrite); returns "configmap/NAME" and "secret/NAME" of the configs that have a copy.
+    /// </summary>
+    private async Task<IReadOnlySet<string>> CopyConfigsAsync(WorkloadTarget target, Snapshot snapshot, bool overwrite, CancellationToken cancellationToken)
     {
         var copied = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (kind, name) in ConfigReferences(template.Spec))
+        foreach (var (name, map) in snapshot.ConfigMaps)
         {
-            if (kind == "configmap")
-            {
-                var map = await KubernetesWrites.ReadOrNullAsync($"read configmap {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedConfigMapAsync(name, target.Namespace, cancellationToken: cancellationToken));
-                if (map is null)
+            var copy = new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = CopyMeta(map.Metadata, name + "-primary", target.Namespace), Data = map.Data, BinaryData = map.BinaryData };
+            await UpsertAsync($"configmap {target.Namespace}/{name}-primary",
+                () => client.CoreV1.ReadNamespacedConfigMapAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                () => client.CoreV1.CreateNamespacedConfigMapAsync(copy, target.Namespace, cancellationToken: cancellationToken),
+                existing =>
                 {
-                    continue;
-                }
+                    var same = JsonEquals(existing.Data, copy.Data) && JsonEquals(existing.BinaryData, copy.BinaryData);
+                    existing.Data = copy.Data;
+                    existing.BinaryData = copy.BinaryData;
+                    return overwrite && !same;
+                },
+                existing => client.CoreV1.ReplaceNamespacedConfigMapAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                cancellationToken);
+            copied.Add($"configmap/{name}");
+        }
 
-                var copy = new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = CopyMeta(map.Metadata, name + "-primary", target.Namespace), Data = map.Data, BinaryData = map.BinaryData };
-                await UpsertAsync($"configmap {target.Namespace}/{name}-primary",
-                    () => client.CoreV1.ReadNamespacedConfigMapAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
-                    () => client.CoreV1.CreateNamespacedConfigMapAsync(copy, target.Namespace, cancellationToken: cancellationToken),
-                    existing =>
-                    {
-                        var same = JsonEquals(existing.Data, copy.Data) && JsonEquals(existing.BinaryData, copy.BinaryData);
-                        existing.Data = copy.Data;
-                        existing.BinaryData = copy.BinaryData;
-                        return !same;
-                    },
-                    existing => client.CoreV1.ReplaceNamespacedConfigMapAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
-                    cancellationToken);
-            }
-            else
-            {
-                var secret = await KubernetesWrites.ReadOrNullAsync($"read secret {target.Namespace}/{name}", () => client.CoreV1.ReadNamespacedSecretAsync(name, target.Namespace, cancellationToken: cancellationToken));
-                if (secret is null)
+        foreach (var (name, secret) in snapshot.Secrets)
+        {
+            var copy = new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = CopyMeta(secret.Metadata, name + "-primary", target.Namespace), Data = secret.Data, Type = secret.Type };
+            await UpsertAsync($"secret {target.Namespace}/{name}-primary",
+                () => client.CoreV1.ReadNamespacedSecretAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                () => client.CoreV1.CreateNamespacedSecretAsync(copy, target.Namespace, cancellationToken: cancellationToken),
+                existing =>
                 {
-                    continue;
-                }
-
-                var copy = new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = CopyMeta(secret.Metadata, name + "-primary", target.Namespace), Data = secret.Data, Type = secret.Type };
-                await UpsertAsync($"secret {target.Namespace}/{name}-primary",
-                    () => client.CoreV1.ReadNamespacedSecretAsync(name + "-primary", target.Namespace, cancellationToken: cancellationToken),
-                    () => client.CoreV1.CreateNamespacedSecretAsync(copy, target.Namespace, cancellationToken: cancellationToken),
-                    existing =>
-                    {
-                        var same = JsonEquals(existing.Data, copy.Data);
-                        existing.Data = copy.Data;
-                        return !same;
-                    },
-                    existing => client.CoreV1.ReplaceNamespacedSecretAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
-                    cancellationToken);
-            }
-
-            copied.Add($"{kind}/{name}");
+                    var same = JsonEquals(existing.Data, copy.Data);
+                    existing.Data = copy.Data;
+                    return overwrite && !same;
+                },
+                existing => client.CoreV1.ReplaceNamespacedSecretAsync(existing, name + "-primary", target.Namespace, cancellationToken: cancellationToken),
+                cancellationToken);
+            copied.Add($"secret/{name}");
         }
 
         return copied;
@@ -350,7 +376,7 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
                 await KubernetesWrites.Call($"create {what}", create);
                 return;
             }
-            catch (k8s.Autorest.HttpOperationException e) when (KubernetesWrites.IsConflict(e))
+            catch (KubernetesWriteException e) when (KubernetesWrites.IsConflict(e))
             {
                 // Created by someone else meanwhile: update it below.
             }
@@ -490,6 +516,8 @@ public sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) :
     }
 
     private static string? Get(IDictionary<string, string>? map, string key) => map is not null && map.TryGetValue(key, out var value) ? value : null;
+
+    private sealed record Snapshot(V1Deployment Deployment, Dictionary<string, V1ConfigMap> ConfigMaps, Dictionary<string, V1Secret> Secrets, string Revision);
 
     private static bool JsonEquals<T>(T a, T b) => Json(a) == Json(b);
 

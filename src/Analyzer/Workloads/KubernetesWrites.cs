@@ -37,9 +37,7 @@ public static class KubernetesWrites
     /// <summary>Attempts before a run of conflicts is given up on.</summary>
     public const int MaxAttempts = 5;
 
-    public static bool IsNotFound(Exception e) => e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound };
-
-    public static bool IsConflict(Exception e) => e is HttpOperationException { Response.StatusCode: HttpStatusCode.Conflict };
+    public static bool IsConflict(Exception e) => e is KubernetesWriteException { Status: HttpStatusCode.Conflict };
 
     /// <summary>
     /// Reads with read, lets change edit the copy (returning false when there is nothing to write),
@@ -60,9 +58,9 @@ public static class KubernetesWrites
 
             try
             {
-                return await replace(current);
+                return await Call($"write {what}", () => replace(current));
             }
-            catch (HttpOperationException e) when (IsConflict(e))
+            catch (KubernetesWriteException e) when (e.Status == HttpStatusCode.Conflict)
             {
                 if (attempt >= MaxAttempts)
                 {
@@ -71,14 +69,10 @@ public static class KubernetesWrites
 
                 await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt * attempt), time, cancellationToken);
             }
-            catch (HttpOperationException e)
-            {
-                throw Failed($"write {what}", e);
-            }
         }
     }
 
-    /// <summary>Runs one API call; an error becomes a <see cref="KubernetesWriteException"/> naming what was done.</summary>
+    /// <summary>Runs one API call; any failure becomes a <see cref="KubernetesWriteException"/> naming what was done (Status says the HTTP status, if any).</summary>
     public static async Task<T> Call<T>(string what, Func<Task<T>> call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -86,13 +80,17 @@ public static class KubernetesWrites
         {
             return await call();
         }
-        catch (HttpOperationException e) when (!IsNotFound(e))
+        catch (HttpOperationException e)
         {
             throw Failed(what, e);
         }
         catch (HttpRequestException e)
         {
             throw new KubernetesWriteException($"{what}: cannot reach the Kubernetes API: {e.Message}", null, e);
+        }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            throw new KubernetesWriteException($"{what}: the Kubernetes API did not answer in time", null, e);
         }
     }
 
@@ -104,9 +102,21 @@ public static class KubernetesWrites
         {
             return await Call(what, read);
         }
-        catch (HttpOperationException e) when (IsNotFound(e))
+        catch (KubernetesWriteException e) when (e.Status == HttpStatusCode.NotFound)
         {
             return null;
+        }
+    }
+
+    /// <summary>Deletes; an object that is already gone is fine.</summary>
+    public static async Task DeleteAsync<T>(string what, Func<Task<T>> delete)
+    {
+        try
+        {
+            await Call(what, delete);
+        }
+        catch (KubernetesWriteException e) when (e.Status == HttpStatusCode.NotFound)
+        {
         }
     }
 
@@ -115,7 +125,6 @@ public static class KubernetesWrites
         var message = ApiMessage(e.Response?.Content) ?? e.Message;
         return new KubernetesWriteException($"{what}: the Kubernetes API answered {(int?)e.Response?.StatusCode} {e.Response?.StatusCode}: {message}", e.Response?.StatusCode, e);
     }
-
     /// <summary>The message of a Status body, as kubectl shows it.</summary>
     private static string? ApiMessage(string? content)
     {

@@ -37,8 +37,8 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
         var written = await client.CoreV1.ReplaceNamespacedConfigMapAsync(first, "settings", "shop");
         Assert.NotEqual(created.Metadata.ResourceVersion, written.Metadata.ResourceVersion);
 
+        // created still carries the first resourceVersion.
         var stale = created;
-        stale.Metadata.ResourceVersion = created.Metadata.ResourceVersion;
         stale.Data["a"] = "3";
         var e = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ReplaceNamespacedConfigMapAsync(stale, "settings", "shop"));
         Assert.Equal(HttpStatusCode.Conflict, e.Response.StatusCode);
@@ -136,6 +136,19 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
             var next = await NextAsync();
             events.Add(next["type"]!.GetValue<string>());
         }
+    }
+
+    [Fact]
+    public async Task A_watch_from_a_listed_resource_version_misses_nothing_written_in_between()
+    {
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "one" } }, "shop");
+        var list = await client.CoreV1.ListNamespacedConfigMapAsync("shop");
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "two" } }, "shop");
+        using var response = await http.GetAsync(new Uri(emulator.Url, $"api/v1/namespaces/shop/configmaps?watch=true&resourceVersion={list.Metadata.ResourceVersion}&timeoutSeconds=10"), HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var first = JsonNode.Parse((await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)))!)!;
+        Assert.Equal("ADDED", first["type"]!.GetValue<string>());
+        Assert.Equal("two", first["object"]!["metadata"]!["name"]!.GetValue<string>());
     }
 
     [Fact]

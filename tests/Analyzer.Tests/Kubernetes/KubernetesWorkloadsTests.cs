@@ -125,6 +125,25 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_release_that_changes_only_a_config_map_rolls_the_primarys_pods_with_the_new_copy()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        var before = Read("apps", "deployments", "checkout-primary");
+        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "safe"}}"""));
+
+        // Initializing again (as after a crash) does not hand the untested config to the primary.
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+
+        var revision = await workloads.RevisionAsync(Target, CancellationToken.None);
+        await workloads.PromoteAsync(Target, revision, CancellationToken.None);
+        var after = Read("apps", "deployments", "checkout-primary");
+        Assert.Equal("safe", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+        Assert.Equal(revision, after["spec"]!["template"]!["metadata"]!["annotations"]![KubernetesWorkloads.RevisionAnnotation]!.GetValue<string>());
+        Assert.True(long.Parse(after["metadata"]!["generation"]!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) > long.Parse(before["metadata"]!["generation"]!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture), "the pod template did not change, so the pods would keep the old config");
+    }
+
+    [Fact]
     public async Task A_canary_that_Kubernetes_gives_up_on_fails_with_the_reason()
     {
         await workloads.InitializeAsync(Target, CancellationToken.None);

@@ -120,14 +120,14 @@ public sealed class IstioRouterTests : RouterTestBase
     }
 
     [Theory]
-    [InlineData("x-canary", "insider", null, false)]
-    [InlineData("x-canary", null, null, false)]
-    [InlineData(null, null, "canary", false)]
-    [InlineData(null, null, null, true)]
-    public async Task AB_matches_and_mirroring_are_written_and_read_back(string? header, string? value, string? cookie, bool mirror)
+    [InlineData("x-canary", "insider", null, false, 0)]
+    [InlineData("x-canary", null, null, false, 20)]
+    [InlineData(null, null, "canary", false, 10)]
+    [InlineData(null, null, null, true, 0)]
+    public async Task AB_matches_and_mirroring_are_written_and_read_back(string? header, string? value, string? cookie, bool mirror, int weight)
     {
         await Router.ReconcileAsync(Target, CancellationToken.None);
-        var routing = new Routing(mirror ? 0 : 0, header is null && cookie is null ? null : new RouteMatch(header, value, cookie), mirror);
+        var routing = new Routing(weight, header is null && cookie is null ? null : new RouteMatch(header, value, cookie), mirror);
         await Router.SetRoutingAsync(Target, routing, CancellationToken.None);
         Assert.Equal(routing, await Router.GetRoutingAsync(Target, CancellationToken.None));
         var http = (await KubectlGetAsync("virtualservices.networking.istio.io", "checkout"))["spec"]!["http"]!.AsArray();
@@ -138,6 +138,14 @@ public sealed class IstioRouterTests : RouterTestBase
         }
 
         Assert.Equal(mirror, http[^1]!["mirror"] is not null);
+        if (cookie is not null)
+        {
+            // The condition Envoy evaluates: the cookie anywhere in the header, after "; " as browsers write it.
+            var regex = new System.Text.RegularExpressions.Regex(http[0]!["match"]![0]!["headers"]!["cookie"]!["regex"]!.GetValue<string>());
+            Assert.Matches(regex, "canary=1");
+            Assert.Matches(regex, "session=abc; canary=1; theme=dark");
+            Assert.DoesNotMatch(regex, "session=abc; notcanary=1");
+        }
     }
 
     [Fact]
@@ -147,14 +155,18 @@ public sealed class IstioRouterTests : RouterTestBase
             {"metadata": {"name": "checkout"},
              "spec": {"hosts": ["checkout.example.com"], "gateways": ["public"],
                       "http": [{"name": "admin", "match": [{"uri": {"prefix": "/admin"}}], "route": [{"destination": {"host": "admin"}}]},
-                               {"name": "default", "route": [{"destination": {"host": "checkout"}}]}]}}
+                               {"name": "default", "timeout": "3s", "retries": {"attempts": 2}, "route": [{"destination": {"host": "checkout"}}]},
+                               {"name": "fallback", "route": [{"destination": {"host": "maintenance"}}]}]}}
             """);
         Emulator.Write("networking.istio.io", "v1beta1", "virtualservices", "shop", original.DeepClone().AsObject());
         await Router.ReconcileAsync(Target, CancellationToken.None);
         await Router.SetRoutingAsync(Target, new Routing(40), CancellationToken.None);
 
         var http = Emulator.Read("networking.istio.io", "v1beta1", "virtualservices", "shop", "checkout")!["spec"]!["http"]!.AsArray();
-        Assert.Equal(["admin", "canary"], http.Select(r => r!["name"]!.GetValue<string>()));
+        // Canary's route takes the place of the route to the app, with its settings; the others keep theirs.
+        Assert.Equal(["admin", "canary", "fallback"], http.Select(r => r!["name"]!.GetValue<string>()));
+        Assert.Equal("3s", http[1]!["timeout"]!.GetValue<string>());
+        Assert.Equal(2, (int)http[1]!["retries"]!["attempts"]!);
         Assert.Equal(new Routing(40), await Router.GetRoutingAsync(Target, CancellationToken.None));
 
         await Router.FinalizeAsync(Target, CancellationToken.None);
@@ -224,8 +236,13 @@ public sealed class NginxRouterTests : RouterTestBase
         Assert.Equal("static", rule["http"]!["paths"]![1]!["backend"]!["service"]!["name"]!.GetValue<string>());
 
         await WalkWeightsAsync(Router);
-        await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary", "always")), CancellationToken.None);
-        Assert.Equal(new Routing(0, new RouteMatch("x-canary", "always")), await Router.GetRoutingAsync(Target, CancellationToken.None));
+        await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary", "insider")), CancellationToken.None);
+        Assert.Equal(new Routing(0, new RouteMatch("x-canary", "insider")), await Router.GetRoutingAsync(Target, CancellationToken.None));
+        await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary")), CancellationToken.None);
+        Assert.Equal(new Routing(0, new RouteMatch("x-canary")), await Router.GetRoutingAsync(Target, CancellationToken.None));
+        var anyValue = Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout-canary")!["metadata"]!["annotations"]!;
+        Assert.Equal(".*", anyValue["nginx.ingress.kubernetes.io/canary-by-header-pattern"]!.GetValue<string>());
+        Assert.Null(anyValue["nginx.ingress.kubernetes.io/canary-by-header-value"]);
         await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch(Cookie: "canary")), CancellationToken.None);
         Assert.Equal(new Routing(0, new RouteMatch(Cookie: "canary")), await Router.GetRoutingAsync(Target, CancellationToken.None));
         Assert.Equal(before, Version(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout")!));
@@ -244,6 +261,17 @@ public sealed class NginxRouterTests : RouterTestBase
         await Router.ReconcileAsync(Target, CancellationToken.None);
         var mirror = await Assert.ThrowsAsync<RoutingException>(() => Router.SetRoutingAsync(Target, new Routing(0, Mirror: true), CancellationToken.None));
         Assert.StartsWith("the nginx router cannot mirror traffic", mirror.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_ingress_that_does_not_lead_to_the_app_is_refused()
+    {
+        Emulator.Write("networking.k8s.io", "v1", "ingresses", "shop", Node("""
+            {"metadata": {"name": "checkout"}, "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "legacy", "port": {"number": 80}}}}]}}]}}
+            """));
+        var e = await Assert.ThrowsAsync<RoutingException>(() => Router.ReconcileAsync(Target, CancellationToken.None));
+        Assert.Equal("ingress shop/checkout has no backend for the service checkout (or checkout-primary); a canary ingress cloned from it would not reach the canary", e.Message);
+        Assert.Null(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout-canary"));
     }
 
     [Fact]

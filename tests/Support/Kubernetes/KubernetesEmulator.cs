@@ -41,7 +41,8 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ResourceCatalog catalog = new();
     private readonly ObjectStore store;
-    private readonly ConcurrentQueue<(string? Method, string Path, ApiFault Fault)> faults = new();
+    private readonly Queue<(string? Method, string Path, ApiFault Fault)> faults = new();
+    private readonly Lock faultGate = new();
     private readonly ConcurrentDictionary<string, bool> failingRollouts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> pendingRollouts = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stop = new();
@@ -112,9 +113,12 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     /// <summary>The next requests with this method (GET, PUT, PATCH, ...; null for any) whose path contains pathPart get these faults.</summary>
     public void Inject(string? method, string pathPart, params ApiFault[] next)
     {
-        foreach (var fault in next)
+        lock (faultGate)
         {
-            faults.Enqueue((method, pathPart, fault));
+            foreach (var fault in next)
+            {
+                faults.Enqueue((method, pathPart, fault));
+            }
         }
     }
 
@@ -169,27 +173,28 @@ public sealed class KubernetesEmulator : IAsyncDisposable
     {
         Interlocked.Increment(ref requests);
         var path = context.Request.Path.Value ?? "/";
-        foreach (var (method, part, fault) in faults)
+        ApiFault? fault = null;
+        lock (faultGate)
         {
-            if (path.Contains(part, StringComparison.Ordinal) && (method is null || method == context.Request.Method)
-                && faults.TryPeek(out var head) && head.Path == part && faults.TryDequeue(out _))
+            // The next fault applies to the next request that matches it; others pass.
+            if (faults.TryPeek(out var head) && path.Contains(head.Path, StringComparison.Ordinal) && (head.Method is null || head.Method == context.Request.Method))
             {
-                switch (fault)
-                {
-                    case ApiFault.Status status:
-                        var reason = status.Code switch { 409 => "Conflict", 500 => "InternalError", 503 => "ServiceUnavailable", 429 => "TooManyRequests", _ => "Unknown" };
-                        await WriteAsync(context, status.Code, new ApiStatusException(status.Code, reason, $"injected {status.Code} for {path}").ToStatus());
-                        return;
-                    case ApiFault.Drop:
-                        context.Abort();
-                        return;
-                    case ApiFault.Delay delay:
-                        await Task.Delay(delay.Duration, context.RequestAborted);
-                        break;
-                }
+                fault = faults.Dequeue().Fault;
             }
+        }
 
-            break;
+        switch (fault)
+        {
+            case ApiFault.Status status:
+                var reason = status.Code switch { 409 => "Conflict", 500 => "InternalError", 503 => "ServiceUnavailable", 429 => "TooManyRequests", _ => "Unknown" };
+                await WriteAsync(context, status.Code, new ApiStatusException(status.Code, reason, $"injected {status.Code} for {path}").ToStatus());
+                return;
+            case ApiFault.Drop:
+                context.Abort();
+                return;
+            case ApiFault.Delay delay:
+                await Task.Delay(delay.Duration, context.RequestAborted);
+                break;
         }
 
         try
@@ -436,7 +441,7 @@ public sealed class KubernetesEmulator : IAsyncDisposable
         var from = query["resourceVersion"].ToString();
         var bookmarks = query["allowWatchBookmarks"] == "true";
         var timeout = int.TryParse(query["timeoutSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
-        var watcher = store.Watch(type, ns, selector, nameField, sendInitial: from.Length == 0 || from == "0");
+        var watcher = store.Watch(type, ns, selector, nameField, from.Length == 0 ? null : long.TryParse(from, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : throw new ApiStatusException(400, "BadRequest", $"resourceVersion \"{from}\" is not a number"));
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stop.Token);
@@ -467,7 +472,8 @@ public sealed class KubernetesEmulator : IAsyncDisposable
                         {
                             ["kind"] = type.Kind,
                             ["apiVersion"] = type.GroupVersion,
-                            ["metadata"] = new JsonObject { ["resourceVersion"] = store.ResourceVersion.ToString(CultureInfo.InvariantCulture) },
+                            // Only as far as this stream has delivered: a later version could skip an event still queued.
+                            ["metadata"] = new JsonObject { ["resourceVersion"] = watcher.LastVersion.ToString(CultureInfo.InvariantCulture) },
                         },
                     };
                 }
@@ -494,7 +500,16 @@ public sealed class KubernetesEmulator : IAsyncDisposable
             foreach (var deployment in store.List(type, null, LabelSelector.Parse(null), null))
             {
                 var key = $"{ObjectStore.Namespace(deployment)}/{ObjectStore.Name(deployment)}";
-                var target = TargetStatus(deployment, failingRollouts.GetValueOrDefault(key));
+                JsonObject target;
+                try
+                {
+                    target = TargetStatus(deployment, failingRollouts.GetValueOrDefault(key));
+                }
+                catch (Exception e) when (e is FormatException or InvalidOperationException)
+                {
+                    continue;
+                }
+
                 if (JsonNode.DeepEquals(target, deployment["status"]))
                 {
                     pendingRollouts.TryRemove(key, out _);
@@ -516,9 +531,9 @@ public sealed class KubernetesEmulator : IAsyncDisposable
                         return current;
                     }, statusOnly: true);
                 }
-                catch (ApiStatusException)
+                catch (Exception e) when (e is ApiStatusException or FormatException or InvalidOperationException)
                 {
-                    // Deleted meanwhile.
+                    // Deleted meanwhile, or a spec the controller cannot read (a real controller would report it): try again next tick.
                 }
             }
         }

@@ -36,6 +36,7 @@ internal sealed class ObjectStore(TimeProvider time)
     private readonly Lock gate = new();
     private readonly Dictionary<string, (ResourceType Type, JsonObject Object)> objects = new(StringComparer.Ordinal);
     private readonly List<Watcher> watchers = [];
+    private readonly List<(string Type, ResourceType Kind, JsonObject Object)> history = [];
     private long version;
 
     public long ResourceVersion
@@ -97,6 +98,12 @@ internal sealed class ObjectStore(TimeProvider time)
             }
 
             var stored = Normalize(type, body.DeepClone().AsObject());
+            if (type.HasStatus)
+            {
+                // As the API server: status is written through its subresource, never on create.
+                stored.Remove("status");
+            }
+
             var meta = stored["metadata"]!.AsObject();
             meta["name"] = name;
             meta.Remove("generateName");
@@ -220,17 +227,37 @@ internal sealed class ObjectStore(TimeProvider time)
         }
     }
 
-    /// <summary>A watch from now on; with sendInitial, ADDED events for what exists first (resourceVersion unset or "0").</summary>
-    public Watcher Watch(ResourceType type, string? ns, LabelSelector selector, string? nameField, bool sendInitial)
+    /// <summary>
+    /// A watch. Without a resourceVersion (or "0"): ADDED events for what exists, then every change.
+    /// From a resourceVersion: every change after it, replayed from the recent history first (as
+    /// after a list), or 410 Expired when that version is older than the history kept.
+    /// </summary>
+    public Watcher Watch(ResourceType type, string? ns, LabelSelector selector, string? nameField, long? from)
     {
         lock (gate)
         {
-            var watcher = new Watcher(type, ns, selector, nameField);
-            if (sendInitial)
+            var watcher = new Watcher(type, ns, selector, nameField, from ?? version);
+            if (from is null or 0)
             {
                 foreach (var item in List(type, ns, selector, nameField))
                 {
                     watcher.Offer("ADDED", item);
+                }
+            }
+            else
+            {
+                var oldest = history.Count > 0 ? Integer(history[0].Object["metadata"]!["resourceVersion"], 0) : version + 1;
+                if (from < oldest - 1 && from < version)
+                {
+                    throw new ApiStatusException(410, "Expired", $"too old resource version: {from} ({oldest - 1})");
+                }
+
+                foreach (var (eventType, kind, item) in history)
+                {
+                    if (Integer(item["metadata"]!["resourceVersion"], 0) > from && watcher.Wants(kind, item))
+                    {
+                        watcher.Offer(eventType, Copy(item, kind));
+                    }
                 }
             }
 
@@ -249,7 +276,8 @@ internal sealed class ObjectStore(TimeProvider time)
 
     /// <summary>A whole number however the node holds it (parsed from JSON, or set from an int or a long).</summary>
     public static long Integer(JsonNode? node, long fallback) =>
-        node is null ? fallback : long.Parse(node.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        node is null ? fallback
+        : long.Parse(node.GetValueKind() == System.Text.Json.JsonValueKind.String ? node.GetValue<string>() : node.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
     public static string Name(JsonObject o) => o["metadata"]?["name"]?.GetValue<string>() ?? string.Empty;
 
@@ -295,6 +323,12 @@ internal sealed class ObjectStore(TimeProvider time)
 
     private void Publish(string type, ResourceType kind, JsonObject o)
     {
+        history.Add((type, kind, o.DeepClone().AsObject()));
+        if (history.Count > 5000)
+        {
+            history.RemoveRange(0, 1000);
+        }
+
         foreach (var watcher in watchers)
         {
             if (watcher.Wants(kind, o))
@@ -305,10 +339,14 @@ internal sealed class ObjectStore(TimeProvider time)
     }
 }
 
-/// <summary>One watch stream's queue of events.</summary>
-internal sealed class Watcher(ResourceType type, string? ns, LabelSelector selector, string? nameField)
+/// <summary>One watch stream's queue of events; LastVersion is the resourceVersion of the last event queued (for bookmarks).</summary>
+internal sealed class Watcher(ResourceType type, string? ns, LabelSelector selector, string? nameField, long start)
 {
+    private long lastVersion = start;
+
     public Channel<JsonObject> Events { get; } = Channel.CreateUnbounded<JsonObject>();
+
+    public long LastVersion => Interlocked.Read(ref lastVersion);
 
     public ResourceType Type => type;
 
@@ -316,5 +354,9 @@ internal sealed class Watcher(ResourceType type, string? ns, LabelSelector selec
         kind.Group == type.Group && kind.Plural == type.Plural && (ns is null || ObjectStore.Namespace(o) == ns)
         && (nameField is null || ObjectStore.Name(o) == nameField) && selector.Matches(o);
 
-    public void Offer(string eventType, JsonObject o) => Events.Writer.TryWrite(new JsonObject { ["type"] = eventType, ["object"] = o });
+    public void Offer(string eventType, JsonObject o)
+    {
+        Interlocked.Exchange(ref lastVersion, Math.Max(LastVersion, ObjectStore.Integer(o["metadata"]?["resourceVersion"], 0)));
+        Events.Writer.TryWrite(new JsonObject { ["type"] = eventType, ["object"] = o });
+    }
 }

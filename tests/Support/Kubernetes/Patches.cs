@@ -192,6 +192,11 @@ public static class Patches
     private static void Remove(JsonNode? document, string path)
     {
         var tokens = Tokens(path);
+        if (tokens.Length == 0)
+        {
+            throw new PatchException("the whole document cannot be removed");
+        }
+
         var parent = tokens.Length == 1 ? document : Resolve(document, "/" + string.Join('/', tokens[..^1].Select(t => t.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal))));
         var last = tokens[^1];
         switch (parent)
