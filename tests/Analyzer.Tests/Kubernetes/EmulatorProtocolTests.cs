@@ -152,13 +152,33 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Leases_events_and_services_are_served()
+    {
+        var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new() { Name = "canary-leader" }, Spec = new() { HolderIdentity = "replica-1", LeaseDurationSeconds = 15 } }, "canary-system");
+        lease.Spec.HolderIdentity = "replica-2";
+        await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "canary-leader", "canary-system");
+        Assert.Equal("replica-2", (await client.CoordinationV1.ReadNamespacedLeaseAsync("canary-leader", "canary-system")).Spec.HolderIdentity);
+        await client.CoreV1.CreateNamespacedEventAsync(new Corev1Event { Metadata = new() { Name = "rollout.1" }, Reason = "Promoted", InvolvedObject = new() { Name = "checkout" } }, "shop");
+        Assert.Equal(["Promoted"], (await client.CoreV1.ListNamespacedEventAsync("shop")).Items.Select(e => e.Reason));
+        await client.CoreV1.CreateNamespacedServiceAsync(new V1Service { Metadata = new() { Name = "checkout" }, Spec = new() { Selector = new Dictionary<string, string> { ["app"] = "checkout" } } }, "shop");
+        await client.CoreV1.DeleteNamespacedServiceAsync("checkout", "shop");
+        var gone = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ReadNamespacedServiceAsync("checkout", "shop"));
+        Assert.Equal(HttpStatusCode.NotFound, gone.Response.StatusCode);
+    }
+
+    [Fact]
     public async Task Injected_faults_hit_the_next_matching_requests_only()
     {
         await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "settings" } }, "shop");
-        emulator.Inject("/configmaps/settings", new ApiFault.Status(500), new ApiFault.Drop());
+        emulator.Inject("/configmaps/settings", new ApiFault.Status(500), new ApiFault.Drop(), new ApiFault.Delay(TimeSpan.FromSeconds(30)));
         var error = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ReadNamespacedConfigMapAsync("settings", "shop"));
         Assert.Equal(HttpStatusCode.InternalServerError, error.Response.StatusCode);
         await Assert.ThrowsAsync<HttpRequestException>(() => client.CoreV1.ReadNamespacedConfigMapAsync("settings", "shop"));
+        using (var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.CoreV1.ReadNamespacedConfigMapAsync("settings", "shop", cancellationToken: impatient.Token));
+        }
+
         Assert.Equal("settings", (await client.CoreV1.ReadNamespacedConfigMapAsync("settings", "shop")).Metadata.Name);
     }
 

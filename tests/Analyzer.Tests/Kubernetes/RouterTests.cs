@@ -53,15 +53,27 @@ public abstract class RouterTestBase : IAsyncLifetime, IDisposable
         return Node(json);
     }
 
-    /// <summary>Moves the weight 0→10→…→100 and back to 0, reading each one back from the cluster.</summary>
-    protected static async Task WalkWeightsAsync(ITrafficRouter router)
+    /// <summary>
+    /// Moves the weight 0→10→…→100 (promotion) and back to 0 (rollback), reading each one back from
+    /// the cluster; setting a weight again writes nothing.
+    /// </summary>
+    protected async Task WalkWeightsAsync(ITrafficRouter router)
     {
         foreach (var weight in new[] { 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 0 })
         {
             await router.SetRoutingAsync(Target, new Routing(weight), CancellationToken.None);
             Assert.Equal(new Routing(weight), await router.GetRoutingAsync(Target, CancellationToken.None));
+            var requests = Emulator.Requests;
+            var writes = WritesSoFar();
+            await router.SetRoutingAsync(Target, new Routing(weight), CancellationToken.None);
+            Assert.True(Emulator.Requests > requests);
+            Assert.Equal(writes, WritesSoFar());
         }
     }
+
+    /// <summary>The cluster's resourceVersion: it moves with every write.</summary>
+    private long WritesSoFar() =>
+        long.Parse(Client.CoreV1.ListNamespacedConfigMap("shop").Metadata.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture);
 
     private void Crd(string group, string version, string kind, string plural, string shortName) =>
         Emulator.Write("apiextensions.k8s.io", "v1", "customresourcedefinitions", null, Node($$$"""

@@ -368,6 +368,13 @@ public sealed class KubernetesEmulator : IAsyncDisposable
                     store.DeleteAll(spec["group"]!.GetValue<string>(), spec["names"]!["plural"]!.GetValue<string>());
                 }
 
+                if (!type.BuiltIn || type.Kind == "Service")
+                {
+                    // As the API server: these kinds answer a delete with the object as it was.
+                    await WriteAsync(context, 200, deleted);
+                    return;
+                }
+
                 await WriteAsync(context, 200, new JsonObject
                 {
                     ["kind"] = "Status",
