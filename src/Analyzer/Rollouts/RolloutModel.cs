@@ -1,0 +1,193 @@
+using Canary.Analyzer.Traffic;
+
+namespace Canary.Analyzer.Rollouts;
+
+/// <summary>The phases of a rollout (Flagger's, so its users read them at a glance).</summary>
+public enum RolloutPhase
+{
+    Initializing,
+    Initialized,
+    Progressing,
+    WaitingPromotion,
+    Promoting,
+    Finalising,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>How the new revision meets traffic.</summary>
+public enum RolloutStrategy
+{
+    /// <summary>Traffic moves to the canary step by step while it is analysed.</summary>
+    Canary,
+
+    /// <summary>The canary is analysed without production traffic for N iterations, then traffic switches at once.</summary>
+    BlueGreen,
+
+    /// <summary>Requests matching a header or cookie go to the canary for N iterations, then it is promoted.</summary>
+    ABTest,
+}
+
+/// <summary>What the state machine needs of a Canary resource's spec.</summary>
+public sealed record RolloutSpec
+{
+    public RolloutStrategy Strategy { get; init; } = RolloutStrategy.Canary;
+
+    /// <summary>The canary's weight at each step (canary strategy), e.g. 5, 10, 25, 50.</summary>
+    public IReadOnlyList<int> StepWeights { get; init; } = [10, 20, 30, 40, 50];
+
+    /// <summary>Analyses to pass before the switch (blue/green) or the promotion (A/B).</summary>
+    public int Iterations { get; init; } = 10;
+
+    /// <summary>The A/B match.</summary>
+    public RouteMatch? Match { get; init; }
+
+    /// <summary>Failed or inconclusive analyses before rollback (Flagger's analysis.threshold).</summary>
+    public int Threshold { get; init; } = 5;
+
+    /// <summary>Time after each traffic change before its first analysis counts.</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.Zero;
+
+    /// <summary>How long the canary may take to become ready before the release is rolled back.</summary>
+    public TimeSpan ProgressDeadline { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Analyse and record decisions, but never move traffic or promote.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>Promote as soon as the canary is ready, without analysis.</summary>
+    public bool SkipAnalysis { get; init; }
+
+    /// <summary>Do nothing until unsuspended.</summary>
+    public bool Suspend { get; init; }
+
+    /// <summary>A confirm-promotion gate (webhook) must open, or someone approve, before promotion.</summary>
+    public bool ConfirmPromotion { get; init; }
+
+    /// <summary>A confirm-traffic-increase gate must open before each weight increase.</summary>
+    public bool ConfirmTrafficIncrease { get; init; }
+}
+
+/// <summary>A rollout's durable state: what the store keeps between ticks.</summary>
+public sealed record RolloutState
+{
+    public RolloutPhase Phase { get; init; } = RolloutPhase.Initializing;
+
+    /// <summary>The revision being released (the target's), or the one last released.</summary>
+    public string? Revision { get; init; }
+
+    /// <summary>The revision the primary runs.</summary>
+    public string? PrimaryRevision { get; init; }
+
+    /// <summary>Index into the steps; -1 before the first step.</summary>
+    public int Step { get; init; } = -1;
+
+    public int CanaryWeight { get; init; }
+
+    /// <summary>Analyses that failed or were inconclusive in this release (Flagger's failed checks).</summary>
+    public int FailedChecks { get; init; }
+
+    /// <summary>Analyses passed in this release (iterations of blue/green and A/B).</summary>
+    public int Passed { get; init; }
+
+    public bool Paused { get; init; }
+
+    /// <summary>Someone approved the promotion (opens the confirm-promotion gate).</summary>
+    public bool Approved { get; init; }
+
+    public DateTimeOffset? PhaseSince { get; init; }
+
+    /// <summary>When the weight last changed: analyses count after the warm-up from here.</summary>
+    public DateTimeOffset? WeightSince { get; init; }
+
+    public double? LastScore { get; init; }
+}
+
+/// <summary>Whether a deployment is ready, still rolling out, or given up on by Kubernetes.</summary>
+public enum Readiness
+{
+    Unknown,
+    NotReady,
+    Ready,
+    Failed,
+}
+
+/// <summary>The verdict of one analysis as the state machine sees it; Inconclusive is "no evidence", never "worse".</summary>
+public enum AnalysisVerdict
+{
+    Pass,
+    Marginal,
+    Fail,
+    Inconclusive,
+}
+
+/// <summary>One analysis: its verdict, score and, when it did not pass, why (failing metrics, missing data, a source error).</summary>
+public sealed record AnalysisOutcome(AnalysisVerdict Verdict, double? Score, string Reason);
+
+/// <summary>Manual inputs: from an annotation on the Canary (kubectl annotate) or, later, the API.</summary>
+public enum RolloutCommand
+{
+    Approve,
+    Abort,
+    Pause,
+    Resume,
+    Skip,
+}
+
+/// <summary>What the shell saw this tick.</summary>
+public sealed record Observation
+{
+    public required DateTimeOffset Now { get; init; }
+
+    /// <summary>The target's revision now; null when it could not be read (the tick holds).</summary>
+    public string? TargetRevision { get; init; }
+
+    public Readiness Canary { get; init; } = Readiness.Unknown;
+
+    /// <summary>The revision the primary runs now (read back from the cluster).</summary>
+    public string? PrimaryRevision { get; init; }
+
+    public Readiness Primary { get; init; } = Readiness.Unknown;
+
+    /// <summary>This tick's analysis, when one was due and ran.</summary>
+    public AnalysisOutcome? Analysis { get; init; }
+
+    public IReadOnlyCollection<RolloutCommand> Commands { get; init; } = [];
+
+    /// <summary>Whether the confirm-promotion gate is open now (null: not asked).</summary>
+    public bool? PromotionGateOpen { get; init; }
+
+    /// <summary>Whether the confirm-traffic-increase gate is open now (null: not asked).</summary>
+    public bool? TrafficGateOpen { get; init; }
+}
+
+/// <summary>A rollout step's verdict (DESIGN's words).</summary>
+public enum StepVerdict
+{
+    None,
+    Advance,
+    Hold,
+    Promote,
+    Abort,
+}
+
+/// <summary>Something the shell does after persisting the decision; every action is idempotent.</summary>
+public abstract record RolloutAction
+{
+    public sealed record InitializeWorkloads : RolloutAction;
+
+    public sealed record ReconcileRouter : RolloutAction;
+
+    public sealed record SetRouting(Routing Routing) : RolloutAction;
+
+    public sealed record ScaleCanaryUp : RolloutAction;
+
+    public sealed record ScaleCanaryToZero : RolloutAction;
+
+    public sealed record Promote(string Revision) : RolloutAction;
+
+    /// <summary>pre-rollout, rollout (e.g. a load test), post-rollout, rollback.</summary>
+    public sealed record CallWebhook(string Kind) : RolloutAction;
+}
+
+/// <summary>The next state, the actions to apply, the verdict and why, in one sentence.</summary>
+public sealed record Decision(RolloutState State, IReadOnlyList<RolloutAction> Actions, StepVerdict Verdict, string Reason);

@@ -1,0 +1,302 @@
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Traffic;
+using static Canary.Analyzer.Rollouts.RolloutAction;
+
+namespace Canary.Analyzer.Tests.Rollouts;
+
+/// <summary>The rollout's rules, decided without I/O: a tick is (spec, state, observation) → decision.</summary>
+public sealed class RolloutStateMachineTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+    private static readonly RolloutSpec Spec = new() { StepWeights = [5, 10, 25, 50], Threshold = 3, ProgressDeadline = TimeSpan.FromMinutes(10) };
+    private static readonly AnalysisOutcome Pass = new(AnalysisVerdict.Pass, 100, "every metric passed");
+    private static readonly AnalysisOutcome Fail = new(AnalysisVerdict.Fail, 40, "error rate High");
+    private static readonly AnalysisOutcome NoEvidence = new(AnalysisVerdict.Inconclusive, null, "Prometheus at http://prometheus:9090/ did not answer");
+
+    [Fact]
+    public void Initializing_sets_up_the_workloads_and_routes_everything_to_the_primary()
+    {
+        var decision = RolloutStateMachine.Decide(Spec, new RolloutState(), Seen(0, "r1"));
+        Assert.Equal(RolloutPhase.Initialized, decision.State.Phase);
+        Assert.Equal(("r1", "r1"), (decision.State.Revision, decision.State.PrimaryRevision));
+        Assert.Equal([new InitializeWorkloads(), new ReconcileRouter(), new SetRouting(Routing.AllPrimary)], decision.Actions);
+    }
+
+    [Fact]
+    public void A_healthy_release_walks_every_step_and_is_promoted()
+    {
+        var run = new Run(Spec);
+        run.Tick(Seen(0, "r1"));
+        var start = run.Tick(Seen(1, "r2"));
+        Assert.Equal(RolloutPhase.Progressing, start.State.Phase);
+        Assert.Contains(new ScaleCanaryUp(), start.Actions);
+        Assert.Contains(new CallWebhook("pre-rollout"), start.Actions);
+
+        var weights = new List<int>();
+        var first = run.Tick(Seen(2, "r2", canary: Readiness.Ready));
+        weights.Add(first.State.CanaryWeight);
+        for (var minute = 3; run.State.Phase == RolloutPhase.Progressing; minute++)
+        {
+            var d = run.Tick(Seen(minute, "r2", canary: Readiness.Ready, analysis: Pass));
+            if (d.Verdict == StepVerdict.Advance)
+            {
+                Assert.Contains(new SetRouting(new Routing(d.State.CanaryWeight)), d.Actions);
+                weights.Add(d.State.CanaryWeight);
+            }
+        }
+
+        Assert.Equal([5, 10, 25, 50], weights);
+        Assert.Equal(RolloutPhase.Promoting, run.State.Phase);
+        Assert.Contains(new Promote("r2"), run.Last.Actions);
+        Assert.Equal(StepVerdict.Promote, run.Last.Verdict);
+
+        // The primary has not rolled out yet: keep promoting (idempotent), keep the weight.
+        var promotedAt = run.Last.State.PhaseSince!.Value.Minute;
+        var waiting = run.Tick(Seen(promotedAt + 1, "r2", canary: Readiness.Ready, primaryRevision: "r1", primary: Readiness.NotReady));
+        Assert.Equal(RolloutPhase.Promoting, waiting.State.Phase);
+        Assert.Contains(new SetRouting(new Routing(50)), waiting.Actions);
+
+        var finalising = run.Tick(Seen(promotedAt + 2, "r2", canary: Readiness.Ready, primaryRevision: "r2", primary: Readiness.Ready));
+        Assert.Equal(RolloutPhase.Finalising, finalising.State.Phase);
+        Assert.Equal([new SetRouting(Routing.AllPrimary), new ScaleCanaryToZero()], finalising.Actions);
+        var done = run.Tick(Seen(promotedAt + 3, "r2", primaryRevision: "r2", primary: Readiness.Ready));
+        Assert.Equal(RolloutPhase.Succeeded, done.State.Phase);
+        Assert.Contains(new CallWebhook("post-rollout"), done.Actions);
+        Assert.Equal("r2", done.State.PrimaryRevision);
+
+        // Settled: nothing restarts for the same revision.
+        Assert.Equal(RolloutPhase.Succeeded, run.Tick(Seen(promotedAt + 4, "r2", primaryRevision: "r2")).State.Phase);
+    }
+
+    [Fact]
+    public void Failed_analyses_are_counted_and_roll_back_at_the_threshold_with_the_reason()
+    {
+        var run = Progressing(Spec);
+        var first = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Fail));
+        Assert.Equal(StepVerdict.Hold, first.Verdict);
+        Assert.Equal(5, first.State.CanaryWeight);
+        Assert.Equal("analysis failed (score 40): error rate High; 1 of 3 failed checks; holding at 5 %", first.Reason);
+        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass));
+        run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: Fail));
+        var rollback = run.Tick(Seen(8, "r2", canary: Readiness.Ready, analysis: Fail));
+        Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
+        Assert.Equal(StepVerdict.Abort, rollback.Verdict);
+        Assert.Equal("rolled back: analysis failed (score 40): error rate High; 3 of 3 failed checks", rollback.Reason);
+        Assert.Equal([new SetRouting(Routing.AllPrimary), new ScaleCanaryToZero(), new CallWebhook("rollback")], rollback.Actions);
+        Assert.Equal("r1", rollback.State.PrimaryRevision);
+
+        // The same revision is not tried again; a new one is.
+        Assert.Equal(RolloutPhase.Failed, run.Tick(Seen(9, "r2")).State.Phase);
+        Assert.Equal(RolloutPhase.Progressing, run.Tick(Seen(10, "r3")).State.Phase);
+    }
+
+    [Fact]
+    public void Missing_evidence_never_promotes_it_holds_counts_and_rolls_back_at_the_threshold()
+    {
+        var run = Progressing(Spec with { StepWeights = [50] });
+        var hold = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: NoEvidence));
+        Assert.Equal(StepVerdict.Hold, hold.Verdict);
+        Assert.DoesNotContain(hold.Actions, a => a is Promote);
+        Assert.StartsWith("analysis inconclusive (no evidence, never a pass): Prometheus at", hold.Reason, StringComparison.Ordinal);
+        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: NoEvidence));
+        var rollback = run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: NoEvidence));
+        Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
+        Assert.Contains("3 of 3 failed checks", rollback.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_marginal_verdict_holds_without_counting()
+    {
+        var run = Progressing(Spec);
+        var marginal = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: new AnalysisOutcome(AnalysisVerdict.Marginal, 80, "p99 latency High")));
+        Assert.Equal((StepVerdict.Hold, 5, 0), (marginal.Verdict, marginal.State.CanaryWeight, marginal.State.FailedChecks));
+        Assert.Equal(80, marginal.State.LastScore);
+    }
+
+    [Fact]
+    public void A_new_revision_in_the_middle_of_a_release_restarts_it_from_weight_zero()
+    {
+        var run = Progressing(Spec);
+        run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Fail));
+        Assert.Equal((10, 1), (run.State.CanaryWeight, run.State.FailedChecks));
+        var restart = run.Tick(Seen(7, "r3", canary: Readiness.Ready));
+        Assert.Equal((RolloutPhase.Progressing, "r3", 0, -1, 0), (restart.State.Phase, restart.State.Revision, restart.State.CanaryWeight, restart.State.Step, restart.State.FailedChecks));
+        Assert.Contains(new SetRouting(Routing.AllPrimary), restart.Actions);
+        Assert.Equal("new revision r3 in the middle of the release of r2: restarting from weight 0", restart.Reason);
+    }
+
+    [Fact]
+    public void A_canary_that_never_becomes_ready_is_rolled_back_at_the_progress_deadline()
+    {
+        var run = new Run(Spec);
+        run.Tick(Seen(0, "r1"));
+        run.Tick(Seen(1, "r2"));
+        Assert.Equal(StepVerdict.Hold, run.Tick(Seen(5, "r2", canary: Readiness.NotReady)).Verdict);
+        var late = run.Tick(Seen(12, "r2", canary: Readiness.NotReady));
+        Assert.Equal(RolloutPhase.Failed, late.State.Phase);
+        Assert.Equal("rolled back: the canary was not ready within the progress deadline (00:10:00)", late.Reason);
+
+        var kubernetes = new Run(Spec);
+        kubernetes.Tick(Seen(0, "r1"));
+        kubernetes.Tick(Seen(1, "r2"));
+        Assert.Equal("rolled back: the canary did not become ready: Kubernetes reports ProgressDeadlineExceeded", kubernetes.Tick(Seen(2, "r2", canary: Readiness.Failed)).Reason);
+    }
+
+    [Fact]
+    public void The_confirm_promotion_gate_holds_until_it_opens_or_someone_approves()
+    {
+        var spec = Spec with { StepWeights = [50], ConfirmPromotion = true };
+        var run = Progressing(spec);
+        var waiting = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
+        Assert.DoesNotContain(waiting.Actions, a => a is Promote);
+        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass, promotionGate: false)).State.Phase);
+        var approved = run.Tick(Seen(7, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Approve]));
+        Assert.Equal(RolloutPhase.Promoting, approved.State.Phase);
+        Assert.Equal("approved: promoting revision r2", approved.Reason);
+
+        var gated = Progressing(spec);
+        gated.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.Promoting, gated.Tick(Seen(6, "r2", canary: Readiness.Ready, promotionGate: true)).State.Phase);
+
+        // Failures while waiting still count.
+        var failing = Progressing(spec with { Threshold = 1 });
+        failing.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.Failed, failing.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Fail)).State.Phase);
+    }
+
+    [Fact]
+    public void The_confirm_traffic_increase_gate_holds_each_increase()
+    {
+        var run = Progressing(Spec with { ConfirmTrafficIncrease = true });
+        var held = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass, trafficGate: false));
+        Assert.Equal((StepVerdict.Hold, 5), (held.Verdict, held.State.CanaryWeight));
+        Assert.Equal(10, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass, trafficGate: true)).State.CanaryWeight);
+    }
+
+    [Fact]
+    public void Manual_commands_abort_pause_resume_and_skip()
+    {
+        var aborted = Progressing(Spec).Tick(Seen(5, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Abort]));
+        Assert.Equal(("rolled back: aborted by hand", RolloutPhase.Failed), (aborted.Reason, aborted.State.Phase));
+
+        var run = Progressing(Spec);
+        var paused = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass, commands: [RolloutCommand.Pause]));
+        Assert.Equal((StepVerdict.Hold, 5), (paused.Verdict, paused.State.CanaryWeight));
+        Assert.Empty(paused.Actions);
+        Assert.Equal(5, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass)).State.CanaryWeight);
+        Assert.Equal(10, run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: Pass, commands: [RolloutCommand.Resume])).State.CanaryWeight);
+
+        var skipped = Progressing(Spec).Tick(Seen(5, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Skip]));
+        Assert.Equal(RolloutPhase.Promoting, skipped.State.Phase);
+        Assert.Equal("analysis skipped by hand: promoting revision r2", skipped.Reason);
+    }
+
+    [Fact]
+    public void Dry_run_analyses_and_decides_but_never_moves_traffic_or_promotes()
+    {
+        var run = Progressing(Spec with { DryRun = true, StepWeights = [10, 20] });
+        var decisions = new List<Decision> { run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass)), run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass)) };
+        Assert.All(run.All, d => Assert.DoesNotContain(d.Actions, a => a is Promote || a is SetRouting { Routing.CanaryWeight: > 0 }));
+        Assert.Equal(RolloutPhase.Succeeded, run.State.Phase);
+        Assert.Equal("r1", run.State.PrimaryRevision);
+        Assert.Contains("dry run", decisions[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Suspended_rollouts_do_nothing()
+    {
+        var decision = RolloutStateMachine.Decide(Spec with { Suspend = true }, new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", CanaryWeight = 25 }, Seen(5, "r3", canary: Readiness.Ready, analysis: Fail));
+        Assert.Equal((StepVerdict.Hold, 25, "r2"), (decision.Verdict, decision.State.CanaryWeight, decision.State.Revision));
+        Assert.Empty(decision.Actions);
+    }
+
+    [Fact]
+    public void Blue_green_analyses_without_traffic_then_switches_all_at_once()
+    {
+        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 2 };
+        var run = Progressing(spec);
+        Assert.Equal(0, run.State.CanaryWeight);
+        run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        var promote = run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.Promoting, promote.State.Phase);
+        Assert.Equal([new SetRouting(new Routing(100)), new Promote("r2")], promote.Actions);
+    }
+
+    [Fact]
+    public void AB_tests_send_matching_requests_to_the_canary_for_the_iterations()
+    {
+        var match = new RouteMatch("x-canary", "insider");
+        var run = Progressing(Spec with { Strategy = RolloutStrategy.ABTest, Iterations = 1, Match = match });
+        Assert.Contains(new SetRouting(new Routing(0, match)), run.Last.Actions);
+        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass)).State.Phase);
+    }
+
+    [Fact]
+    public void Analyses_are_due_only_after_the_warm_up_of_each_step()
+    {
+        var spec = Spec with { WarmUp = TimeSpan.FromMinutes(2) };
+        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
+        Assert.False(RolloutStateMachine.AnalysisDue(spec, state, T0.AddMinutes(1)));
+        Assert.True(RolloutStateMachine.AnalysisDue(spec, state, T0.AddMinutes(2)));
+        Assert.False(RolloutStateMachine.AnalysisDue(spec, state with { Step = -1 }, T0.AddMinutes(5)));
+        Assert.False(RolloutStateMachine.AnalysisDue(spec, state with { Paused = true }, T0.AddMinutes(5)));
+    }
+
+    [Fact]
+    public void Deciding_again_after_a_crash_gives_the_same_actions()
+    {
+        var run = Progressing(Spec);
+        var state = run.State;
+        var observation = Seen(5, "r2", canary: Readiness.Ready);
+        var first = RolloutStateMachine.Decide(Spec, state, observation);
+        var again = RolloutStateMachine.Decide(Spec, state, observation);
+        Assert.Equal(first.State, again.State);
+        Assert.Equal(first.Actions, again.Actions);
+        Assert.Equal(first.Reason, again.Reason);
+        Assert.Contains(new SetRouting(new Routing(5)), RolloutStateMachine.Decide(Spec, state, observation).Actions);
+    }
+
+    /// <summary>A release of r2 over a primary on r1, at its first step (5 %).</summary>
+    private static Run Progressing(RolloutSpec spec)
+    {
+        var run = new Run(spec);
+        run.Tick(Seen(0, "r1"));
+        run.Tick(Seen(1, "r2"));
+        run.Tick(Seen(2, "r2", canary: Readiness.Ready));
+        return run;
+    }
+
+    private static Observation Seen(
+        int minute, string revision, Readiness canary = Readiness.Unknown, AnalysisOutcome? analysis = null, RolloutCommand[]? commands = null,
+        bool? promotionGate = null, bool? trafficGate = null, string primaryRevision = "r1", Readiness primary = Readiness.Ready) => new()
+        {
+            Now = T0.AddMinutes(minute),
+            TargetRevision = revision,
+            Canary = canary,
+            Analysis = analysis,
+            Commands = commands ?? [],
+            PromotionGateOpen = promotionGate,
+            TrafficGateOpen = trafficGate,
+            PrimaryRevision = primaryRevision,
+            Primary = primary,
+        };
+
+    private sealed class Run(RolloutSpec spec)
+    {
+        public RolloutState State { get; private set; } = new();
+
+        public List<Decision> All { get; } = [];
+
+        public Decision Last => All[^1];
+
+        public Decision Tick(Observation observation)
+        {
+            var decision = RolloutStateMachine.Decide(spec, State, observation);
+            State = decision.State;
+            All.Add(decision);
+            return decision;
+        }
+    }
+}
