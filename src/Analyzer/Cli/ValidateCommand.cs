@@ -1,8 +1,9 @@
 using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
 
 namespace Canary.Analyzer.Cli;
 
-/// <summary>`canary validate FILE`: checks a canary config and the templates it names, without touching Prometheus.</summary>
+/// <summary>`canary validate FILE`: checks a canary config (or a Canary resource) and the templates it names, without touching Prometheus.</summary>
 internal static class ValidateCommand
 {
     private const string Usage = "usage: canary validate FILE [--queries DIR] [--var key=value]...";
@@ -22,9 +23,40 @@ internal static class ValidateCommand
         }
 
         var settings = Settings.Load();
-        var config = CanaryConfigReader.Load(line.Positional[0], Settings.Templates(settings, line.Option("--queries")), AnalyzeCommand.ParseVariables(line.Options("--var")));
-        var templates = config.Metrics.Select(m => m.TemplateName ?? "inline").Distinct(StringComparer.Ordinal);
-        await stdout.WriteLineAsync($"{config.Source}: valid: {config.Metrics.Count} metrics ({string.Join(", ", templates)})");
+        var file = line.Positional[0];
+        var templates = Settings.Templates(settings, line.Option("--queries"));
+        if (IsCanaryResource(file))
+        {
+            var (resource, problems) = CanaryResourceReader.Read(file, await File.ReadAllTextAsync(file), templates);
+            if (resource is null)
+            {
+                throw new InputException(problems);
+            }
+
+            var steps = resource.Rollout.Strategy == RolloutStrategy.Canary
+                ? string.Join(" → ", resource.Rollout.StepWeights.Select(w => $"{w} %"))
+                : $"{resource.Rollout.Iterations} iterations";
+            await stdout.WriteLineAsync($"{file}: valid: Canary {resource.Key}, router {resource.Router}, {resource.Rollout.Strategy.ToString().ToLowerInvariant()} {steps}, every {TimeArguments.Format(resource.Interval)}");
+            return ExitCodes.Done;
+        }
+
+        var config = CanaryConfigReader.Load(file, templates, AnalyzeCommand.ParseVariables(line.Options("--var")));
+        var used = config.Metrics.Select(m => m.TemplateName ?? "inline").Distinct(StringComparer.Ordinal);
+        await stdout.WriteLineAsync($"{config.Source}: valid: {config.Metrics.Count} metrics ({string.Join(", ", used)})");
         return ExitCodes.Done;
+    }
+
+    /// <summary>A file whose top level says kind: Canary is a Canary resource; anything else is read as a canary config.</summary>
+    private static bool IsCanaryResource(string file)
+    {
+        try
+        {
+            return File.ReadLines(file).Take(200).Any(l => l.TrimStart().StartsWith("kind:", StringComparison.Ordinal) && l.Trim() == "kind: Canary" && !l.StartsWith(' '))
+                || File.ReadAllText(file).Contains("\"kind\": \"Canary\"", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }

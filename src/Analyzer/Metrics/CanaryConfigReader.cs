@@ -49,7 +49,8 @@ public static class CanaryConfigReader
         }
 
         var fields = new DocumentFields();
-        var config = Read(root, fields, templates, variables ?? new Dictionary<string, string>(), out var extraProblems);
+        var extraProblems = new List<string>();
+        var config = ReadNode(root, string.Empty, fields, templates, variables ?? new Dictionary<string, string>(), extraProblems);
         // In the order of the file, so the list reads top to bottom; the template files' own problems follow.
         var problems = fields.Problems.OrderBy(p => p.Line).Select(p => p.Format(source)).Concat(extraProblems).ToList();
         if (problems.Count > 0 || config is null)
@@ -60,15 +61,23 @@ public static class CanaryConfigReader
         return config with { Source = source };
     }
 
-    private static CanaryConfig? Read(DocumentNode root, DocumentFields fields, TemplateLibrary templates, IReadOnlyDictionary<string, string> overrides, out List<string> templateProblems)
+    /// <summary>
+    /// Reads a canary config at path "at" of a larger document (a Canary resource's spec.analysis.config,
+    /// or "" for a config file); problems go to fields, problems inside template files to templateProblems.
+    /// </summary>
+    internal static CanaryConfig? ReadNode(DocumentNode root, string at, DocumentFields fields, TemplateLibrary templates, IReadOnlyDictionary<string, string> overrides, List<string> templateProblems)
     {
-        templateProblems = [];
-        if (!fields.Object(root, string.Empty, TopFields))
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(templates);
+        ArgumentNullException.ThrowIfNull(overrides);
+        ArgumentNullException.ThrowIfNull(templateProblems);
+        if (!fields.Object(root, at, TopFields))
         {
             return null;
         }
 
-        var variables = fields.StringMap(root, string.Empty, "variables");
+        var variables = fields.StringMap(root, at, "variables");
         foreach (var (name, value) in overrides)
         {
             variables[name] = value;
@@ -76,7 +85,7 @@ public static class CanaryConfigReader
 
         foreach (var name in variables.Keys.Where(n => !PromQl.IsLabelName(n) || QueryTemplate.BuiltIns.Contains(n) && n != "namespace"))
         {
-            fields.Problem($"variables.{name}", QueryTemplate.BuiltIns.Contains(name)
+            fields.Problem(DocumentFields.Join(at, $"variables.{name}"), QueryTemplate.BuiltIns.Contains(name)
                 ? $"{{{{{name}}}}} is filled by canary itself ({(name == "cohort" ? "--control and --experiment" : "--interval, or interval: in the config")})"
                 : "a variable name is a word of letters, digits and _ that does not start with a digit");
         }
@@ -84,7 +93,7 @@ public static class CanaryConfigReader
         var declared = variables.Keys.ToHashSet(StringComparer.Ordinal);
         var judgeMetrics = new List<MetricConfig>();
         var queries = new List<CanaryMetric>();
-        foreach (var (node, path) in JudgeConfigReader.Metrics(root, string.Empty, fields))
+        foreach (var (node, path) in JudgeConfigReader.Metrics(root, at, fields))
         {
             if (!fields.Object(node, path, [.. JudgeConfigReader.MetricFields, .. QueryFields]))
             {
@@ -100,21 +109,21 @@ public static class CanaryConfigReader
             }
         }
 
-        var judge = JudgeConfigReader.ReadRest(root, string.Empty, fields, judgeMetrics);
+        var judge = JudgeConfigReader.ReadRest(root, at, fields, judgeMetrics);
         var reported = fields.Problems.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
         foreach (var problem in JudgeConfigValidator.Validate(judge))
         {
             // The validator names fields under "config." as in the Judge contract; a canary config has them at the top.
-            var path = problem.Field.StartsWith("config.", StringComparison.Ordinal) ? problem.Field["config.".Length..] : problem.Field;
+            var path = DocumentFields.Join(at, problem.Field.StartsWith("config.", StringComparison.Ordinal) ? problem.Field["config.".Length..] : problem.Field);
             if (!reported.Contains(path))
             {
                 fields.Problem(path, problem.Message);
             }
         }
 
-        var namespaceValue = fields.String(root, string.Empty, "namespace", string.Empty);
-        var interval = Duration(root, fields, "interval", "1m");
-        var step = Duration(root, fields, "step", "30s");
+        var namespaceValue = fields.String(root, at, "namespace", string.Empty);
+        var interval = Duration(root, at, fields, "interval", "1m");
+        var step = Duration(root, at, fields, "step", "30s");
         if (variables.TryGetValue("namespace", out var overridden))
         {
             namespaceValue = overridden;
@@ -192,12 +201,12 @@ public static class CanaryConfigReader
         }
     }
 
-    private static string Duration(DocumentNode root, DocumentFields fields, string name, string fallback)
+    private static string Duration(DocumentNode root, string at, DocumentFields fields, string name, string fallback)
     {
-        var value = fields.String(root, string.Empty, name, fallback);
+        var value = fields.String(root, at, name, fallback);
         if (!PromQl.TryParseDuration(value, out _))
         {
-            fields.Problem(name, $"\"{value}\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
+            fields.Problem(DocumentFields.Join(at, name), $"\"{value}\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
             return fallback;
         }
 

@@ -25,7 +25,7 @@ public enum RolloutStrategy
     BlueGreen,
 
     /// <summary>Requests matching a header or cookie go to the canary for N iterations, then it is promoted.</summary>
-    ABTest,
+    AbTest,
 }
 
 /// <summary>What the state machine needs of a Canary resource's spec.</summary>

@@ -182,7 +182,7 @@ public static class RolloutStateMachine
             if (s.Step < 0)
             {
                 var started = s with { Step = 0, WeightSince = o.Now };
-                var how = spec.Strategy == RolloutStrategy.ABTest ? $"requests with {spec.Match} go to the canary" : "the canary is analysed without production traffic";
+                var how = spec.Strategy == RolloutStrategy.AbTest ? $"requests with {spec.Match} go to the canary" : "the canary is analysed without production traffic";
                 return new Decision(started, Steady(spec, started), StepVerdict.Advance, $"{why}: {how} for {spec.Iterations} analyses");
             }
 
@@ -277,7 +277,7 @@ public static class RolloutStateMachine
 
     private static Routing Current(RolloutSpec spec, RolloutState s) => spec.Strategy switch
     {
-        RolloutStrategy.ABTest when s.Step >= 0 => new Routing(0, spec.Match),
+        RolloutStrategy.AbTest when s.Step >= 0 => new Routing(0, spec.Match),
         RolloutStrategy.BlueGreen when s.Phase == RolloutPhase.Promoting => new Routing(100),
         _ => new Routing(s.CanaryWeight),
     };

@@ -84,6 +84,24 @@ public sealed class EmulatorKubectlTests : IAsyncLifetime
         Assert.True(missing.Message.Contains("Error from server (NotFound): deployments.apps \"nope\" not found", StringComparison.Ordinal), missing.Message);
     }
 
+    [Fact]
+    public async Task The_Canary_CRD_installs_and_a_Canary_applied_with_kubectl_reads_back_as_the_file_does()
+    {
+        Assert.Contains("customresourcedefinition.apiextensions.k8s.io/canaries.canary.dev created",
+            await KubectlAsync("apply", "--validate=false", "-f", Path.Combine(AppContext.BaseDirectory, "deploy", "crds", "canary.yaml")), StringComparison.Ordinal);
+        var example = Path.Combine(AppContext.BaseDirectory, "examples", "rollouts", "checkout.yaml");
+        Assert.Contains("canary.canary.dev/checkout created", await KubectlAsync("apply", "--validate=false", "-f", example), StringComparison.Ordinal);
+        Assert.Equal("canary.canary.dev/checkout", (await KubectlAsync("get", "canaries", "-n", "shop", "-o", "name")).Trim());
+
+        var stored = await KubectlAsync("get", "cn", "checkout", "-n", "shop", "-o", "json");
+        var (fromCluster, problems) = Canary.Analyzer.Rollouts.CanaryResourceReader.Read("shop/checkout.json", stored, Canary.Analyzer.Metrics.TemplateLibrary.Default());
+        Assert.Empty(problems);
+        var (fromFile, _) = Canary.Analyzer.Rollouts.CanaryResourceReader.Read(example, await File.ReadAllTextAsync(example), Canary.Analyzer.Metrics.TemplateLibrary.Default());
+        Assert.Equal(fromFile!.Rollout, fromCluster!.Rollout with { StepWeights = fromFile.Rollout.StepWeights });
+        Assert.Equal(fromFile.Rollout.StepWeights, fromCluster.Rollout.StepWeights);
+        Assert.Equal(fromFile.Webhooks.Select(w => w.Url), fromCluster.Webhooks.Select(w => w.Url));
+    }
+
     private async Task<string> KubectlAsync(params string[] arguments)
     {
         return await ExternalProcess.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", .. arguments], folder, TimeSpan.FromSeconds(60));

@@ -228,7 +228,7 @@ public sealed class RolloutStateMachineTests
     public void AB_tests_send_matching_requests_to_the_canary_for_the_iterations()
     {
         var match = new RouteMatch("x-canary", "insider");
-        var run = Progressing(Spec with { Strategy = RolloutStrategy.ABTest, Iterations = 1, Match = match });
+        var run = Progressing(Spec with { Strategy = RolloutStrategy.AbTest, Iterations = 1, Match = match });
         Assert.Contains(new SetRouting(new Routing(0, match)), run.Last.Actions);
         Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass)).State.Phase);
     }
