@@ -49,7 +49,8 @@ publish() {
 run_tests() {
   ensure_dotnet
   # Real components the tests start themselves (DESIGN.md, "Real components").
-  ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client
+  ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client \
+    /usr/lib/postgresql/15/bin/initdb:postgresql
   dotnet restore analysis.sln --nologo -v quiet
   dotnet build analysis.sln -c Release --no-restore --nologo -v quiet -clp:'ErrorsOnly;NoSummary'
   local log

@@ -1,0 +1,134 @@
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Storage;
+
+/// <summary>The store's behaviour, run against SQLite and against a real PostgreSQL.</summary>
+public abstract class AnalysisStoreContract
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+
+    protected abstract Task<IAnalysisStore> NewStoreAsync();
+
+    [Fact]
+    public async Task A_tick_keeps_the_state_the_decision_and_the_analysis_together()
+    {
+        await using var store = await NewStoreAsync();
+        var state = new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", PrimaryRevision = "r1", Step = 1, CanaryWeight = 10, FailedChecks = 1, WeightSince = T0, LastScore = 87.5 };
+        var analysis = new AnalysisRecord(Guid.NewGuid(), "shop/checkout", T0, "Marginal", 87.5, false, """{"score": 87.5}""", """{"error rate": {"control": "…", "experiment": "…"}}""");
+        var decision = Decision(T0, "Progressing", 10, "Hold", "analysis marginal (score 87.5)", analysis.Id);
+        var version = await store.SaveTickAsync(new TickRecord("shop/checkout", state, decision, analysis, null), CancellationToken.None);
+        Assert.Equal(1, version);
+
+        var stored = await store.GetRolloutAsync("shop/checkout", CancellationToken.None);
+        Assert.Equal(state, stored!.State);
+        Assert.Equal(1, stored.Version);
+        Assert.Equal([analysis], await store.AnalysesAsync("shop/checkout", CancellationToken.None));
+        Assert.Equal([decision], await store.DecisionsAsync("shop/checkout", CancellationToken.None));
+        Assert.Null(await store.GetRolloutAsync("shop/other", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_write_from_a_stale_version_is_refused_and_loses_nothing()
+    {
+        await using var store = await NewStoreAsync();
+        var first = await store.SaveTickAsync(Tick(T0, 5, null), CancellationToken.None);
+        var second = await store.SaveTickAsync(Tick(T0.AddMinutes(1), 10, first), CancellationToken.None);
+        Assert.Equal(2, second);
+        var e = await Assert.ThrowsAsync<StaleRolloutException>(() => store.SaveTickAsync(Tick(T0.AddMinutes(2), 25, first), CancellationToken.None));
+        Assert.Equal("rollout shop/checkout is at version 2, not 1: another replica decided first", e.Message);
+        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
+        Assert.Equal(2, (await store.DecisionsAsync("shop/checkout", CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task Migrations_run_once_and_history_older_than_the_retention_is_pruned()
+    {
+        await using var store = await NewStoreAsync();
+        await store.MigrateAsync(CancellationToken.None);
+        await store.SaveTickAsync(Tick(T0.AddDays(-100), 5, null), CancellationToken.None);
+        await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
+        Assert.Equal(1, await store.PruneAsync(T0.AddDays(-90), CancellationToken.None));
+        Assert.Equal([T0], (await store.DecisionsAsync("shop/checkout", CancellationToken.None)).Select(d => d.At));
+        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
+
+        await store.DeleteRolloutAsync("shop/checkout", CancellationToken.None);
+        Assert.Empty(await store.ListRolloutsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Rollouts_are_listed_by_key()
+    {
+        await using var store = await NewStoreAsync();
+        foreach (var key in new[] { "shop/web", "pay/api", "shop/checkout" })
+        {
+            await store.SaveTickAsync(Tick(T0, 0, null) with { RolloutKey = key, Decision = Decision(T0, "Initialized", 0, "None", "initialized", null) with { RolloutKey = key } }, CancellationToken.None);
+        }
+
+        Assert.Equal(["pay/api", "shop/checkout", "shop/web"], (await store.ListRolloutsAsync(CancellationToken.None)).Select(r => r.Key));
+    }
+
+    private static TickRecord Tick(DateTimeOffset at, int weight, long? expected) =>
+        new("shop/checkout", new RolloutState { Phase = RolloutPhase.Progressing, CanaryWeight = weight }, Decision(at, "Progressing", weight, "Advance", $"weight {weight}", null), null, expected);
+
+    private static DecisionRecord Decision(DateTimeOffset at, string phase, int weight, string verdict, string reason, Guid? analysis) =>
+        new(Guid.NewGuid(), "shop/checkout", at, phase, weight, verdict, reason, """[{"type":"SetRouting"}]""", analysis);
+}
+
+public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
+{
+    protected override async Task<IAnalysisStore> NewStoreAsync()
+    {
+        var store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db"));
+        await store.MigrateAsync(CancellationToken.None);
+        return store;
+    }
+
+    [Fact]
+    public async Task A_store_written_by_a_newer_canary_is_not_used()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db");
+        await using (var store = new SqliteAnalysisStore(path))
+        {
+            await store.MigrateAsync(CancellationToken.None);
+        }
+
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var again = new SqliteAnalysisStore(path);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => again.MigrateAsync(CancellationToken.None));
+        Assert.Equal($"the store's schema is at version 999, newer than this canary knows ({SqlAnalysisStore.SchemaVersion}); upgrade canary", e.Message);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SharedPostgres : ICollectionFixture<PostgresServer>
+{
+    public const string Name = "postgres";
+}
+
+[Collection(SharedPostgres.Name)]
+public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : AnalysisStoreContract
+{
+    protected override async Task<IAnalysisStore> NewStoreAsync()
+    {
+        var store = new PostgresAnalysisStore(await postgres.CreateDatabaseAsync());
+        await store.MigrateAsync(CancellationToken.None);
+        return store;
+    }
+
+    [Fact]
+    public void Passwords_in_a_store_location_never_reach_a_message()
+    {
+        var e = Assert.Throws<ArgumentException>(() => StoreLocation.Open("mysql:Host=db;Password=hunter2;Database=x"));
+        Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
+        Assert.IsType<PostgresAnalysisStore>(StoreLocation.Open(postgres.ConnectionString("postgres").Insert(0, "postgres:")));
+    }
+}
