@@ -11,6 +11,19 @@ public sealed class PrometheusFixture : IAsyncLifetime
 {
     private PrometheusServer? server;
     private LiveExporter? exporter;
+    private readonly List<LiveExporter> scenarios = [];
+
+    /// <summary>
+    /// Live namespaces for rollout tests, scraped from the start: e2e-healthy, e2e-flaky and e2e-gated
+    /// (v2 as good as v1), e2e-faulty (v2 fails 5 % of requests).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, int> Scenarios = new Dictionary<string, int>
+    {
+        ["e2e-healthy"] = 0,
+        ["e2e-flaky"] = 0,
+        ["e2e-gated"] = 0,
+        ["e2e-faulty"] = 20,
+    };
 
     public string Folder { get; } = Directory.CreateTempSubdirectory("canary-prometheus-").FullName;
 
@@ -30,7 +43,8 @@ public sealed class PrometheusFixture : IAsyncLifetime
         await ExternalProcess.RunAsync("promtool", ["tsdb", "create-blocks-from", "openmetrics", history, storage], Folder, TimeSpan.FromMinutes(5));
         File.Delete(history);
         exporter = LiveExporter.Start();
-        server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config(exporter.Target));
+        scenarios.AddRange(Scenarios.Select(s => LiveExporter.Start(s.Key, s.Value)));
+        server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config([exporter.Target, .. scenarios.Select(s => s.Target)]));
     }
 
     /// <summary>
@@ -56,6 +70,11 @@ public sealed class PrometheusFixture : IAsyncLifetime
         if (exporter is not null)
         {
             await exporter.DisposeAsync();
+        }
+
+        foreach (var scenario in scenarios)
+        {
+            await scenario.DisposeAsync();
         }
 
         try

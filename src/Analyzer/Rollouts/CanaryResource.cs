@@ -51,6 +51,9 @@ public sealed record CanaryResource
 
     public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
 
+    /// <summary>The label matchers of the two cohorts in the metrics; null: chosen from the router (see docs/rollouts.md).</summary>
+    public Cohorts? Cohorts { get; init; }
+
     /// <summary>Mirror primary traffic to the canary during the analysis (istio only).</summary>
     public bool Mirror { get; init; }
 

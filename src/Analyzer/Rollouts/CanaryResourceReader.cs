@@ -18,7 +18,7 @@ public static class CanaryResourceReader
     private static readonly string[] TopFields = ["apiVersion", "kind", "metadata", "spec", "status"];
     private static readonly string[] SpecFields = ["targetRef", "router", "service", "analysis", "progressDeadline", "skipAnalysis", "suspend"];
     private static readonly string[] AnalysisFields =
-        ["interval", "window", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "strategy", "match", "mirror", "warmUp", "minSamples", "dryRun", "config", "configRef", "webhooks"];
+        ["interval", "window", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "strategy", "match", "mirror", "warmUp", "minSamples", "dryRun", "config", "configRef", "webhooks", "cohorts"];
 
     /// <summary>Reads text; source names it in problems (file:line field: reason).</summary>
     public static (CanaryResource? Resource, IReadOnlyList<string> Problems) Read(string source, string text, TemplateLibrary templates)
@@ -135,8 +135,24 @@ public static class CanaryResourceReader
             fields.Problem(analysis!["mirror"]!, "spec.analysis.mirror", $"mirroring needs the istio router, not {router}");
         }
 
+        Cohorts? cohorts = null;
+        if (analysis is not null && fields.Get(analysis, "spec.analysis", "cohorts") is { } pair && fields.Object(pair, "spec.analysis.cohorts", "control", "experiment"))
+        {
+            var control = fields.String(pair, "spec.analysis.cohorts", "control", string.Empty);
+            var experiment = fields.String(pair, "spec.analysis.cohorts", "experiment", string.Empty);
+            if (control.Length == 0 || experiment.Length == 0)
+            {
+                fields.Problem(pair, "spec.analysis.cohorts", "needs both control and experiment: the label matchers of each cohort, e.g. version=\"v1\"");
+            }
+            else
+            {
+                cohorts = new Cohorts(control, experiment);
+            }
+        }
+
         return new CanaryResource
         {
+            Cohorts = cohorts,
             Namespace = ns,
             Name = name,
             Target = target,

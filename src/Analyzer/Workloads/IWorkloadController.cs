@@ -14,6 +14,18 @@ public sealed record WorkloadTarget(string Namespace, string Name)
     public string Canary => $"{Name}-canary";
 }
 
+/// <summary>A deployment's readiness as the rollout sees it.</summary>
+public enum WorkloadReadiness
+{
+    Missing,
+    NotReady,
+    Ready,
+    Failed,
+}
+
+/// <summary>The target's revision, the canary's and the primary's readiness, and the revision the primary runs.</summary>
+public sealed record WorkloadStatus(string Revision, WorkloadReadiness Canary, WorkloadReadiness Primary, string? PrimaryRevision);
+
 /// <summary>What <see cref="IWorkloadController.InitializeAsync"/> set up: the revision the primary runs.</summary>
 public sealed record WorkloadState(string Revision, int Replicas);
 
@@ -29,15 +41,21 @@ public interface IWorkloadController
     /// <summary>A hash of the target's pod template and of the ConfigMaps and Secrets it uses: a new value is a new revision.</summary>
     Task<string> RevisionAsync(WorkloadTarget target, CancellationToken cancellationToken);
 
-    /// <summary>Scales the canary (the target) to replicas and waits until they are ready, within the progress deadline.</summary>
-    Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken);
+    /// <summary>
+    /// Scales the canary (the target) to replicas (null: the size the target had before canary
+    /// scaled it to 0); with wait, until they are ready within the progress deadline.
+    /// </summary>
+    Task ScaleCanaryAsync(WorkloadTarget target, int? replicas, CancellationToken cancellationToken, bool wait = true);
+
+    /// <summary>Where the workloads stand now, without waiting: readiness of both, and the primary's revision.</summary>
+    Task<WorkloadStatus> StatusAsync(WorkloadTarget target, CancellationToken cancellationToken);
 
     /// <summary>
     /// Copies the canary's pod spec (and configs) to the primary and waits for the primary's rollout.
     /// revision is the one that was analysed: when the target has moved on since, nothing is copied
     /// and <see cref="RevisionChangedException"/> says so (the release starts again).
     /// </summary>
-    Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken);
+    Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken, bool wait = true);
 
     /// <summary>Scales the canary to 0 (after promotion, and on rollback, which leaves the primary untouched).</summary>
     Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken);

@@ -117,14 +117,59 @@ public sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider
         return new Snapshot(deployment, maps, secrets, revision);
     }
 
-    public async Task ScaleCanaryAsync(WorkloadTarget target, int replicas, CancellationToken cancellationToken)
+    public async Task ScaleCanaryAsync(WorkloadTarget target, int? replicas, CancellationToken cancellationToken, bool wait = true)
     {
         ArgumentNullException.ThrowIfNull(target);
-        await ScaleAsync(target.Namespace, target.Name, replicas, cancellationToken);
-        await WaitReadyAsync(target.Namespace, target.Name, target.ProgressDeadline, cancellationToken);
+        if (replicas is null)
+        {
+            var deployment = await ReadTargetAsync(target, cancellationToken);
+            replicas = int.TryParse(Get(deployment.Metadata.Annotations, ReplicasAnnotation), out var recorded) && recorded > 0 ? recorded : Math.Max(1, deployment.Spec.Replicas ?? 1);
+        }
+
+        await ScaleAsync(target.Namespace, target.Name, replicas.Value, cancellationToken);
+        if (wait)
+        {
+            await WaitReadyAsync(target.Namespace, target.Name, target.ProgressDeadline, cancellationToken);
+        }
     }
 
-    public async Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken)
+    public async Task<WorkloadStatus> StatusAsync(WorkloadTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var revision = await RevisionAsync(target, cancellationToken);
+        var canary = await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Name}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Name, target.Namespace, cancellationToken: cancellationToken));
+        var primary = await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Primary}",
+            () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
+        return new WorkloadStatus(revision, Readiness(canary), Readiness(primary), primary is null ? null : Get(primary.Metadata.Annotations, RevisionAnnotation));
+    }
+
+    /// <summary>Ready: the current generation rolled out with every replica up (0 of 0 counts); Failed: ProgressDeadlineExceeded.</summary>
+    private static WorkloadReadiness Readiness(V1Deployment? deployment)
+    {
+        if (deployment is null)
+        {
+            return WorkloadReadiness.Missing;
+        }
+
+        var status = deployment.Status;
+        var wanted = deployment.Spec.Replicas ?? 1;
+        if (status is null || status.ObservedGeneration < deployment.Metadata.Generation)
+        {
+            return WorkloadReadiness.NotReady;
+        }
+
+        if (status.Conditions?.Any(c => c.Type == "Progressing" && c.Status == "False" && c.Reason == "ProgressDeadlineExceeded") == true)
+        {
+            return WorkloadReadiness.Failed;
+        }
+
+        return wanted > 0 && (status.UpdatedReplicas ?? 0) >= wanted && (status.ReadyReplicas ?? 0) >= wanted && (status.AvailableReplicas ?? 0) >= wanted && (status.Replicas ?? 0) <= wanted
+            ? WorkloadReadiness.Ready
+            : WorkloadReadiness.NotReady;
+    }
+
+    public async Task PromoteAsync(WorkloadTarget target, string revision, CancellationToken cancellationToken, bool wait = true)
     {
         ArgumentNullException.ThrowIfNull(target);
         var snapshot = await SnapshotAsync(target, cancellationToken);
@@ -147,7 +192,10 @@ public sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider
             changed |= SetMetadata(primary.Metadata, labels: new Dictionary<string, string>(source.Metadata.Labels, StringComparer.Ordinal), annotations: annotations);
             return changed;
         }, cancellationToken);
-        await WaitReadyAsync(target.Namespace, target.Primary, target.ProgressDeadline, cancellationToken);
+        if (wait)
+        {
+            await WaitReadyAsync(target.Namespace, target.Primary, target.ProgressDeadline, cancellationToken);
+        }
     }
 
     public Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken)

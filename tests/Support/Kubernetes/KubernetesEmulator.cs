@@ -122,6 +122,20 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Creates a CRD for a namespaced kind with one served version (Istio's and Traefik's kinds, canary's own Canary).</summary>
+    public void InstallCrd(string group, string version, string kind, string plural) =>
+        Write("apiextensions.k8s.io", "v1", "customresourcedefinitions", null, new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = $"{plural}.{group}" },
+            ["spec"] = new JsonObject
+            {
+                ["group"] = group,
+                ["scope"] = "Namespaced",
+                ["names"] = new JsonObject { ["kind"] = kind, ["plural"] = plural, ["singular"] = kind.ToLowerInvariant() },
+                ["versions"] = new JsonArray(new JsonObject { ["name"] = version, ["served"] = true, ["storage"] = true, ["subresources"] = new JsonObject { ["status"] = new JsonObject() } }),
+            },
+        });
+
     /// <summary>From now on the deployment's rollouts never become ready: Progressing=False, ProgressDeadlineExceeded.</summary>
     public void FailRollouts(string ns, string name, bool fail = true) => failingRollouts[$"{ns}/{name}"] = fail;
 

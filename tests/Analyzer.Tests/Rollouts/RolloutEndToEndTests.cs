@@ -1,0 +1,234 @@
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
+using Canary.Testing;
+using Canary.Testing.Kubernetes;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Canary.Analyzer.Tests.Rollouts;
+
+/// <summary>
+/// Whole releases: the rollout controller against the Kubernetes emulator and the real Prometheus,
+/// which scrapes exporters whose v2 is healthy (e2e-healthy, e2e-flaky, e2e-gated) or fails 5 % of
+/// requests (e2e-faulty). Ticks are driven by the test, one after another.
+/// </summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncLifetime, IDisposable
+{
+    private KubernetesEmulator emulator = null!;
+    private k8s.Kubernetes client = null!;
+    private SqliteAnalysisStore store = null!;
+    private readonly HttpClient http = new();
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
+        store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-e2e-").FullName, "canary.db"));
+        await store.MigrateAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await store.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        http.Dispose();
+    }
+
+    [Fact]
+    public async Task A_healthy_release_walks_every_step_and_is_promoted()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
+        var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal([0, 20, 50, 0], weights);
+        Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
+        Assert.Equal(0, Replicas("checkout", resource.Namespace));
+        var decisions = await store.DecisionsAsync(resource.Key, CancellationToken.None);
+        Assert.Contains(decisions, d => d.Verdict == "Promote" && d.Reason.Contains("promoting revision", StringComparison.Ordinal));
+        var analyses = await store.AnalysesAsync(resource.Key, CancellationToken.None);
+        Assert.All(analyses, a => Assert.Equal("Pass", a.Verdict));
+        var query = JsonNode.Parse(analyses[0].QueriesJson)!["error rate"]!["experiment"]!.GetValue<string>();
+        Assert.Contains("namespace=\"e2e-healthy\", version=\"v2\"", query, StringComparison.Ordinal);
+        Assert.Contains("\"classification\": \"Pass\"", analyses[0].ResultJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Five_percent_errors_in_v2_are_rolled_back_within_the_threshold()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-faulty", prometheus.Url);
+        var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+
+        var state = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State;
+        Assert.Equal(RolloutPhase.Failed, state.Phase);
+        Assert.Equal([0, 20, 0], weights);
+        var analyses = await store.AnalysesAsync(resource.Key, CancellationToken.None);
+        Assert.Equal(resource.Rollout.Threshold, analyses.Count);
+        Assert.All(analyses, a => Assert.Equal("Fail", a.Verdict));
+        var last = (await store.DecisionsAsync(resource.Key, CancellationToken.None))[^1];
+        Assert.StartsWith("rolled back: analysis failed", last.Reason, StringComparison.Ordinal);
+        Assert.Contains("error rate", last.Reason, StringComparison.Ordinal);
+        Assert.Equal("checkout:1.0", Image("checkout-primary", resource.Namespace));
+        Assert.Equal(0, Replicas("checkout", resource.Namespace));
+    }
+
+    [Fact]
+    public async Task Prometheus_down_for_two_analyses_holds_the_weight_and_never_promotes()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        var (controller, resource) = await SetUpAsync("e2e-flaky", proxy.Url, threshold: 3);
+        var weights = await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        Assert.Equal([0, 20], weights);
+
+        // Every query of the next two analyses finds Prometheus gone (2 metrics × 2 cohorts each).
+        proxy.Inject([.. Enumerable.Repeat<Fault>(new Fault.Drop(), 8)]);
+        for (var i = 0; i < 2; i++)
+        {
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Equal(AnalysisVerdict.Inconclusive, tick.Analysis!.Outcome.Verdict);
+            Assert.Equal((StepVerdict.Hold, 20), (tick.Decision.Verdict, tick.Decision.State.CanaryWeight));
+            Assert.DoesNotContain(tick.Decision.Actions, a => a is RolloutAction.Promote);
+            Assert.StartsWith("analysis inconclusive (no evidence, never a pass): the metrics source failed: cannot reach Prometheus", tick.Decision.Reason, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+    }
+
+    [Fact]
+    public async Task The_confirm_promotion_gate_holds_the_release_until_it_opens()
+    {
+        await using var gate = await GateServer.StartAsync();
+        var (controller, resource) = await SetUpAsync("e2e-gated", prometheus.Url, gate: new Uri(gate.Url, "promote"));
+        await ReleaseAsync(controller, resource, until: s => s.Phase == RolloutPhase.WaitingPromotion);
+        for (var i = 0; i < 3; i++)
+        {
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Equal(RolloutPhase.WaitingPromotion, tick.Decision.State.Phase);
+            Assert.DoesNotContain(tick.Decision.Actions, a => a is RolloutAction.Promote);
+        }
+
+        Assert.Equal("checkout:1.0", Image("checkout-primary", resource.Namespace));
+        Assert.True(gate.Calls("/promote") >= 3);
+        gate.Open = true;
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
+    }
+
+    /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run.</summary>
+    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null)
+    {
+        await WaitForDataAsync(ns);
+        var hooks = gate is null ? string.Empty : $$"""
+                webhooks:
+                  - {name: release-manager, type: confirm-promotion, url: "{{gate}}", timeout: 5s}
+            """;
+        var (resource, problems) = CanaryResourceReader.Read($"{ns}.yaml", $$$"""
+            apiVersion: canary.dev/v1alpha1
+            kind: Canary
+            metadata: {name: checkout, namespace: {{{ns}}}}
+            spec:
+              targetRef: {kind: Deployment, name: checkout}
+              router: istio
+              analysis:
+                interval: 1s
+                window: 15s
+                threshold: {{{threshold}}}
+                minSamples: 5
+                stepWeights: [20, 50]
+                cohorts: {control: 'version="v1"', experiment: 'version="v2"'}
+            {{{hooks}}}
+                config:
+                  interval: 5s
+                  step: 1s
+                  metrics:
+                    - {name: error rate, template: http-error-rate, critical: true, mustHaveData: true, effectSize: {allowedIncrease: 1.2, criticalIncrease: 1.5}}
+                    - {name: mean latency, template: http-latency-mean, effectSize: {allowedIncrease: 1.5}}
+            """, TemplateLibrary.Default());
+        Assert.Empty(problems);
+        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
+        var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = prometheusUrl, Retries = 0, Timeout = TimeSpan.FromSeconds(5) }, TimeProvider.System));
+        var controller = new RolloutController(
+            store,
+            new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) },
+            RouterRegistry.ForKubernetes(client, TimeProvider.System),
+            new RolloutAnalyzer(source),
+            new Webhooks(http, TimeProvider.System),
+            TimeProvider.System,
+            NullLogger<RolloutController>.Instance);
+        var first = await controller.TickAsync(resource!, [], CancellationToken.None);
+        Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
+        Assert.Empty(first.ActionErrors);
+        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
+        return (controller, resource!);
+    }
+
+    /// <summary>Ticks until the state satisfies until (at most 200 ticks, 30 ms apart); returns the distinct weights the router held.</summary>
+    private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until)
+    {
+        var router = new IstioRouter(client, TimeProvider.System);
+        var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
+        for (var i = 0; i < 200; i++)
+        {
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Empty(tick.ActionErrors);
+            var weight = (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+            if (weight != weights[^1])
+            {
+                weights.Add(weight);
+            }
+
+            if (until(tick.Decision.State))
+            {
+                return weights;
+            }
+
+            await Task.Delay(30);
+        }
+
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await store.DecisionsAsync(resource.Key, CancellationToken.None))[^1].Reason}");
+    }
+
+    private async Task WaitForDataAsync(string ns)
+    {
+        using var prometheusClient = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var result = await prometheusClient.QueryAsync($"count_over_time(http_requests_total{{namespace=\"{ns}\", version=\"v2\", code=\"200\"}}[30s])", DateTimeOffset.UtcNow);
+            if (result.Series.Count == 1 && result.Series[0].Values[0] >= 16)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Prometheus did not scrape {ns} 16 times within 60 s");
+            await Task.Delay(250);
+        }
+    }
+
+    private string Image(string name, string ns) => emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+
+    private int Replicas(string name, string ns) => (int)emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["replicas"]!;
+
+    private static JsonObject Deployment(string image, int replicas = 2) => JsonNode.Parse("""
+        {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},
+         "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "checkout"}},
+                  "template": {"metadata": {"labels": {"app": "checkout"}},
+                               "spec": {"containers": [{"name": "app", "image": "IMAGE", "ports": [{"containerPort": 8080}]}]}}}}
+        """.Replace("REPLICAS", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal).Replace("IMAGE", image, StringComparison.Ordinal))!.AsObject();
+}
