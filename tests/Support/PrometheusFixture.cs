@@ -47,6 +47,30 @@ public sealed class PrometheusFixture : IAsyncLifetime
         server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config([exporter.Target, .. scenarios.Select(s => s.Target)]));
     }
 
+    /// <summary>Waits (polling, at most 60 s) until the live exporter of namespace ns was scraped at least count times in the last 30 s.</summary>
+    public async Task WaitForScrapesAsync(string ns, int count = 16)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var query = Uri.EscapeDataString($"count_over_time(http_requests_total{{namespace=\"{ns}\", version=\"v2\", code=\"200\"}}[30s])");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var body = await http.GetStringAsync(new Uri(Url, $"api/v1/query?query={query}"));
+            var result = System.Text.Json.Nodes.JsonNode.Parse(body)?["data"]?["result"]?.AsArray();
+            if (result is { Count: 1 } && double.Parse(result[0]!["value"]![1]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) >= count)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Prometheus did not scrape {ns} {count} times within 60 s");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>
     /// Another Prometheus with empty storage, for a test that stops it or needs its own web config
     /// (TLS, basic auth); probe must be able to pass that config.

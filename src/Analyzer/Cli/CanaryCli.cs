@@ -13,7 +13,8 @@ public static class CanaryCli
           judge FILE [--gate] [--format json|table]   judge a Judge-contract JSON document ('-' reads stdin)
           analyze --config FILE --prometheus URL --control SEL --experiment SEL --start T [...]
                                                       fetch both cohorts from Prometheus and judge them
-          validate FILE                               check a canary config and its query templates
+          validate FILE                               check a canary config (or a Canary resource) and its templates
+          serve [--store ...] [--kubeconfig ...]      run the rollout controller: watch Canary resources, release
           version                                     print the version
           help                                        print this text
 
@@ -42,6 +43,7 @@ public static class CanaryCli
                 "judge" => await JudgeCommand.RunAsync(args[1..], stdin, stdout),
                 "analyze" => await AnalyzeCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
                 "validate" => await ValidateCommand.RunAsync(args[1..], stdout),
+                "serve" => await ServeCommand.RunAsync(args[1..], stdout, cancellationToken),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };

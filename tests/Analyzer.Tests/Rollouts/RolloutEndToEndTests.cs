@@ -133,7 +133,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run.</summary>
     private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null)
     {
-        await WaitForDataAsync(ns);
+        await prometheus.WaitForScrapesAsync(ns);
         var hooks = gate is null ? string.Empty : $$"""
                 webhooks:
                   - {name: release-manager, type: confirm-promotion, url: "{{gate}}", timeout: 5s}
@@ -202,23 +202,6 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         }
 
         throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await store.DecisionsAsync(resource.Key, CancellationToken.None))[^1].Reason}");
-    }
-
-    private async Task WaitForDataAsync(string ns)
-    {
-        using var prometheusClient = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var result = await prometheusClient.QueryAsync($"count_over_time(http_requests_total{{namespace=\"{ns}\", version=\"v2\", code=\"200\"}}[30s])", DateTimeOffset.UtcNow);
-            if (result.Series.Count == 1 && result.Series[0].Values[0] >= 16)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Prometheus did not scrape {ns} 16 times within 60 s");
-            await Task.Delay(250);
-        }
     }
 
     private string Image(string name, string ns) => emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();

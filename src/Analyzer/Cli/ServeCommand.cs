@@ -1,0 +1,174 @@
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Serving;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
+using Quartz;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Canary.Analyzer.Cli;
+
+/// <summary>
+/// `canary serve`: the service. Watches Canary resources, runs each rollout's ticks with Quartz,
+/// keeps state and history in the store, and serves /healthz, /readyz and /metrics.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string Usage = """
+        usage: canary serve [--urls http://0.0.0.0:8080] [--store sqlite:PATH | postgres:CONNECTION]
+                            [--kubeconfig FILE] [--prometheus URL] [--queries DIR] [--log-format text|json]
+          --store       default sqlite:canary.db (setting Canary:Store, env CANARY__Canary__Store)
+          --kubeconfig  default $KUBECONFIG, ~/.kube/config, or the in-cluster service account
+        """;
+
+    private static readonly HashSet<string> Flags = ["--help"];
+    private static readonly HashSet<string> ValueOptions = ["--urls", "--store", "--kubeconfig", "--prometheus", "--queries", "--log-format"];
+
+    public static async Task<int> RunAsync(string[] words, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        var line = CommandLine.Parse("serve", words, Flags, ValueOptions);
+        if (line.Has("--help"))
+        {
+            await stdout.WriteLineAsync(Usage);
+            return ExitCodes.Done;
+        }
+
+        var settings = Settings.Load();
+        var prometheus = Settings.Prometheus(settings);
+        if (line.Option("--prometheus") is { } url)
+        {
+            prometheus.Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{url}\" is not an absolute http or https URL");
+        }
+
+        var problems = prometheus.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InputException(problems);
+        }
+
+        var json = (line.Option("--log-format") ?? "text") switch
+        {
+            "text" => false,
+            "json" => true,
+            var other => throw new InputException($"--log-format: \"{other}\" is not one of text, json"),
+        };
+        var location = line.Option("--store") ?? settings["Canary:Store"] ?? "sqlite:canary.db";
+        IAnalysisStore store;
+        try
+        {
+            store = StoreLocation.Open(location);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException($"--store: {e.Message}");
+        }
+
+        var kubernetes = KubernetesConfiguration(line.Option("--kubeconfig"));
+        var templates = Settings.Templates(settings, line.Option("--queries"));
+        await store.MigrateAsync(cancellationToken);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(settings);
+        builder.WebHost.UseUrls(line.Option("--urls") ?? "http://0.0.0.0:8080");
+        builder.Services.AddSerilog(configuration =>
+        {
+            configuration.MinimumLevel.Information().MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Quartz", Serilog.Events.LogEventLevel.Warning).Enrich.FromLogContext();
+            if (json)
+            {
+                configuration.WriteTo.Console(new RenderedCompactJsonFormatter());
+            }
+            else
+            {
+                configuration.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            }
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(store);
+        services.AddSingleton(templates);
+        services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubernetes));
+        services.AddSingleton<IWorkloadController>(p => new KubernetesWorkloads(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
+        services.AddSingleton(p => RouterRegistry.ForKubernetes(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
+        services.AddSingleton(_ => new PrometheusClient(prometheus, TimeProvider.System));
+        services.AddSingleton<IMetricSource>(p => new PrometheusMetricSource(p.GetRequiredService<PrometheusClient>()));
+        services.AddSingleton(p => new RolloutAnalyzer(p.GetRequiredService<IMetricSource>(), prometheus.Concurrency));
+        services.AddSingleton(_ => new HttpClient());
+        services.AddSingleton(p => new Webhooks(p.GetRequiredService<HttpClient>(), TimeProvider.System));
+        services.AddSingleton<RolloutController>();
+        services.AddSingleton<CanaryRegistry>();
+        services.AddSingleton<CanaryObjects>();
+        services.AddQuartz(q =>
+        {
+            var retention = settings.GetValue("Canary:Retention", TimeSpan.FromDays(90));
+            q.ScheduleJob<RetentionJob>(t => t.WithIdentity("retention").StartNow().WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromHours(6)).RepeatForever()),
+                job => job.WithIdentity("retention").UsingJobData("days", retention.TotalDays));
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<CanaryWatcher>();
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (CanaryRegistry registry, IAnalysisStore readyStore, CancellationToken token) =>
+        {
+            if (!registry.Synced)
+            {
+                return Results.Text("not ready: the Canary resources have not been listed yet\n", statusCode: 503);
+            }
+
+            try
+            {
+                await readyStore.ListRolloutsAsync(token);
+                return Results.Text("ok\n");
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                return Results.Text($"not ready: the store cannot be read: {e.Message}\n", statusCode: 503);
+            }
+        });
+        app.MapMetrics("/metrics");
+        await app.StartAsync(cancellationToken);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stopping.Token);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Ctrl-C, or SIGTERM through the host's lifetime: stop cleanly below.
+        }
+
+        await app.StopAsync(CancellationToken.None);
+        await app.DisposeAsync();
+        return ExitCodes.Done;
+    }
+
+    private static KubernetesClientConfiguration KubernetesConfiguration(string? kubeconfig)
+    {
+        try
+        {
+            if (kubeconfig is not null)
+            {
+                return KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
+            }
+
+            return KubernetesClientConfiguration.IsInCluster()
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(Environment.GetEnvironmentVariable("KUBECONFIG"));
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or FileNotFoundException or IOException)
+        {
+            throw new InputException($"--kubeconfig: {e.Message}");
+        }
+    }
+}

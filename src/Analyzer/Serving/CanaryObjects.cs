@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Workloads;
+using k8s;
+using k8s.Models;
+
+namespace Canary.Analyzer.Serving;
+
+/// <summary>
+/// The Canary objects in the cluster: manual commands from the annotation canary.dev/command
+/// (kubectl annotate canary NAME canary.dev/command=approve), the status canary writes back
+/// (phase, weight, last score, reason; what kubectl get canaries shows), and Events.
+/// </summary>
+public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
+{
+    public const string Group = "canary.dev";
+    public const string Version = "v1alpha1";
+    public const string Plural = "canaries";
+    public const string CommandAnnotation = "canary.dev/command";
+
+    /// <summary>Reads the commands waiting on the Canary and removes them, so each is carried out once.</summary>
+    public async Task<IReadOnlyList<RolloutCommand>> TakeCommandsAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        var canary = await KubernetesWrites.ReadOrNullAsync($"read canary {ns}/{name}",
+            () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken));
+        var text = canary?["metadata"]?["annotations"]?[CommandAnnotation]?.GetValue<string>();
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        var commands = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(c => Enum.TryParse<RolloutCommand>(c, ignoreCase: true, out var command) ? command : (RolloutCommand?)null)
+            .OfType<RolloutCommand>().ToList();
+        var patch = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [CommandAnnotation] = null } } };
+        await KubernetesWrites.Call($"clear the command of canary {ns}/{name}", () => client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonObject>(
+            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), Group, Version, ns, Plural, name, cancellationToken: cancellationToken));
+        return commands;
+    }
+
+    /// <summary>Writes the decision into the Canary's status; an Event when the phase changes or the verdict moves traffic.</summary>
+    public async Task ReportAsync(CanaryResource resource, RolloutPhase before, Decision decision, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(decision);
+        var state = decision.State;
+        var status = new JsonObject
+        {
+            ["status"] = new JsonObject
+            {
+                ["phase"] = state.Phase.ToString(),
+                ["canaryWeight"] = state.CanaryWeight,
+                ["lastScore"] = state.LastScore,
+                ["revision"] = state.Revision,
+                ["primaryRevision"] = state.PrimaryRevision,
+                ["failedChecks"] = state.FailedChecks,
+                ["reason"] = decision.Reason,
+                ["lastTransitionTime"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            },
+        };
+        await KubernetesWrites.Call($"write the status of canary {resource.Key}", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonObject>(
+            new V1Patch(status.ToJsonString(), V1Patch.PatchType.MergePatch), Group, Version, resource.Namespace, Plural, resource.Name, cancellationToken: cancellationToken));
+        if (before != state.Phase || decision.Verdict is StepVerdict.Advance or StepVerdict.Promote or StepVerdict.Abort)
+        {
+            await EventAsync(resource.Namespace, resource.Name, decision.Verdict == StepVerdict.Abort ? "Warning" : "Normal", before != state.Phase ? state.Phase.ToString() : decision.Verdict.ToString(), decision.Reason, cancellationToken);
+        }
+    }
+
+    /// <summary>Reports a Canary that cannot be used: status Invalid with every problem, and a Warning event.</summary>
+    public async Task ReportInvalidAsync(string ns, string name, IReadOnlyList<string> problems, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        var message = string.Join("; ", problems);
+        var status = new JsonObject { ["status"] = new JsonObject { ["phase"] = "Invalid", ["reason"] = message } };
+        await KubernetesWrites.Call($"write the status of canary {ns}/{name}", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonObject>(
+            new V1Patch(status.ToJsonString(), V1Patch.PatchType.MergePatch), Group, Version, ns, Plural, name, cancellationToken: cancellationToken));
+        await EventAsync(ns, name, "Warning", "Invalid", message, cancellationToken);
+    }
+
+    private Task<Corev1Event> EventAsync(string ns, string name, string type, string reason, string message, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var body = new Corev1Event
+        {
+            Metadata = new V1ObjectMeta { GenerateName = $"{name}.", NamespaceProperty = ns },
+            InvolvedObject = new V1ObjectReference { ApiVersion = $"{Group}/{Version}", Kind = "Canary", Name = name, NamespaceProperty = ns },
+            Type = type,
+            Reason = reason,
+            Message = message.Length > 1000 ? message[..1000] : message,
+            Source = new V1EventSource { Component = "canary" },
+            FirstTimestamp = now,
+            LastTimestamp = now,
+            Count = 1,
+        };
+        return KubernetesWrites.Call($"record an event on canary {ns}/{name}", () => client.CoreV1.CreateNamespacedEventAsync(body, ns, cancellationToken: cancellationToken));
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using k8s;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Quartz;
+
+namespace Canary.Analyzer.Serving;
+
+/// <summary>
+/// Keeps one Quartz job per Canary resource: lists the Canaries, then watches from the list's
+/// resourceVersion; a 410 (too old) or the end of the stream lists again. A Canary that is not
+/// valid gets its problems in its status and an event, and no job.
+/// </summary>
+public sealed partial class CanaryWatcher(
+    IKubernetes client, CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers, IAnalysisStore store, TemplateLibrary templates, TimeProvider time, ILogger<CanaryWatcher> log)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var scheduler = await schedulers.GetScheduler(stoppingToken);
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var list = await client.CustomObjects.ListClusterCustomObjectAsync<JsonObject>(CanaryObjects.Group, CanaryObjects.Version, CanaryObjects.Plural, cancellationToken: stoppingToken);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var item in (list["items"] as JsonArray ?? []).OfType<JsonObject>())
+                {
+                    seen.Add(await ApplyAsync(scheduler, item, stoppingToken));
+                }
+
+                foreach (var gone in registry.Keys.Where(k => !seen.Contains(k)))
+                {
+                    await RemoveAsync(scheduler, gone, stoppingToken);
+                }
+
+                registry.Synced = true;
+                failures = 0;
+                var version = list["metadata"]?["resourceVersion"]?.GetValue<string>();
+                var events = client.CustomObjects.WatchListClusterCustomObjectAsync(
+                    CanaryObjects.Group, CanaryObjects.Version, CanaryObjects.Plural, allowWatchBookmarks: true, resourceVersion: version, cancellationToken: stoppingToken);
+                await foreach (var (type, received) in events)
+                {
+                    if (System.Text.Json.JsonSerializer.SerializeToNode(received) is not JsonObject item)
+                    {
+                        continue;
+                    }
+
+                    if (type == WatchEventType.Error)
+                    {
+                        // 410 Expired and friends: list again.
+                        break;
+                    }
+
+                    if (type is WatchEventType.Added or WatchEventType.Modified)
+                    {
+                        await ApplyAsync(scheduler, item, stoppingToken);
+                    }
+                    else if (type == WatchEventType.Deleted)
+                    {
+                        await RemoveAsync(scheduler, Key(item), stoppingToken);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // The watch must outlive API server hiccups: log, back off, list again.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures++;
+                WatchFailed(log, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(failures, 8)))), time, stoppingToken);
+            }
+        }
+    }
+
+    private async Task<string> ApplyAsync(IScheduler scheduler, JsonObject item, CancellationToken cancellationToken)
+    {
+        var key = Key(item);
+        var (resource, problems) = CanaryResourceReader.Read($"{key}.json", item.ToJsonString(), templates);
+        if (resource is null)
+        {
+            Invalid(log, key, string.Join("; ", problems));
+            registry.Remove(key);
+            await scheduler.UnscheduleJob(new TriggerKey(key), cancellationToken);
+            var (ns, name) = Split(key);
+            await objects.ReportInvalidAsync(ns, name, problems, cancellationToken);
+            return key;
+        }
+
+        var previous = registry.Get(key);
+        registry.Set(resource);
+        if (previous is null || previous.Interval != resource.Interval || !await scheduler.Exists(new TriggerKey(key), cancellationToken))
+        {
+            var job = JobBuilder.Create<RolloutJob>().WithIdentity(key).UsingJobData(RolloutJob.RolloutKey, key).StoreDurably().Build();
+            var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(job).StartNow()
+                // A tick that could not run on time is skipped, not replayed: the next one sees the present.
+                .WithSimpleSchedule(s => s.WithInterval(resource.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .Build();
+            await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
+            Scheduled(log, key, resource.Interval);
+        }
+
+        return key;
+    }
+
+    private async Task RemoveAsync(IScheduler scheduler, string key, CancellationToken cancellationToken)
+    {
+        registry.Remove(key);
+        await scheduler.DeleteJob(new JobKey(key), cancellationToken);
+        await store.DeleteRolloutAsync(key, cancellationToken);
+        Removed(log, key);
+    }
+
+    private static string Key(JsonObject item) => $"{item["metadata"]?["namespace"]?.GetValue<string>() ?? "default"}/{item["metadata"]?["name"]?.GetValue<string>()}";
+
+    private static (string Namespace, string Name) Split(string key) => (key[..key.IndexOf('/', StringComparison.Ordinal)], key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: scheduled every {Interval}")]
+    private static partial void Scheduled(ILogger logger, string rollout, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: the Canary was deleted; its job is removed, its history kept")]
+    private static partial void Removed(ILogger logger, string rollout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: the Canary is not valid: {Problems}")]
+    private static partial void Invalid(ILogger logger, string rollout, string problems);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "watching Canary resources failed: {Error}; listing again")]
+    private static partial void WatchFailed(ILogger logger, string error);
+}

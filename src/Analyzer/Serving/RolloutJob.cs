@@ -1,0 +1,50 @@
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Microsoft.Extensions.Logging;
+using Quartz;
+
+namespace Canary.Analyzer.Serving;
+
+/// <summary>
+/// One Quartz job per active rollout, fired at its interval; never two ticks of a rollout at once.
+/// A tick that fails is logged and counted; the next one decides again from the stored state.
+/// </summary>
+[DisallowConcurrentExecution]
+public sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, IAnalysisStore store, TimeProvider time, ILogger<RolloutJob> log) : IJob
+{
+    public const string RolloutKey = "rollout";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = context.MergedJobDataMap.GetString(RolloutKey) ?? string.Empty;
+        if (registry.Get(key) is not { } resource)
+        {
+            return;
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            var before = (await store.GetRolloutAsync(key, cancellationToken))?.State.Phase ?? RolloutPhase.Initializing;
+            var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
+            var tick = await controller.TickAsync(resource, commands, cancellationToken);
+            if (!tick.Skipped)
+            {
+                await objects.ReportAsync(resource, before, tick.Decision, cancellationToken);
+            }
+
+            RolloutMetrics.Record(key, tick, time.GetElapsedTime(started));
+        }
+#pragma warning disable CA1031 // A failed tick must not stop the scheduler: it is logged and counted, and the next tick decides again.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            RolloutMetrics.Failed(key);
+            TickFailed(log, key, e.GetType().Name, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "rollout {Rollout}: the tick failed ({Type}): {Error}; the next tick decides again")]
+    private static partial void TickFailed(ILogger logger, string rollout, string type, string error);
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Prometheus;
+using Canary.Testing;
+using Canary.Testing.Kubernetes;
+
+namespace Canary.Analyzer.Tests.Rollouts;
+
+/// <summary>`canary serve` as a real process: it runs a release by itself, and a SIGKILL in the middle loses nothing.</summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifetime
+{
+    private const string Ns = "e2e-healthy";
+    private readonly System.Text.StringBuilder output = new();
+    private KubernetesEmulator emulator = null!;
+    private string folder = null!;
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        folder = Directory.CreateTempSubdirectory("canary-serve-").FullName;
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
+        emulator.InstallCrd("canary.dev", "v1alpha1", "Canary", "canaries");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await emulator.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_release_survives_SIGKILL_and_continues_from_the_same_step_promoting_once()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        var store = Path.Combine(folder, "canary.db");
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, Canary());
+
+        using (var first = Serve(store))
+        {
+            await WaitAsync(first, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+            await WaitAsync(first, () => Weight() >= 40, "the release did not reach 40 %");
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
+
+        var killedAt = Weight();
+        var analysesBefore = await CountAnalysesAsync(store);
+        Assert.True(analysesBefore >= 1);
+        using (var second = Serve(store))
+        {
+            await WaitAsync(second, () => Status()?["phase"]?.GetValue<string>() is "Succeeded" or "Failed", "the release did not finish after the restart");
+            second.Kill(entireProcessTree: true);
+            await second.WaitForExitAsync();
+        }
+
+        Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
+        Assert.Equal("checkout:2.0", emulator.Read("apps", "v1", "deployments", Ns, "checkout-primary")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+        await using var history = new SqliteAnalysisStore(store);
+        var decisions = await history.DecisionsAsync($"{Ns}/checkout", CancellationToken.None);
+        // Continued, not restarted: no decision after the kill goes back below the weight it had reached.
+        var afterKill = decisions.SkipWhile(d => d.CanaryWeight < killedAt).ToList();
+        Assert.DoesNotContain(afterKill.TakeWhile(d => d.Phase == "Progressing"), d => d.CanaryWeight < killedAt);
+        Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
+        Assert.True((await history.AnalysesAsync($"{Ns}/checkout", CancellationToken.None)).Count >= analysesBefore);
+        Assert.Contains(decisions, d => d.Phase == "Succeeded");
+    }
+
+    private Process Serve(string store)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[]
+        {
+            "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "serve", "--urls", $"http://127.0.0.1:{FreePort.Next()}",
+            "--store", $"sqlite:{store}", "--kubeconfig", emulator.WriteKubeconfig(folder), "--prometheus", prometheus.Url.AbsoluteUri,
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => Log(e.Data);
+        process.ErrorDataReceived += (_, e) => Log(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private void Log(string? line)
+    {
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+    }
+
+    private string Output()
+    {
+        lock (output)
+        {
+            var text = output.ToString();
+            return string.Join("\n", text.Split('\n').Where(l => !l.Contains("waiting for a new revision", StringComparison.Ordinal)).Take(40));
+        }
+    }
+
+    private async Task WaitAsync(Process process, Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!done())
+        {
+            Assert.False(process.HasExited, $"canary serve exited with {(process.HasExited ? process.ExitCode : 0)}:\n{Output()}");
+            Assert.True(DateTime.UtcNow < deadline, $"{what} within 90 s; canary serve said:\n{Output()}");
+            await Task.Delay(100);
+        }
+    }
+
+    private JsonNode? Status() => emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")?["status"];
+
+    private int Weight() =>
+        emulator.Read("networking.istio.io", "v1beta1", "virtualservices", Ns, "checkout")?["spec"]?["http"]?.AsArray()
+            .FirstOrDefault(r => r?["name"]?.GetValue<string>() == "canary")?["route"]?[1]?["weight"]?.GetValue<int>() ?? 0;
+
+    private static async Task<int> CountAnalysesAsync(string path)
+    {
+        await using var store = new SqliteAnalysisStore(path);
+        return (await store.AnalysesAsync($"{Ns}/checkout", CancellationToken.None)).Count;
+    }
+
+    private static JsonObject Canary() => JsonNode.Parse("""
+        {"apiVersion": "canary.dev/v1alpha1", "kind": "Canary", "metadata": {"name": "checkout"},
+         "spec": {"targetRef": {"kind": "Deployment", "name": "checkout"}, "router": "istio",
+                  "analysis": {"interval": "1s", "window": "15s", "threshold": 3, "minSamples": 5, "stepWeights": [20, 40, 60],
+                               "cohorts": {"control": "version=\"v1\"", "experiment": "version=\"v2\""},
+                               "config": {"interval": "5s", "step": "1s",
+                                          "metrics": [{"name": "error rate", "template": "http-error-rate", "critical": true, "mustHaveData": true}]}}}}
+        """)!.AsObject();
+
+    private static JsonObject Deployment(string image, int replicas = 2) => JsonNode.Parse("""
+        {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},
+         "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "checkout"}},
+                  "template": {"metadata": {"labels": {"app": "checkout"}},
+                               "spec": {"containers": [{"name": "app", "image": "IMAGE", "ports": [{"containerPort": 8080}]}]}}}}
+        """.Replace("REPLICAS", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal).Replace("IMAGE", image, StringComparison.Ordinal))!.AsObject();
+}
