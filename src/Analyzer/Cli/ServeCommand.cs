@@ -108,8 +108,32 @@ internal static class ServeCommand
         services.AddSingleton<RolloutController>();
         services.AddSingleton<CanaryRegistry>();
         services.AddSingleton<CanaryObjects>();
+        var clustered = location.StartsWith("postgres:", StringComparison.Ordinal);
+        var checkin = settings.GetValue("Canary:ClusterCheckin", TimeSpan.FromSeconds(7.5));
         services.AddQuartz(q =>
         {
+            if (clustered)
+            {
+                // Several replicas on one PostgreSQL share the rollouts: each tick runs on one of them, and
+                // a replica that stops checking in has its jobs taken over. Quartz creates its own tables.
+                q.ConfigureScheduler(o =>
+                {
+                    o.InstanceName = "canary";
+                    o.GenerateInstanceId = true;
+                });
+                q.UsePersistentStore(store =>
+                {
+                    store.UsePostgres(location["postgres:".Length..]);
+                    store.UseSystemTextJsonSerializer(_ => { });
+                    store.UseClustering(c =>
+                    {
+                        c.CheckinInterval = checkin;
+                        c.CheckinMisfireThreshold = checkin * 2;
+                    });
+                    store.ProvisionSchema();
+                });
+            }
+
             var retention = settings.GetValue("Canary:Retention", TimeSpan.FromDays(90));
             q.ScheduleJob<RetentionJob>(t => t.WithIdentity("retention").StartNow().WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromHours(6)).RepeatForever()),
                 job => job.WithIdentity("retention").UsingJobData("days", retention.TotalDays));

@@ -71,24 +71,38 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Contains(decisions, d => d.Phase == "Succeeded");
     }
 
-    private Process Serve(string store)
+    private Process Serve(string store, System.Text.StringBuilder? own = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[]
         {
             "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "serve", "--urls", $"http://127.0.0.1:{FreePort.Next()}",
-            "--store", $"sqlite:{store}", "--kubeconfig", emulator.WriteKubeconfig(folder), "--prometheus", prometheus.Url.AbsoluteUri,
+            "--store", store.StartsWith("postgres:", StringComparison.Ordinal) ? store : $"sqlite:{store}", "--kubeconfig", emulator.WriteKubeconfig(folder),
+            "--prometheus", prometheus.Url.AbsoluteUri,
         })
         {
             start.ArgumentList.Add(argument);
         }
 
+        // Short cluster check-ins, so a replica that dies is noticed within seconds.
+        start.Environment["CANARY__Canary__ClusterCheckin"] = "00:00:01";
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => Log(e.Data);
-        process.ErrorDataReceived += (_, e) => Log(e.Data);
+        process.OutputDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
+        process.ErrorDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    private static void Append(System.Text.StringBuilder? own, string? line)
+    {
+        if (own is not null)
+        {
+            lock (own)
+            {
+                own.AppendLine(line);
+            }
+        }
     }
 
     private void Log(string? line)
@@ -116,6 +130,58 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
             Assert.False(process.HasExited, $"canary serve exited with {(process.HasExited ? process.ExitCode : 0)}:\n{Output()}");
             Assert.True(DateTime.UtcNow < deadline, $"{what} within 90 s; canary serve said:\n{Output()}");
             await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Two_replicas_on_PostgreSQL_share_the_rollout_each_tick_runs_once_and_the_survivor_takes_over()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        var postgres = new PostgresServer();
+        await postgres.InitializeAsync();
+        try
+        {
+            var store = "postgres:" + await postgres.CreateDatabaseAsync();
+            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+            emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, Canary());
+            var logA = new System.Text.StringBuilder();
+            var logB = new System.Text.StringBuilder();
+            using var a = Serve(store, logA);
+            using var b = Serve(store, logB);
+            await WaitAsync(a, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+            await WaitAsync(a, () => Weight() >= 40, "the release did not reach 40 %");
+
+            // Kill the replica that ran more of the ticks so far; the other one must carry on.
+            var (victim, survivor, survivorLog) = Decisions(logA).Count >= Decisions(logB).Count ? (a, b, logB) : (b, a, logA);
+            var survivorBefore = Decisions(survivorLog).Count;
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+            await WaitAsync(survivor, () => Status()?["phase"]?.GetValue<string>() is "Succeeded" or "Failed", "the survivor did not finish the release");
+            survivor.Kill(entireProcessTree: true);
+            await survivor.WaitForExitAsync();
+
+            Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
+            Assert.True(Decisions(survivorLog).Count > survivorBefore, "the survivor made no decision after the other replica died");
+            // Each tick ran on one replica only: no replica ever found the other had decided the same tick.
+            Assert.DoesNotContain("tick skipped", logA.ToString() + logB.ToString(), StringComparison.Ordinal);
+            await using var history = new Canary.Analyzer.Storage.PostgresAnalysisStore(store["postgres:".Length..]);
+            var decisions = await history.DecisionsAsync($"{Ns}/checkout", CancellationToken.None);
+            Assert.True(decisions.Count >= Decisions(logA).Count + Decisions(logB).Count);
+            Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await postgres.DisposeAsync();
+        }
+    }
+
+    /// <summary>The decision lines a replica logged (one per tick it ran), oldest first; each carries its time.</summary>
+    private static List<string> Decisions(System.Text.StringBuilder log)
+    {
+        lock (log)
+        {
+            return [.. log.ToString().Split('\n').Where(l => l.Contains($"rollout {Ns}/checkout: ", StringComparison.Ordinal) && l.Contains(" at ", StringComparison.Ordinal) && l.Contains(" %: ", StringComparison.Ordinal))];
         }
     }
 
