@@ -54,9 +54,32 @@ public abstract class SqlAnalysisStore : IAnalysisStore
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>SQL that makes replicas starting together migrate one after the other (and its release); null when the database does it itself.</summary>
+    protected virtual (string Lock, string Unlock)? MigrationLock => null;
+
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        if (MigrationLock is { } serialized)
+        {
+            await ExecuteAsync(connection, null, serialized.Lock, cancellationToken);
+        }
+
+        try
+        {
+            await MigrateLockedAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            if (MigrationLock is { } release)
+            {
+                await ExecuteAsync(connection, null, release.Unlock, CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task MigrateLockedAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
         await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", cancellationToken);
         foreach (var (version, sql) in Migrations)
         {

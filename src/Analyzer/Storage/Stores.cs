@@ -29,6 +29,9 @@ public sealed class PostgresAnalysisStore(string connectionString) : SqlAnalysis
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await dataSource.OpenConnectionAsync(cancellationToken);
 
+    /// <summary>A session advisory lock (an arbitrary constant key: "canary" in ASCII) held while migrating.</summary>
+    protected override (string Lock, string Unlock)? MigrationLock => ("SELECT pg_advisory_lock(1667329646)", "SELECT pg_advisory_unlock(1667329646)");
+
     public override async ValueTask DisposeAsync()
     {
         await dataSource.DisposeAsync();

@@ -125,6 +125,25 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
     }
 
     [Fact]
+    public async Task Replicas_starting_together_migrate_one_after_the_other()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 4).Select(_ => new PostgresAnalysisStore(connection)).ToList();
+        try
+        {
+            await Task.WhenAll(stores.Select(s => s.MigrateAsync(CancellationToken.None)));
+            Assert.Empty(await stores[0].ListRolloutsAsync(CancellationToken.None));
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public void Passwords_in_a_store_location_never_reach_a_message()
     {
         var e = Assert.Throws<ArgumentException>(() => StoreLocation.Open("mysql:Host=db;Password=hunter2;Database=x"));
