@@ -71,12 +71,12 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Contains(decisions, d => d.Phase == "Succeeded");
     }
 
-    private Process Serve(string store, System.Text.StringBuilder? own = null)
+    private Process Serve(string store, System.Text.StringBuilder? own = null, int? port = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[]
         {
-            "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "serve", "--urls", $"http://127.0.0.1:{FreePort.Next()}",
+            "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "serve", "--urls", $"http://127.0.0.1:{port ?? FreePort.Next()}",
             "--store", store.StartsWith("postgres:", StringComparison.Ordinal) ? store : $"sqlite:{store}", "--kubeconfig", emulator.WriteKubeconfig(folder),
             "--prometheus", prometheus.Url.AbsoluteUri,
         })
@@ -174,6 +174,53 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         {
             await postgres.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Serve_reports_health_metrics_invalid_canaries_and_takes_an_approval_by_annotation()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        await using var gate = await GateServer.StartAsync();
+        var canary = Canary();
+        canary["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50);
+        canary["spec"]!["analysis"]!["webhooks"] = new JsonArray(new JsonObject { ["name"] = "release-manager", ["type"] = "confirm-promotion", ["url"] = new Uri(gate.Url, "promote").AbsoluteUri });
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+        var invalid = Canary();
+        invalid["metadata"]!["name"] = "broken";
+        invalid["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50, 20);
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, invalid);
+
+        var port = FreePort.Next();
+        using var serve = Serve(Path.Combine(folder, "canary.db"), port: port);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("healthz", UriKind.Relative))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("readyz", UriKind.Relative))).StatusCode);
+
+        // The invalid Canary: its status and a Warning event name the field.
+        var broken = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "broken")!["status"]!;
+        Assert.Equal("Invalid", broken["phase"]!.GetValue<string>());
+        Assert.Contains("spec.analysis.stepWeights[1]: 20 is not above the step before it (50)", broken["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        var events = JsonNode.Parse(await new HttpClient().GetStringAsync(new Uri(emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray();
+        Assert.Contains(events, e => e!["involvedObject"]!["name"]!.GetValue<string>() == "broken" && e["type"]!.GetValue<string>() == "Warning" && e["reason"]!.GetValue<string>() == "Invalid");
+
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release did not wait for promotion");
+        var metrics = await http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        Assert.Contains($"canary_rollout_canary_weight{{rollout=\"{Ns}/checkout\"}} 50", metrics, StringComparison.Ordinal);
+        Assert.Contains($"canary_rollout_phase{{rollout=\"{Ns}/checkout\",phase=\"WaitingPromotion\"}} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains($"canary_analyses_total{{rollout=\"{Ns}/checkout\",verdict=\"Pass\"}}", metrics, StringComparison.Ordinal);
+
+        // kubectl annotate canary checkout canary.dev/command=approve
+        var kubeconfig = emulator.WriteKubeconfig(folder);
+        await ExternalProcess.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "annotate", "canaries.canary.dev", "checkout", "-n", Ns, "canary.dev/command=approve"], folder, TimeSpan.FromSeconds(60));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Succeeded", "the approved release did not finish");
+        Assert.Null(emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!["metadata"]!["annotations"]?["canary.dev/command"]);
+        Assert.Contains(JsonNode.Parse(await new HttpClient().GetStringAsync(new Uri(emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray(),
+            e => e!["involvedObject"]!["name"]!.GetValue<string>() == "checkout" && e["reason"]!.GetValue<string>() == "Succeeded");
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
     }
 
     /// <summary>The decision lines a replica logged (one per tick it ran), oldest first; each carries its time.</summary>
