@@ -1,12 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Canary.Testing;
 
@@ -37,7 +31,7 @@ public sealed record ProxiedRequest(string Method, string Path, IReadOnlyDiction
 /// </summary>
 public sealed class FaultProxy : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private WebApplication app = null!;
     private readonly HttpClient upstream = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly ConcurrentQueue<Fault> faults = new();
     private readonly ConcurrentQueue<ProxiedRequest> requests = new();
@@ -45,11 +39,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private int inFlight;
     private int maxInFlight;
 
-    private FaultProxy(WebApplication app, Uri target)
-    {
-        this.app = app;
-        Target = target;
-    }
+    private FaultProxy(Uri target) => Target = target;
 
     public Uri Url { get; private set; } = null!;
 
@@ -65,15 +55,8 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public static async Task<FaultProxy> StartAsync(Uri target)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var proxy = new FaultProxy(app, target);
-        app.Run(proxy.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        proxy.Url = new Uri(address.EndsWith('/') ? address : address + "/");
+        var proxy = new FaultProxy(target);
+        (proxy.app, proxy.Url) = await LoopbackHost.StartAsync(proxy.HandleAsync);
         return proxy;
     }
 

@@ -4,13 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Canary.Testing.Kubernetes;
 
@@ -38,7 +32,7 @@ public abstract record ApiFault
 public sealed partial class KubernetesEmulator : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
-    private readonly WebApplication app;
+    private WebApplication app = null!;
     private readonly ResourceCatalog catalog = new();
     private readonly ObjectStore store;
     private readonly Queue<(string? Method, string Path, ApiFault Fault)> faults = new();
@@ -49,9 +43,8 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     private readonly Task controller;
     private int requests;
 
-    private KubernetesEmulator(WebApplication app, TimeProvider time)
+    private KubernetesEmulator(TimeProvider time)
     {
-        this.app = app;
         Time = time;
         store = new ObjectStore(time);
         controller = Task.Run(() => RunDeploymentControllerAsync(stop.Token));
@@ -69,15 +62,8 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
 
     public static async Task<KubernetesEmulator> StartAsync(TimeProvider? time = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var emulator = new KubernetesEmulator(app, time ?? TimeProvider.System);
-        app.Run(emulator.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        emulator.Url = new Uri(address.EndsWith('/') ? address : address + "/");
+        var emulator = new KubernetesEmulator(time ?? TimeProvider.System);
+        (emulator.app, emulator.Url) = await LoopbackHost.StartAsync(emulator.HandleAsync);
         return emulator;
     }
 
