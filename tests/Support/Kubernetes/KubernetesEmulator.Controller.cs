@@ -7,9 +7,9 @@ public sealed partial class KubernetesEmulator
 {
     private async Task RunDeploymentControllerAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (await timer.WaitForNextTickAsync(cancellationToken))
+        while (true)
         {
+            await Task.Delay(ControllerInterval, cancellationToken);
             var type = catalog.Find("apps", "v1", "deployments")!;
             foreach (var deployment in store.List(type, null, LabelSelector.Parse(null), null))
             {

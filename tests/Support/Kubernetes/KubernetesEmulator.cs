@@ -57,6 +57,9 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     /// <summary>How long the deployment controller waits before a deployment's status follows its spec.</summary>
     public TimeSpan RolloutDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How often the deployment controller looks at every deployment (raise it for thousands of them).</summary>
+    public TimeSpan ControllerInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Requests served so far (for tests that count retries).</summary>
     public int Requests => Volatile.Read(ref requests);
 
