@@ -110,8 +110,11 @@ internal static class ServeCommand
         services.AddSingleton<CanaryObjects>();
         var clustered = location.StartsWith("postgres:", StringComparison.Ordinal);
         var checkin = settings.GetValue("Canary:ClusterCheckin", TimeSpan.FromSeconds(7.5));
+        // Ticks wait on Kubernetes, Prometheus and the store far more than they compute: many run at once.
+        var concurrentTicks = settings.GetValue("Canary:ConcurrentTicks", 64);
         services.AddQuartz(q =>
         {
+            q.UseDefaultThreadPool(pool => pool.MaxConcurrency = concurrentTicks);
             if (clustered)
             {
                 // Several replicas on one PostgreSQL share the rollouts: each tick runs on one of them, and

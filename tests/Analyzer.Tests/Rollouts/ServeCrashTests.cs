@@ -14,6 +14,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
 {
     private const string Ns = "e2e-healthy";
     private readonly System.Text.StringBuilder output = new();
+    private readonly List<Process> started = [];
     private KubernetesEmulator emulator = null!;
     private string folder = null!;
 
@@ -28,6 +29,23 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
 
     public async Task DisposeAsync()
     {
+        // A failed assertion must not leave a canary serve running after the test.
+        foreach (var process in started)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Already disposed by its test: it was stopped there.
+            }
+        }
+
         await emulator.DisposeAsync();
         Directory.Delete(folder, recursive: true);
     }
@@ -87,6 +105,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         // Short cluster check-ins, so a replica that dies is noticed within seconds.
         start.Environment["CANARY__Canary__ClusterCheckin"] = "00:00:01";
         var process = Process.Start(start)!;
+        started.Add(process);
         process.OutputDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
         process.ErrorDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
         process.BeginOutputReadLine();
