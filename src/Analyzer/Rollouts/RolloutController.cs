@@ -8,7 +8,14 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>What one tick did: the decision, the analysis it ran (if any), and actions that failed (the next tick repairs them).</summary>
-public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IReadOnlyList<string> ActionErrors, bool Skipped = false);
+public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IReadOnlyList<string> ActionErrors, bool Skipped = false)
+{
+    /// <summary>How long the analysis took (zero when none ran).</summary>
+    public TimeSpan AnalysisDuration { get; init; }
+
+    /// <summary>The stored analysis's id, for logs and the API.</summary>
+    public Guid? AnalysisId { get; init; }
+}
 
 /// <summary>
 /// The imperative shell around <see cref="RolloutStateMachine"/> (DESIGN: "Flow of one rollout
@@ -52,11 +59,19 @@ public sealed partial class RolloutController(
             WorkloadsUnreadable(log, resource.Key, e.Message);
         }
 
+        if (status is not null && state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion or RolloutPhase.Promoting)
+        {
+            await CompareRouterAsync(resource, state, cancellationToken);
+        }
+
         RolloutAnalysis? analysis = null;
+        var analysisDuration = TimeSpan.Zero;
         if (status is not null && RolloutStateMachine.AnalysisDue(spec, state, now))
         {
             await webhooks.CallAsync(resource, "rollout", state, cancellationToken);
+            var started = time.GetTimestamp();
             analysis = await AnalyzeAsync(resource, cancellationToken);
+            analysisDuration = time.GetElapsedTime(started);
         }
 
         bool? promotionGate = null, trafficGate = null;
@@ -96,7 +111,7 @@ public sealed partial class RolloutController(
             return new TickResult(decision, analysis, [], Skipped: true);
         }
 
-        Decided(log, resource.Key, decision.State.Phase, decision.State.CanaryWeight, decision.Verdict, decision.Reason);
+        Decided(log, resource.Key, decision.State.Phase, decision.State.CanaryWeight, decision.Verdict, decision.Reason, analysisRecord?.Id);
         var errors = new List<string>();
         foreach (var action in decision.Actions)
         {
@@ -111,7 +126,28 @@ public sealed partial class RolloutController(
             }
         }
 
-        return new TickResult(decision, analysis, errors);
+        return new TickResult(decision, analysis, errors) { AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id };
+    }
+
+    /// <summary>
+    /// Reads the weight the router reports and says when it is not the rollout's (someone edited it,
+    /// or canary stopped between deciding and applying): the stored decision wins, and this tick's
+    /// routing action puts it back.
+    /// </summary>
+    private async Task CompareRouterAsync(CanaryResource resource, RolloutState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reported = await routers.Get(resource.Router).GetRoutingAsync(resource.Routes, cancellationToken);
+            if (reported.CanaryWeight != state.CanaryWeight && !(resource.Rollout.DryRun && reported.CanaryWeight == 0))
+            {
+                RouterDrift(log, resource.Key, reported.CanaryWeight, state.CanaryWeight);
+            }
+        }
+        catch (Exception e) when (e is KubernetesWriteException or RoutingException)
+        {
+            RouterUnreadable(log, resource.Key, e.Message);
+        }
     }
 
     /// <summary>The cohorts' label matchers: the resource's, or by router (istio: destination_workload; nginx: service; else pod names).</summary>
@@ -185,8 +221,14 @@ public sealed partial class RolloutController(
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: {Reason}; tick skipped")]
     private static partial void TickSkipped(ILogger logger, string rollout, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: {Phase} at {Weight} %: {Verdict}: {Reason}")]
-    private static partial void Decided(ILogger logger, string rollout, RolloutPhase phase, int weight, StepVerdict verdict, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: {Phase} at {Weight} %: {Verdict}: {Reason} (analysis {AnalysisId})")]
+    private static partial void Decided(ILogger logger, string rollout, RolloutPhase phase, int weight, StepVerdict verdict, string reason, Guid? analysisId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: the router reports {Reported} % on the canary, the rollout is at {Stored} %; setting {Stored} %")]
+    private static partial void RouterDrift(ILogger logger, string rollout, int reported, int stored);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: the router's weights cannot be read: {Error}")]
+    private static partial void RouterUnreadable(ILogger logger, string rollout, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: action failed, the next tick repairs it: {Error}")]
     private static partial void ActionFailed(ILogger logger, string rollout, string error);

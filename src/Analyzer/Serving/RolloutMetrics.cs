@@ -16,6 +16,12 @@ public static class RolloutMetrics
         Buckets = Histogram.ExponentialBuckets(0.005, 2, 14),
     });
 
+    private static readonly Histogram AnalysisDuration = Prometheus.Metrics.CreateHistogram("canary_analysis_duration_seconds", "Time to fetch and judge one analysis.", new HistogramConfiguration
+    {
+        LabelNames = ["rollout"],
+        Buckets = Histogram.ExponentialBuckets(0.005, 2, 14),
+    });
+
     private static readonly Counter SourceErrors = Prometheus.Metrics.CreateCounter("canary_metrics_source_errors_total", "Analyses left without evidence by a metrics source failure.", "rollout");
     private static readonly Counter TickErrors = Prometheus.Metrics.CreateCounter("canary_tick_errors_total", "Ticks that failed before a decision was stored.", "rollout");
 
@@ -37,6 +43,7 @@ public static class RolloutMetrics
         if (tick.Analysis is { } analysis)
         {
             Analyses.WithLabels(rollout, analysis.Outcome.Verdict.ToString()).Inc();
+            AnalysisDuration.WithLabels(rollout).Observe(tick.AnalysisDuration.TotalSeconds);
             if (analysis.Outcome.Reason.StartsWith("the metrics source failed", StringComparison.Ordinal))
             {
                 SourceErrors.WithLabels(rollout).Inc();

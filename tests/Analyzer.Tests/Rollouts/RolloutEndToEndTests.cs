@@ -8,7 +8,6 @@ using Canary.Analyzer.Workloads;
 using Canary.Testing;
 using Canary.Testing.Kubernetes;
 using k8s;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Canary.Analyzer.Tests.Rollouts;
 
@@ -24,6 +23,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     private k8s.Kubernetes client = null!;
     private SqliteAnalysisStore store = null!;
     private readonly HttpClient http = new();
+    private readonly Support.CollectingLogger<RolloutController> log = new();
 
     public async Task InitializeAsync()
     {
@@ -64,6 +64,24 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var query = JsonNode.Parse(analyses[0].QueriesJson)!["error rate"]!["experiment"]!.GetValue<string>();
         Assert.Contains("namespace=\"e2e-healthy\", version=\"v2\"", query, StringComparison.Ordinal);
         Assert.Contains("\"classification\": \"Pass\"", analyses[0].ResultJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_weight_edited_by_hand_is_reported_and_put_back_to_the_rollouts()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url, threshold: 3);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        var service = emulator.Read("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, "checkout")!;
+        service["spec"]!["http"]![0]!["route"]![0]!["weight"] = 30;
+        service["spec"]!["http"]![0]!["route"]![1]!["weight"] = 70;
+        emulator.Write("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, service);
+
+        var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+        Assert.Contains(log.Messages, m => m == $"Warning: rollout {resource.Key}: the router reports 70 % on the canary, the rollout is at 20 %; setting 20 %");
+        var weight = (await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+        Assert.Equal(tick.Decision.State.CanaryWeight, weight);
+        Assert.NotEqual(70, weight);
+        Assert.Contains(log.Messages, m => m.Contains($"(analysis {tick.AnalysisId})", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -170,7 +188,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             new RolloutAnalyzer(source),
             new Webhooks(http, TimeProvider.System),
             TimeProvider.System,
-            NullLogger<RolloutController>.Instance);
+            log);
         var first = await controller.TickAsync(resource!, [], CancellationToken.None);
         Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
         Assert.Empty(first.ActionErrors);

@@ -230,6 +230,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Contains($"canary_rollout_canary_weight{{rollout=\"{Ns}/checkout\"}} 50", metrics, StringComparison.Ordinal);
         Assert.Contains($"canary_rollout_phase{{rollout=\"{Ns}/checkout\",phase=\"WaitingPromotion\"}} 1", metrics, StringComparison.Ordinal);
         Assert.Contains($"canary_analyses_total{{rollout=\"{Ns}/checkout\",verdict=\"Pass\"}}", metrics, StringComparison.Ordinal);
+        Assert.Contains($"canary_analysis_duration_seconds_count{{rollout=\"{Ns}/checkout\"}}", metrics, StringComparison.Ordinal);
 
         // kubectl annotate canary checkout canary.dev/command=approve
         var kubeconfig = emulator.WriteKubeconfig(folder);
