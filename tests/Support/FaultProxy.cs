@@ -45,6 +45,9 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public Uri Target { get; }
 
+    /// <summary>While true, every request has its connection dropped, as if the upstream were gone.</summary>
+    public bool Down { get; set; }
+
     /// <summary>Runs with the 1-based number of each request before it is forwarded.</summary>
     public Func<int, Task>? BeforeForward { get; set; }
 
@@ -104,6 +107,12 @@ public sealed class FaultProxy : IAsyncDisposable
             context.Request.Path + context.Request.QueryString,
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
             form));
+        if (Down)
+        {
+            context.Abort();
+            return;
+        }
+
         if (faults.TryDequeue(out var fault))
         {
             switch (fault)

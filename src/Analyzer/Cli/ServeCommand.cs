@@ -105,7 +105,14 @@ internal static class ServeCommand
         services.AddSingleton(p => new RolloutAnalyzer(p.GetRequiredService<IMetricSource>(), prometheus.Concurrency));
         services.AddSingleton(_ => new HttpClient());
         services.AddSingleton(p => new Webhooks(p.GetRequiredService<HttpClient>(), TimeProvider.System));
-        services.AddSingleton<RolloutController>();
+        services.AddSingleton(p => new ConfigMapConfigs(p.GetRequiredService<IKubernetes>(), templates));
+        services.AddSingleton(p => new RolloutController(
+            p.GetRequiredService<IAnalysisStore>(), p.GetRequiredService<IWorkloadController>(), p.GetRequiredService<RouterRegistry>(),
+            p.GetRequiredService<RolloutAnalyzer>(), p.GetRequiredService<Webhooks>(), TimeProvider.System,
+            p.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RolloutController>>())
+        {
+            ResolveConfig = p.GetRequiredService<ConfigMapConfigs>().ResolveAsync,
+        });
         services.AddSingleton<CanaryRegistry>();
         services.AddSingleton<CanaryObjects>();
         var clustered = location.StartsWith("postgres:", StringComparison.Ordinal);

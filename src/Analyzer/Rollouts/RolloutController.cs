@@ -35,8 +35,8 @@ public sealed partial class RolloutController(
 {
     private static readonly JsonSerializerOptions ActionJson = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
-    /// <summary>Resolves a configRef to a canary config (named configs, ConfigMaps, files).</summary>
-    public Func<string, CanaryConfig?> ConfigByName { get; init; } = _ => null;
+    /// <summary>Resolves a Canary's configRef to a canary config (a ConfigMap in a cluster); InputException says why it cannot.</summary>
+    public Func<CanaryResource, CancellationToken, Task<CanaryConfig>>? ResolveConfig { get; init; }
 
     public async Task<TickResult> TickAsync(CanaryResource resource, IReadOnlyCollection<RolloutCommand> commands, CancellationToken cancellationToken)
     {
@@ -165,10 +165,20 @@ public sealed partial class RolloutController(
 
     private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CancellationToken cancellationToken)
     {
-        var config = resource.Config ?? (resource.ConfigRef is { } name ? ConfigByName(name) : null);
+        var config = resource.Config;
         if (config is null)
         {
-            return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, $"the canary config \"{resource.ConfigRef}\" cannot be found"), "{}", "{}");
+            try
+            {
+                config = ResolveConfig is null
+                    ? throw new Cli.InputException($"the canary config \"{resource.ConfigRef}\" cannot be resolved here")
+                    : await ResolveConfig(resource, cancellationToken);
+            }
+            catch (Exception e) when (e is Cli.InputException or KubernetesWriteException)
+            {
+                var reason = e is Cli.InputException input ? string.Join("; ", input.Problems) : e.Message;
+                return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), "{}", "{}");
+            }
         }
 
         return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken);

@@ -85,6 +85,26 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     }
 
     [Fact]
+    public async Task A_config_kept_in_a_ConfigMap_is_used_and_without_it_there_is_no_evidence()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-gated", prometheus.Url, threshold: 5, byReference: true);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        var missing = await controller.TickAsync(resource, [], CancellationToken.None);
+        Assert.Equal(AnalysisVerdict.Inconclusive, missing.Analysis!.Outcome.Verdict);
+        Assert.Contains("configmap e2e-gated/checkout-metrics (spec.analysis.configRef) does not exist", missing.Decision.Reason, StringComparison.Ordinal);
+        Assert.Equal(20, missing.Decision.State.CanaryWeight);
+
+        emulator.Write(string.Empty, "v1", "configmaps", "e2e-gated", new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "checkout-metrics" },
+            ["data"] = new JsonObject { [Canary.Analyzer.Serving.ConfigMapConfigs.Key] = "interval: 5s\nstep: 1s\nmetrics:\n  - {name: error rate, template: http-error-rate, critical: true, mustHaveData: true}\n" },
+        });
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Contains((await store.AnalysesAsync(resource.Key, CancellationToken.None)).Select(a => a.Verdict), v => v == "Pass");
+    }
+
+    [Fact]
     public async Task Five_percent_errors_in_v2_are_rolled_back_within_the_threshold()
     {
         var (controller, resource) = await SetUpAsync("e2e-faulty", prometheus.Url);
@@ -111,8 +131,8 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var weights = await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
         Assert.Equal([0, 20], weights);
 
-        // Every query of the next two analyses finds Prometheus gone (2 metrics × 2 cohorts each).
-        proxy.Inject([.. Enumerable.Repeat<Fault>(new Fault.Drop(), 8)]);
+        // Prometheus is gone for the next two analyses.
+        proxy.Down = true;
         for (var i = 0; i < 2; i++)
         {
             var tick = await controller.TickAsync(resource, [], CancellationToken.None);
@@ -123,6 +143,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         }
 
         Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
+        proxy.Down = false;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
         Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
     }
@@ -149,7 +170,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     }
 
     /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run.</summary>
-    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null)
+    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null, bool byReference = false)
     {
         await prometheus.WaitForScrapesAsync(ns);
         var hooks = gate is null ? string.Empty : $$"""
@@ -177,7 +198,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
                   metrics:
                     - {name: error rate, template: http-error-rate, critical: true, mustHaveData: true, effectSize: {allowedIncrease: 1.2, criticalIncrease: 1.5}}
                     - {name: mean latency, template: http-latency-mean, effectSize: {allowedIncrease: 1.5}}
-            """, TemplateLibrary.Default());
+            """ is var text && byReference ? text[..text.IndexOf("    config:", StringComparison.Ordinal)] + "    configRef: checkout-metrics\n" : text, TemplateLibrary.Default());
         Assert.Empty(problems);
         emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
         var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = prometheusUrl, Retries = 0, Timeout = TimeSpan.FromSeconds(5) }, TimeProvider.System));
@@ -188,7 +209,10 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             new RolloutAnalyzer(source),
             new Webhooks(http, TimeProvider.System),
             TimeProvider.System,
-            log);
+            log)
+        {
+            ResolveConfig = new Canary.Analyzer.Serving.ConfigMapConfigs(client, TemplateLibrary.Default()).ResolveAsync,
+        };
         var first = await controller.TickAsync(resource!, [], CancellationToken.None);
         Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
         Assert.Empty(first.ActionErrors);
