@@ -150,6 +150,7 @@ internal static class ServeCommand
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddHostedService<CanaryWatcher>();
+        services.AddHostedService<TargetWatcher>();
 
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok\n"));

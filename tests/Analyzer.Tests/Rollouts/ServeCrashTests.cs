@@ -243,6 +243,25 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         await serve.WaitForExitAsync();
     }
 
+    [Fact]
+    public async Task A_new_revision_of_the_target_is_picked_up_at_once_not_at_the_next_interval()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        var canary = Canary();
+        canary["spec"]!["analysis"]!["interval"] = "1h";
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+        using var serve = Serve(Path.Combine(folder, "canary.db"));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+
+        // The next scheduled tick is an hour away; the watch on the target ticks now.
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Progressing", "the new revision was not picked up");
+        Assert.Contains("its target e2e-healthy/checkout changed; ticking now", Output(), StringComparison.Ordinal);
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
+    }
+
     /// <summary>The decision lines a replica logged (one per tick it ran), oldest first; each carries its time.</summary>
     private static List<string> Decisions(System.Text.StringBuilder log)
     {
