@@ -21,10 +21,8 @@ public sealed partial class CanaryWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var scheduler = await schedulers.GetScheduler(stoppingToken);
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        await ListAndWatch.RunAsync(
+            async stoppingToken =>
             {
                 var list = await client.CustomObjects.ListClusterCustomObjectAsync<JsonObject>(CanaryObjects.Group, CanaryObjects.Version, CanaryObjects.Plural, cancellationToken: stoppingToken);
                 var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -39,7 +37,6 @@ public sealed partial class CanaryWatcher(
                 }
 
                 registry.Synced = true;
-                failures = 0;
                 var version = list["metadata"]?["resourceVersion"]?.GetValue<string>();
                 var events = client.CustomObjects.WatchListClusterCustomObjectAsync(
                     CanaryObjects.Group, CanaryObjects.Version, CanaryObjects.Plural, allowWatchBookmarks: true, resourceVersion: version, cancellationToken: stoppingToken);
@@ -65,20 +62,10 @@ public sealed partial class CanaryWatcher(
                         await RemoveAsync(scheduler, Key(item), stoppingToken);
                     }
                 }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-#pragma warning disable CA1031 // The watch must outlive API server hiccups: log, back off, list again.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failures++;
-                WatchFailed(log, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(failures, 8)))), time, stoppingToken);
-            }
-        }
+            },
+            error => WatchFailed(log, error),
+            time,
+            stoppingToken);
     }
 
     private async Task<string> ApplyAsync(IScheduler scheduler, JsonObject item, CancellationToken cancellationToken)

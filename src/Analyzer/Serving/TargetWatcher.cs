@@ -15,14 +15,11 @@ public sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry reg
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var scheduler = await schedulers.GetScheduler(stoppingToken);
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        await ListAndWatch.RunAsync(
+            async stoppingToken =>
             {
                 var list = await client.AppsV1.ListDeploymentForAllNamespacesAsync(cancellationToken: stoppingToken);
                 var generations = list.Items.ToDictionary(d => $"{d.Metadata.NamespaceProperty}/{d.Metadata.Name}", d => d.Metadata.Generation, StringComparer.Ordinal);
-                failures = 0;
                 await foreach (var (type, deployment) in client.AppsV1.WatchListDeploymentForAllNamespacesAsync(
                     allowWatchBookmarks: true, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: stoppingToken))
                 {
@@ -50,20 +47,10 @@ public sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry reg
                         await scheduler.TriggerJob(new JobKey(rollout), stoppingToken);
                     }
                 }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-#pragma warning disable CA1031 // The watch must outlive API server hiccups: log, back off, list again.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failures++;
-                WatchFailed(log, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(failures, 8)))), time, stoppingToken);
-            }
-        }
+            },
+            error => WatchFailed(log, error),
+            time,
+            stoppingToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: its target {Target} changed; ticking now")]
