@@ -50,7 +50,7 @@ run_tests() {
   ensure_dotnet
   # Real components the tests start themselves (DESIGN.md, "Real components").
   ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client \
-    /usr/lib/postgresql/15/bin/initdb:postgresql
+    /usr/lib/postgresql/15/bin/initdb:postgresql haproxy:haproxy
   dotnet restore analysis.sln --nologo -v quiet
   dotnet build analysis.sln -c Release --no-restore --nologo -v quiet -clp:'ErrorsOnly;NoSummary'
   local log

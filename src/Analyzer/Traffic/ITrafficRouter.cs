@@ -34,6 +34,18 @@ public sealed record RouterTarget(string Namespace, string Name)
     /// <summary>Traefik: the services' port; by default the port of the Service `app-primary` (which the workloads create).</summary>
     public int? Port { get; init; }
 
+    /// <summary>HAProxy: the runtime API, a unix socket path or host:port (stats socket ... level admin).</summary>
+    public string? RuntimeApi { get; init; }
+
+    /// <summary>HAProxy: the backend holding the primary's and the canary's server (default: the apex name).</summary>
+    public string? Backend { get; init; }
+
+    /// <summary>HAProxy: the primary's server in the backend.</summary>
+    public string PrimaryServer { get; init; } = "primary";
+
+    /// <summary>HAProxy: the canary's server in the backend.</summary>
+    public string CanaryServer { get; init; } = "canary";
+
     public string Primary => $"{Name}-primary";
 
     public string Canary => $"{Name}-canary";

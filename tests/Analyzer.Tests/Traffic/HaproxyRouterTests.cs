@@ -1,0 +1,71 @@
+using Canary.Analyzer.Traffic;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Traffic;
+
+/// <summary>The HAProxy router against a real HAProxy 2.6, through its runtime API, with real requests through the frontend.</summary>
+public sealed class HaproxyRouterTests : IAsyncLifetime
+{
+    private HaproxyServer haproxy = null!;
+
+    public async Task InitializeAsync() => haproxy = await HaproxyServer.StartAsync();
+
+    public async Task DisposeAsync() => await haproxy.DisposeAsync();
+
+    private RouterTarget Target(bool tcp = false) => new("local", "checkout") { RuntimeApi = tcp ? haproxy.TcpApi : haproxy.Socket };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Weights_move_step_by_step_over_the_socket_or_TCP_and_read_back(bool tcp)
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
+        await router.ReconcileAsync(Target(tcp), CancellationToken.None);
+        Assert.Equal(Routing.AllPrimary, await router.GetRoutingAsync(Target(tcp), CancellationToken.None));
+        foreach (var weight in new[] { 0, 10, 25, 50, 75, 100, 0 })
+        {
+            await router.SetRoutingAsync(Target(tcp), new Routing(weight), CancellationToken.None);
+            Assert.Equal(new Routing(weight), await router.GetRoutingAsync(Target(tcp), CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task Traffic_through_HAProxy_follows_the_weights_and_no_connection_is_dropped()
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
+        Assert.Equal("v1", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+
+        // The same keep-alive connection carries on across the change: HAProxy is not reloaded.
+        await router.SetRoutingAsync(Target(), new Routing(30), CancellationToken.None);
+        var answers = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            answers.Add(await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+        }
+
+        Assert.InRange(answers.Count(a => a == "v2"), 25, 35);
+        await router.SetRoutingAsync(Target(), new Routing(100), CancellationToken.None);
+        Assert.Equal("v2", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+        Assert.False(haproxy.HasExited);
+    }
+
+    [Fact]
+    public async Task Errors_of_the_runtime_API_are_reported_as_such_and_finalizing_restores_the_weights_found()
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
+        var missing = await Assert.ThrowsAsync<RoutingException>(() => router.GetRoutingAsync(Target() with { Backend = "nope" }, CancellationToken.None));
+        Assert.Contains("nope", missing.Message, StringComparison.Ordinal);
+        var server = await Assert.ThrowsAsync<RoutingException>(() => router.GetRoutingAsync(Target() with { CanaryServer = "green" }, CancellationToken.None));
+        Assert.Equal("HAProxy backend checkout has no server green", server.Message);
+        var unreachable = await Assert.ThrowsAsync<RoutingException>(() => router.GetRoutingAsync(Target() with { RuntimeApi = Path.Combine(haproxy.Folder, "missing.sock") }, CancellationToken.None));
+        Assert.StartsWith($"cannot reach HAProxy's runtime API at {Path.Combine(haproxy.Folder, "missing.sock")}", unreachable.Message, StringComparison.Ordinal);
+        var ab = await Assert.ThrowsAsync<RoutingException>(() => router.SetRoutingAsync(Target(), new Routing(0, new RouteMatch("x-canary")), CancellationToken.None));
+        Assert.StartsWith("the haproxy router splits traffic by weight only", ab.Message, StringComparison.Ordinal);
+
+        await router.ReconcileAsync(Target(), CancellationToken.None);
+        await router.SetRoutingAsync(Target(), new Routing(60), CancellationToken.None);
+        await router.FinalizeAsync(Target(), CancellationToken.None);
+        Assert.Equal(Routing.AllPrimary, await router.GetRoutingAsync(Target(), CancellationToken.None));
+    }
+}
