@@ -15,6 +15,8 @@ public static class CanaryCli
                                                       fetch both cohorts from Prometheus and judge them
           validate FILE                               check a canary config (or a Canary resource) and its templates
           serve [--store ...] [--kubeconfig ...]      run the rollout controller: watch Canary resources, release
+          sample-service --port N [--version v2] [--error-rate 0.05] [--latency 50ms]
+                                                      a small instrumented HTTP service for demos
           version                                     print the version
           help                                        print this text
 
@@ -44,6 +46,7 @@ public static class CanaryCli
                 "analyze" => await AnalyzeCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
                 "validate" => await ValidateCommand.RunAsync(args[1..], stdout),
                 "serve" => await ServeCommand.RunAsync(args[1..], stdout, cancellationToken),
+                "sample-service" => await SampleServiceCommand.RunAsync(args[1..], stdout, cancellationToken),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };

@@ -1,0 +1,65 @@
+using System.Net;
+using Canary.Analyzer.Cli;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Cli;
+
+/// <summary>`canary sample-service`: the demo's instrumented service, with the error rate and latency it is told.</summary>
+public sealed class SampleServiceTests
+{
+    [Fact]
+    public async Task It_fails_exactly_the_share_of_requests_it_is_told_and_counts_them_for_Prometheus()
+    {
+        var port = FreePort.Next();
+        using var stop = new CancellationTokenSource();
+        using var output = new StringWriter();
+        var service = CanaryCli.RunAsync(["sample-service", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--version", "v2", "--error-rate", "0.05", "--latency", "5ms"],
+            TextReader.Null, output, TextWriter.Null, TimeProvider.System, stop.Token);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri("healthz", UriKind.Relative))).IsSuccessStatusCode)
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        var codes = new List<HttpStatusCode>();
+        for (var i = 0; i < 100; i++)
+        {
+            using var response = await http.GetAsync(new Uri("/", UriKind.Relative));
+            codes.Add(response.StatusCode);
+        }
+
+        Assert.Equal(5, codes.Count(c => c == HttpStatusCode.InternalServerError));
+        var metrics = await http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        Assert.Contains("http_requests_total{version=\"v2\",code=\"500\"} 5", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_requests_total{version=\"v2\",code=\"200\"} 95", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_request_duration_seconds_count{version=\"v2\"} 100", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_request_duration_seconds_bucket{version=\"v2\",le=\"0.005\"} 0", metrics, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await service);
+        Assert.StartsWith($"sample service v2 on http://127.0.0.1:{port} (error rate 0.05, latency 5ms)", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "sample-service" }, "canary sample-service: --port: is required")]
+    [InlineData(new[] { "sample-service", "--port", "80000" }, "canary sample-service: --port: \"80000\" is not a port number")]
+    [InlineData(new[] { "sample-service", "--port", "8080", "--error-rate", "2" }, "canary sample-service: --error-rate: \"2\" is not a number from 0 to 1")]
+    public async Task Bad_flags_exit_2(string[] args, string message)
+    {
+        var run = await Support.CanaryRunner.RunAsync(args);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([message], run.ErrorLines);
+    }
+}
