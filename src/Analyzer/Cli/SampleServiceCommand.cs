@@ -71,18 +71,6 @@ internal static class SampleServiceCommand
         });
         await app.StartAsync(cancellationToken);
         await stdout.WriteLineAsync($"sample service {version} on http://{line.Option("--host") ?? "127.0.0.1"}:{port} (error rate {errorRate.ToString(CultureInfo.InvariantCulture)}, latency {TimeArguments.Format(latency)})");
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stopping.Token);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Stopped: shut down below.
-        }
-
-        await app.StopAsync(CancellationToken.None);
-        await app.DisposeAsync();
-        return ExitCodes.Done;
+        return await HostRun.UntilStoppedAsync(app, cancellationToken);
     }
 }

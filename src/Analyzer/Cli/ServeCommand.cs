@@ -173,19 +173,7 @@ internal static class ServeCommand
         });
         app.MapMetrics("/metrics");
         await app.StartAsync(cancellationToken);
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stopping.Token);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Ctrl-C, or SIGTERM through the host's lifetime: stop cleanly below.
-        }
-
-        await app.StopAsync(CancellationToken.None);
-        await app.DisposeAsync();
-        return ExitCodes.Done;
+        return await HostRun.UntilStoppedAsync(app, cancellationToken);
     }
 
     private static KubernetesClientConfiguration KubernetesConfiguration(string? kubeconfig)

@@ -20,7 +20,7 @@ internal static partial class TimeArguments
         }
 
         if (text.StartsWith("now", StringComparison.Ordinal) && text.Length > 4 && text[3] is '-' or '+'
-            && TryParseDuration(text[4..], out var offset))
+            && PromQl.TryParseDuration(text[4..], out var offset))
         {
             var now = time.GetUtcNow();
             var reachable = text[3] == '-' ? now - DateTimeOffset.UnixEpoch >= offset : DateTimeOffset.MaxValue - now > offset;
@@ -47,12 +47,10 @@ internal static partial class TimeArguments
     public static TimeSpan ParseDuration(string flag, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return TryParseDuration(text, out var duration)
+        return PromQl.TryParseDuration(text, out var duration)
             ? duration
             : throw new InputException($"{flag}: \"{text}\" is not a duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
     }
-
-    public static bool TryParseDuration(string text, out TimeSpan duration) => PromQl.TryParseDuration(text, out duration);
 
     /// <summary>Writes a duration the way PromQL reads it: 1h30m, 45s, 500ms.</summary>
     public static string Format(TimeSpan duration)

@@ -55,8 +55,6 @@ internal sealed class DocumentFields
         return lines.GetValueOrDefault(string.Empty);
     }
 
-    public bool HasProblemAt(string path) => Problems.Any(p => p.Path == path);
-
     /// <summary>Records the node's line for its path, so later problems about the path can name it.</summary>
     public DocumentNode Seen(DocumentNode node, string path)
     {

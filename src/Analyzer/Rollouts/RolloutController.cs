@@ -15,6 +15,9 @@ public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IR
 
     /// <summary>The stored analysis's id, for logs and the API.</summary>
     public Guid? AnalysisId { get; init; }
+
+    /// <summary>The phase before this tick, as stored.</summary>
+    public RolloutPhase PreviousPhase { get; init; }
 }
 
 /// <summary>
@@ -108,7 +111,7 @@ public sealed partial class RolloutController(
         catch (StaleRolloutException e)
         {
             TickSkipped(log, resource.Key, e.Message);
-            return new TickResult(decision, analysis, [], Skipped: true);
+            return new TickResult(decision, analysis, [], Skipped: true) { PreviousPhase = state.Phase };
         }
 
         Decided(log, resource.Key, decision.State.Phase, decision.State.CanaryWeight, decision.Verdict, decision.Reason, analysisRecord?.Id);
@@ -126,7 +129,7 @@ public sealed partial class RolloutController(
             }
         }
 
-        return new TickResult(decision, analysis, errors) { AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id };
+        return new TickResult(decision, analysis, errors) { AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id, PreviousPhase = state.Phase };
     }
 
     /// <summary>

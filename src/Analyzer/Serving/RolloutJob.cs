@@ -1,5 +1,4 @@
 using Canary.Analyzer.Rollouts;
-using Canary.Analyzer.Storage;
 using Microsoft.Extensions.Logging;
 using Quartz;
 
@@ -10,7 +9,7 @@ namespace Canary.Analyzer.Serving;
 /// A tick that fails is logged and counted; the next one decides again from the stored state.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, IAnalysisStore store, TimeProvider time, ILogger<RolloutJob> log) : IJob
+public sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, TimeProvider time, ILogger<RolloutJob> log) : IJob
 {
     public const string RolloutKey = "rollout";
 
@@ -26,12 +25,11 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
         var started = time.GetTimestamp();
         try
         {
-            var before = (await store.GetRolloutAsync(key, cancellationToken))?.State.Phase ?? RolloutPhase.Initializing;
             var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
             var tick = await controller.TickAsync(resource, commands, cancellationToken);
             if (!tick.Skipped)
             {
-                await objects.ReportAsync(resource, before, tick.Decision, cancellationToken);
+                await objects.ReportAsync(resource, tick.PreviousPhase, tick.Decision, cancellationToken);
             }
 
             RolloutMetrics.Record(key, tick, time.GetElapsedTime(started));

@@ -11,8 +11,10 @@ namespace Canary.Analyzer.Storage;
 /// ON CONFLICT upserts); times are unix milliseconds, documents are JSON text. Migrations are
 /// numbered, each applied once in a transaction and recorded in schema_migrations.
 /// </summary>
-public abstract class SqlAnalysisStore : IAnalysisStore
+public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisStore
 {
+    private readonly TimeProvider time = time ?? TimeProvider.System;
+
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>The schema, one entry per version; never edit a released entry, add one.</summary>
@@ -67,7 +69,7 @@ public abstract class SqlAnalysisStore : IAnalysisStore
 
         try
         {
-            await MigrateLockedAsync(connection, cancellationToken);
+            await MigrateLockedAsync(connection, time.GetUtcNow(), cancellationToken);
         }
         finally
         {
@@ -78,7 +80,7 @@ public abstract class SqlAnalysisStore : IAnalysisStore
         }
     }
 
-    private static async Task MigrateLockedAsync(DbConnection connection, CancellationToken cancellationToken)
+    private static async Task MigrateLockedAsync(DbConnection connection, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", cancellationToken);
         foreach (var (version, sql) in Migrations)
@@ -97,7 +99,7 @@ public abstract class SqlAnalysisStore : IAnalysisStore
                 await ExecuteAsync(connection, transaction, statement, cancellationToken);
             }
 
-            await using (var record = Command(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @at)", ("v", version), ("at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())))
+            await using (var record = Command(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @at)", ("v", version), ("at", now.ToUnixTimeMilliseconds())))
             {
                 await record.ExecuteNonQueryAsync(cancellationToken);
             }

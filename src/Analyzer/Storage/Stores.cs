@@ -5,7 +5,7 @@ using Npgsql;
 namespace Canary.Analyzer.Storage;
 
 /// <summary>The embedded default: one SQLite file (write-ahead log, so readers never wait for the writer).</summary>
-public sealed class SqliteAnalysisStore(string path) : SqlAnalysisStore
+public sealed class SqliteAnalysisStore(string path, TimeProvider? time = null) : SqlAnalysisStore(time)
 {
     private readonly string connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
 
@@ -23,7 +23,7 @@ public sealed class SqliteAnalysisStore(string path) : SqlAnalysisStore
 }
 
 /// <summary>PostgreSQL, for several replicas sharing the rollouts (with Quartz's clustered job store).</summary>
-public sealed class PostgresAnalysisStore(string connectionString) : SqlAnalysisStore
+public sealed class PostgresAnalysisStore(string connectionString, TimeProvider? time = null) : SqlAnalysisStore(time)
 {
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
 

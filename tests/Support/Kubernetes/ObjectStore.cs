@@ -348,8 +348,6 @@ internal sealed class Watcher(ResourceType type, string? ns, LabelSelector selec
 
     public long LastVersion => Interlocked.Read(ref lastVersion);
 
-    public ResourceType Type => type;
-
     public bool Wants(ResourceType kind, JsonObject o) =>
         kind.Group == type.Group && kind.Plural == type.Plural && (ns is null || ObjectStore.Namespace(o) == ns)
         && (nameField is null || ObjectStore.Name(o) == nameField) && selector.Matches(o);
