@@ -8,6 +8,11 @@ Console.CancelKeyPress += (_, e) =>
     interrupted.Cancel();
 };
 
+// SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop as cleanly as Ctrl-C:
+// commands that started processes (demo, local) stop them before exiting.
+using var terminated = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+using var hungUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, Stop);
+
 try
 {
     return await CanaryCli.RunAsync(args, Console.In, Console.Out, Console.Error, TimeProvider.System, interrupted.Token);
@@ -23,4 +28,10 @@ catch (Exception e)
 {
     await Console.Error.WriteLineAsync($"canary: internal error ({e.GetType().Name}): {e.Message}; please report it with the command line that caused it");
     return 70;
+}
+
+void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+{
+    context.Cancel = true;
+    interrupted.Cancel();
 }

@@ -15,6 +15,9 @@ public static class CanaryCli
                                                       fetch both cohorts from Prometheus and judge them
           validate FILE                               check a canary config (or a Canary resource) and its templates
           serve [--store ...] [--kubeconfig ...]      run the rollout controller: watch Canary resources, release
+          local CANARY.yaml... [--prometheus URL]     run Canaries of local processes behind HAProxy (no cluster)
+          demo [--fast] [--output DIR]                the whole loop on this machine: a good release promoted,
+                                                      a bad one rolled back, under load; writes a summary
           sample-service --port N [--version v2] [--error-rate 0.05] [--latency 50ms]
                                                       a small instrumented HTTP service for demos
           version                                     print the version
@@ -47,6 +50,8 @@ public static class CanaryCli
                 "validate" => await ValidateCommand.RunAsync(args[1..], stdout),
                 "serve" => await ServeCommand.RunAsync(args[1..], stdout, cancellationToken),
                 "sample-service" => await SampleServiceCommand.RunAsync(args[1..], stdout, cancellationToken),
+                "local" => await LocalCommand.RunAsync(args[1..], stdout, time, cancellationToken),
+                "demo" => await DemoCommand.RunAsync(args[1..], stdout, time, cancellationToken),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };

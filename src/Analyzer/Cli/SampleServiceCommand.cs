@@ -17,10 +17,13 @@ internal static class SampleServiceCommand
 {
     public const string Usage = """
         usage: canary sample-service --port PORT [--host 127.0.0.1] [--version v1] [--error-rate 0.05] [--latency 50ms]
-          GET /          answers "hello from VERSION" (or 500, at the error rate) after the added latency
+          GET /          answers "hello from VERSION" (or 500 with X-Injected-Failure: 1, at the error rate) after the added latency
           GET /healthz   readiness probe
           GET /metrics   Prometheus metrics
         """;
+
+    /// <summary>The response header on every failure the error rate injected.</summary>
+    public const string InjectedHeader = "X-Injected-Failure";
 
     private static readonly HashSet<string> Flags = ["--help"];
     private static readonly HashSet<string> ValueOptions = ["--port", "--host", "--version", "--error-rate", "--latency"];
@@ -67,7 +70,14 @@ internal static class SampleServiceCommand
             var failed = every > 0 && Interlocked.Increment(ref served) % every == 0;
             requests.WithLabels(version, failed ? "500" : "200").Inc();
             durations.WithLabels(version).Observe(TimeProvider.System.GetElapsedTime(started).TotalSeconds);
-            return failed ? Results.Text($"injected failure in {version}\n", statusCode: 500) : Results.Text($"hello from {version}\n");
+            if (failed)
+            {
+                // Marks the failure as deliberate, so a load generator can tell it from a failure of the routing.
+                context.Response.Headers[InjectedHeader] = "1";
+                return Results.Text($"injected failure in {version}\n", statusCode: 500);
+            }
+
+            return Results.Text($"hello from {version}\n");
         });
         await app.StartAsync(cancellationToken);
         await stdout.WriteLineAsync($"sample service {version} on http://{line.Option("--host") ?? "127.0.0.1"}:{port} (error rate {errorRate.ToString(CultureInfo.InvariantCulture)}, latency {TimeArguments.Format(latency)})");

@@ -26,6 +26,9 @@ public sealed record CanaryResource
     /// <summary>The Deployment (or, in local mode, the process set) the release is about.</summary>
     public required string Target { get; init; }
 
+    /// <summary>Local workloads (targetRef kind Process): the process file that says what runs the target, as written (relative to the Canary file).</summary>
+    public string? ProcessFile { get; init; }
+
     /// <summary>istio, nginx, traefik, service (haproxy in local mode).</summary>
     public required string Router { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Canary.Analyzer.Judging;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Traffic;
@@ -10,7 +11,7 @@ namespace Canary.Analyzer.Rollouts;
 /// cluster). Every problem names its field (and line, for files), so it can go to the resource's
 /// status and events as well as to the terminal.
 /// </summary>
-public static class CanaryResourceReader
+public static partial class CanaryResourceReader
 {
     /// <summary>Routers that split by weight; the service router only switches (blue/green).</summary>
     public static readonly IReadOnlyList<string> Routers = ["istio", "nginx", "traefik", "service", "haproxy"];
@@ -79,14 +80,24 @@ public static class CanaryResourceReader
             return null;
         }
 
-        var target = ReadTarget(spec, fields);
+        var (target, processFile) = ReadTarget(spec, fields);
         var router = fields.String(spec, "spec", "router", "istio");
         if (!Routers.Contains(router))
         {
             fields.Problem(spec["router"]!, "spec.router", $"\"{router}\" is not one of {string.Join(", ", Routers)}");
         }
+        else if ((router == "haproxy") != (processFile is not null))
+        {
+            fields.Problem(spec["router"] ?? spec, "spec.router", processFile is null
+                ? "the haproxy router drives local workloads: spec.targetRef needs kind Process and a path (Kubernetes targets use istio, nginx, traefik or service)"
+                : $"local workloads (kind Process) are routed by haproxy, not {router}");
+        }
 
         var routes = ReadService(spec, fields, ns, target);
+        if (router == "haproxy" && routes.RuntimeApi is null && !fields.Problems.Any(p => p.Path.StartsWith("spec.service", StringComparison.Ordinal)))
+        {
+            fields.Problem("spec.service.haproxy", "is required by the haproxy router: {runtimeApi: SOCKET or HOST:PORT, backend: NAME}", spec["service"]?.Line ?? spec.Line);
+        }
         var progressDeadline = Duration(spec, "spec", "progressDeadline", TimeSpan.FromMinutes(10), fields);
         var analysis = fields.Get(spec, "spec", "analysis");
         if (analysis is not null && !fields.Object(analysis, "spec.analysis", AnalysisFields))
@@ -156,6 +167,7 @@ public static class CanaryResourceReader
             Namespace = ns,
             Name = name,
             Target = target,
+            ProcessFile = processFile,
             Router = router,
             Routes = routes,
             Interval = analysis is null ? TimeSpan.FromMinutes(1) : Duration(analysis, "spec.analysis", "interval", TimeSpan.FromMinutes(1), fields),
@@ -169,22 +181,22 @@ public static class CanaryResourceReader
         };
     }
 
-    private static string ReadTarget(DocumentNode spec, DocumentFields fields)
+    private static (string Name, string? ProcessFile) ReadTarget(DocumentNode spec, DocumentFields fields)
     {
-        if (fields.Get(spec, "spec", "targetRef") is not { } targetRef || !fields.Object(targetRef, "spec.targetRef", "apiVersion", "kind", "name"))
+        if (fields.Get(spec, "spec", "targetRef") is not { } targetRef || !fields.Object(targetRef, "spec.targetRef", "apiVersion", "kind", "name", "path"))
         {
             if (spec["targetRef"] is null)
             {
                 fields.Problem("spec.targetRef", "is required: {apiVersion: apps/v1, kind: Deployment, name: NAME}", spec.Line);
             }
 
-            return string.Empty;
+            return (string.Empty, null);
         }
 
         var kind = fields.String(targetRef, "spec.targetRef", "kind", "Deployment");
-        if (kind != "Deployment")
+        if (kind is not ("Deployment" or "Process"))
         {
-            fields.Problem(targetRef["kind"]!, "spec.targetRef.kind", $"\"{kind}\" is not Deployment");
+            fields.Problem(targetRef["kind"]!, "spec.targetRef.kind", $"\"{kind}\" is not Deployment (Kubernetes) or Process (local workloads)");
         }
 
         var name = fields.String(targetRef, "spec.targetRef", "name", string.Empty);
@@ -192,16 +204,56 @@ public static class CanaryResourceReader
         {
             fields.Problem("spec.targetRef.name", "is required", targetRef.Line);
         }
+        else if (kind == "Process" && !LocalName().IsMatch(name))
+        {
+            fields.Problem(targetRef["name"]!, "spec.targetRef.name", $"\"{DocumentNode.Shorten(name)}\" is not a DNS label (lower-case letters, digits and '-')");
+        }
 
-        return name;
+        var path = fields.String(targetRef, "spec.targetRef", "path", string.Empty);
+        if (kind == "Process" && path.Length == 0)
+        {
+            fields.Problem("spec.targetRef.path", "is required for kind Process: the process file (command, readinessProbe) that says what runs this target", targetRef.Line);
+        }
+        else if (kind != "Process" && path.Length > 0)
+        {
+            fields.Problem(targetRef["path"]!, "spec.targetRef.path", "is only for kind Process (local workloads)");
+        }
+
+        return (name, kind == "Process" ? path : null);
     }
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    private static partial Regex LocalName();
 
     private static RouterTarget ReadService(DocumentNode spec, DocumentFields fields, string ns, string target)
     {
         var routes = new RouterTarget(ns, target);
-        if (fields.Get(spec, "spec", "service") is not { } service || !fields.Object(service, "spec.service", "port", "hosts", "gateways", "ingress"))
+        if (fields.Get(spec, "spec", "service") is not { } service || !fields.Object(service, "spec.service", "port", "hosts", "gateways", "ingress", "haproxy"))
         {
             return routes;
+        }
+
+        if (fields.Get(service, "spec.service", "haproxy") is { } haproxy && fields.Object(haproxy, "spec.service.haproxy", "runtimeApi", "backend", "primaryServer", "canaryServer"))
+        {
+            const string At = "spec.service.haproxy";
+            var api = fields.String(haproxy, At, "runtimeApi", string.Empty);
+            if (api.Length == 0)
+            {
+                fields.Problem($"{At}.runtimeApi", "is required: the stats socket at level admin, a unix socket path or host:port", haproxy.Line);
+            }
+            else if (!api.Contains('/', StringComparison.Ordinal) && !(api.LastIndexOf(':') is var colon and > 0
+                && int.TryParse(api.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var apiPort) && apiPort is > 0 and < 65536))
+            {
+                fields.Problem(haproxy["runtimeApi"]!, $"{At}.runtimeApi", $"\"{DocumentNode.Shorten(api)}\" is neither a unix socket path nor host:port");
+            }
+
+            routes = routes with
+            {
+                RuntimeApi = api.Length == 0 ? null : api,
+                Backend = haproxy["backend"] is null ? null : fields.String(haproxy, At, "backend", target),
+                PrimaryServer = fields.String(haproxy, At, "primaryServer", routes.PrimaryServer),
+                CanaryServer = fields.String(haproxy, At, "canaryServer", routes.CanaryServer),
+            };
         }
 
         return routes with
@@ -384,7 +436,7 @@ public static class CanaryResourceReader
         return [.. list.Items.Select(i => i.Text)];
     }
 
-    private static int Integer(DocumentNode node, string path, string name, int fallback, int min, int max, DocumentFields fields)
+    internal static int Integer(DocumentNode node, string path, string name, int fallback, int min, int max, DocumentFields fields)
     {
         if (fields.Get(node, path, name) is not { } value)
         {
@@ -400,7 +452,7 @@ public static class CanaryResourceReader
         return (int)number;
     }
 
-    private static TimeSpan Duration(DocumentNode node, string path, string name, TimeSpan fallback, DocumentFields fields, bool allowZero = false)
+    internal static TimeSpan Duration(DocumentNode node, string path, string name, TimeSpan fallback, DocumentFields fields, bool allowZero = false)
     {
         if (fields.Get(node, path, name) is not { } value)
         {

@@ -56,9 +56,9 @@ public sealed partial class RolloutController(
         {
             status = await workloads.StatusAsync(target, cancellationToken);
         }
-        catch (KubernetesWriteException e)
+        catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or Cli.InputException)
         {
-            // No reading of the target: the state machine holds (no revision, nothing ready).
+            // No reading of the target (or, for local workloads, of the process file or HAProxy): the state machine holds (no revision, nothing ready).
             WorkloadsUnreadable(log, resource.Key, e.Message);
         }
 
@@ -73,7 +73,7 @@ public sealed partial class RolloutController(
         {
             await webhooks.CallAsync(resource, "rollout", state, cancellationToken);
             var started = time.GetTimestamp();
-            analysis = await AnalyzeAsync(resource, cancellationToken);
+            analysis = await AnalyzeAsync(resource, state.PhaseSince, cancellationToken);
             analysisDuration = time.GetElapsedTime(started);
         }
 
@@ -166,7 +166,7 @@ public sealed partial class RolloutController(
         };
     }
 
-    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CancellationToken cancellationToken)
+    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, DateTimeOffset? releaseStart, CancellationToken cancellationToken)
     {
         var config = resource.Config;
         if (config is null)
@@ -184,7 +184,7 @@ public sealed partial class RolloutController(
             }
         }
 
-        return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken);
+        return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken, releaseStart);
     }
 
     private async Task ApplyAsync(CanaryResource resource, WorkloadTarget target, RolloutState state, RolloutAction action, CancellationToken cancellationToken)

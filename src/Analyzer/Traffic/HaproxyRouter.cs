@@ -64,6 +64,17 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
             $"set server {backend}/{target.PrimaryServer} weight {primary}; set server {backend}/{target.CanaryServer} weight {canary}"), cancellationToken);
     }
 
+    /// <summary>
+    /// Points a server of the backend at host:port (`set server B/S addr H port P`), without a reload:
+    /// new connections go to the new address, requests in flight finish where they are. Local
+    /// workloads use it to put a new process behind the primary's or the canary's slot.
+    /// </summary>
+    public Task SetServerAddressAsync(RouterTarget target, string server, string host, int port, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return SendAsync(target, string.Create(CultureInfo.InvariantCulture, $"set server {Backend(target)}/{server} addr {host} port {port}"), cancellationToken);
+    }
+
     /// <summary>The user weights of both servers, from `show servers state BACKEND`.</summary>
     private async Task<(int Primary, int Canary)> WeightsAsync(RouterTarget target, CancellationToken cancellationToken)
     {

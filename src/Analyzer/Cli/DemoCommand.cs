@@ -1,0 +1,479 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Canary.Analyzer.Cli.Demo;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Workloads;
+using Serilog;
+using Serilog.Extensions.Logging;
+
+namespace Canary.Analyzer.Cli;
+
+/// <summary>
+/// `canary demo`: the whole loop on one machine with real processes. v1 of the sample service runs
+/// behind HAProxy, Prometheus scrapes it every second and a load generator sends steady traffic;
+/// then a healthy v2 is released (and promoted step by step) and a faulty v3 (5 % errors, +50 ms;
+/// rolled back), by editing the process file as a user would. Progress is printed as it happens and
+/// the summary is written to summary.json and summary.html. Every process it starts is stopped at
+/// the end, on Ctrl-C and on SIGTERM.
+/// </summary>
+internal static class DemoCommand
+{
+    public const string Usage = """
+        usage: canary demo [--fast] [--output DIR]
+          Starts, on loopback ports: the sample service v1, HAProxy in front of it, Prometheus scraping every
+          second, steady load through HAProxy, and canary with an SQLite store in DIR/work. Then releases a
+          healthy v2 (promoted step by step) and a faulty v3 (5 % errors, +50 ms: rolled back), printing each
+          weight change and analysis, and writes DIR/summary.html and DIR/summary.json.
+          --fast     short intervals: done in about a minute (the tests run this)
+          --output   where the summary and the work folder go (default: canary-demo)
+        Needs prometheus and haproxy (Debian: apt-get install -y prometheus haproxy; ./canary demo installs them).
+        Exit status: 0 when both releases ended as expected and no request failed except the injected ones,
+        1 when not, 2 for bad usage or missing programs, 130 when interrupted.
+        """;
+
+    private const int Interrupted = 130;
+    private static readonly HashSet<string> Flags = ["--help", "--fast"];
+    private static readonly HashSet<string> ValueOptions = ["--output"];
+
+    public static async Task<int> RunAsync(string[] words, TextWriter stdout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var line = CommandLine.Parse("demo", words, Flags, ValueOptions);
+        if (line.Has("--help"))
+        {
+            await stdout.WriteLineAsync(Usage);
+            return ExitCodes.Done;
+        }
+
+        var fast = line.Has("--fast");
+        var output = Path.GetFullPath(line.Option("--output") ?? "canary-demo");
+        var programs = new Dictionary<string, string?> { ["prometheus"] = Locate("prometheus"), ["haproxy"] = Locate("haproxy") };
+        if (programs.Where(p => p.Value is null).Select(p => p.Key).ToList() is { Count: > 0 } missing)
+        {
+            throw new InputException($"needs {string.Join(" and ", missing)} on PATH; on Debian: apt-get install -y {string.Join(' ', missing)} (./canary demo installs them)");
+        }
+
+        var work = Path.Combine(output, "work");
+        try
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+
+            Directory.CreateDirectory(work);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"--output: {output}: {e.Message}");
+        }
+
+        var plan = fast ? DemoPlan.Fast : DemoPlan.Normal;
+        await using var run = new DemoRun(plan, work, programs["prometheus"]!, programs["haproxy"]!, stdout, time);
+        var summary = await run.RunAsync(cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(output, "summary.json"), summary.ToJson(), CancellationToken.None);
+        await File.WriteAllTextAsync(Path.Combine(output, "summary.html"), summary.ToHtml(), CancellationToken.None);
+        await stdout.WriteLineAsync($"summary: {Path.Combine(output, "summary.html")} and summary.json; logs in {work}");
+        return summary.Interrupted ? Interrupted : summary.AsExpected ? ExitCodes.Done : ExitCodes.GateFailed;
+    }
+
+    /// <summary>A program on PATH, or in /usr/sbin (HAProxy's place on Debian, not on every user's PATH).</summary>
+    internal static string? Locate(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin"])
+            .Select(folder => Path.Combine(folder, program))
+            .FirstOrDefault(File.Exists);
+}
+
+/// <summary>The demo's timings: --fast for tests and a quick look, the default for watching it happen.</summary>
+internal sealed record DemoPlan(string Interval, string Window, string WarmUp, int MinSamples, int Threshold, string StepWeights, string QueryInterval, double LoadRate, TimeSpan ReleaseTimeout, TimeSpan Baseline)
+{
+    // Each analysis needs enough samples for the rank test to tell 0 % from 5 % errors (at least 5 per cohort
+    // at a 98 % confidence level), so the warm-up after a weight change outlasts the query's rate interval.
+    public static DemoPlan Fast { get; } = new("2s", "12s", "8s", 5, 2, "[20, 40, 60]", "3s", 80, TimeSpan.FromSeconds(75), TimeSpan.FromSeconds(4));
+
+    public static DemoPlan Normal { get; } = new("5s", "30s", "20s", 10, 3, "[10, 25, 50, 75]", "10s", 50, TimeSpan.FromMinutes(6), TimeSpan.FromSeconds(15));
+}
+
+/// <summary>One run of the demo: owns every process it starts and stops them all when disposed.</summary>
+internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgram, string haproxyProgram, TextWriter stdout, TimeProvider time) : IAsyncDisposable
+{
+    private const string Namespace = "demo";
+    private const string Service = "checkout";
+    private readonly List<ChildProcess> infrastructure = [];
+    private readonly Lock recording = new();
+    private readonly Lock printing = new();
+    private readonly long started = time.GetTimestamp();
+    private LocalRollouts? rollouts;
+    private IAnalysisStore? store;
+    private Serilog.Core.Logger? logger;
+    private DemoSummary? summary;
+    private TaskCompletionSource? decided;
+    private (string Phase, int Weight) last;
+
+    private double Now => time.GetElapsedTime(started).TotalSeconds;
+
+    public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var (frontendPort, prometheusPort) = (LocalWorkloads.FreePort(), LocalWorkloads.FreePort());
+        var socket = Path.Combine(work, "haproxy.sock");
+        if (socket.Length > 100)
+        {
+            // A unix socket path is at most 107 bytes.
+            socket = Path.Combine(Path.GetTempPath(), $"canary-demo-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.sock");
+        }
+
+        var frontend = new Uri($"http://127.0.0.1:{frontendPort.ToString(CultureInfo.InvariantCulture)}/");
+        summary = new DemoSummary { StartedAt = time.GetUtcNow(), Fast = plan == DemoPlan.Fast, Frontend = frontend.ToString(), LoadRate = plan.LoadRate };
+        using var load = new LoadGenerator(frontend, plan.LoadRate, time);
+        using var stopLoad = new CancellationTokenSource();
+        Task? loading = null;
+        Task? ticking = null;
+        using var stopTicking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            Print($"canary demo{(summary.Fast ? " --fast" : string.Empty)}: starting HAProxy, Prometheus and {Service} v1 (work folder {work})");
+            await StartHaproxyAsync(socket, frontendPort, cancellationToken);
+            var targets = Path.Combine(work, "state", "targets");
+            await StartPrometheusAsync(prometheusPort, targets, cancellationToken);
+            Print($"  HAProxy frontend  {frontend}  (curl it while the demo runs)");
+            Print($"  Prometheus        http://127.0.0.1:{prometheusPort}/  (e.g. sum by (pod) (rate(http_requests_total[5s])))");
+
+            var processFile = Path.Combine(work, $"{Service}.process.yaml");
+            var canaryFile = Path.Combine(work, $"{Service}.canary.yaml");
+            await WriteProcessFileAsync(processFile, "v1", string.Empty);
+            await File.WriteAllTextAsync(canaryFile, CanaryYaml(socket), CancellationToken.None);
+
+            logger = new LoggerConfiguration().MinimumLevel.Information()
+                .WriteTo.File(Path.Combine(work, "canary.log"), formatProvider: CultureInfo.InvariantCulture).CreateLogger();
+            using var logs = new SerilogLoggerFactory(logger);
+            store = StoreLocation.Open($"sqlite:{Path.Combine(work, "canary.db")}");
+            await store.MigrateAsync(cancellationToken);
+            using var client = new PrometheusClient(new PrometheusOptions { Url = new Uri($"http://127.0.0.1:{prometheusPort}/") }, time);
+            var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            rollouts = new LocalRollouts([canaryFile], store, new PrometheusMetricSource(client), TemplateLibrary.Default(), Path.Combine(work, "state"), time, logs)
+            {
+                Ticked = tick =>
+                {
+                    if (tick.Result.Decision.State.Phase == RolloutPhase.Initialized)
+                    {
+                        initialized.TrySetResult();
+                    }
+
+                    OnTick(tick);
+                },
+            };
+            if (rollouts.Validate() is { Count: > 0 } problems)
+            {
+                throw new InvalidOperationException($"the demo's Canary file is invalid: {string.Join("; ", problems)}");
+            }
+
+            ticking = rollouts.RunAsync(stopTicking.Token);
+            await WaitAsync(initialized.Task, plan.ReleaseTimeout, "v1 to start behind HAProxy", cancellationToken);
+            Print($"  {Service} v1 is the primary; load: {plan.LoadRate} requests/s through HAProxy");
+            loading = load.RunAsync(stopLoad.Token);
+            await Task.Delay(plan.Baseline, time, cancellationToken);
+
+            await ReleaseAsync(processFile, "v2", string.Empty, "healthy: same code path, no errors", "promoted", cancellationToken);
+            await ReleaseAsync(processFile, "v3", "--error-rate 0.05 --latency 50ms", "faulty: 5 % errors and +50 ms latency", "rolled back", cancellationToken);
+
+            // A little traffic after the rollback shows that users are back on the primary.
+            await Task.Delay(plan.Baseline, time, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            summary.Interrupted = true;
+            Print("interrupted: stopping every process");
+        }
+        catch (TimeoutException e)
+        {
+            Print($"gave up: {e.Message}");
+        }
+        finally
+        {
+            await stopLoad.CancelAsync();
+            if (loading is not null)
+            {
+                await loading;
+            }
+
+            await stopTicking.CancelAsync();
+            if (ticking is not null)
+            {
+                await ticking;
+            }
+
+            summary.Load = load.Counts;
+            summary.FinishedAt = time.GetUtcNow();
+        }
+
+        var counts = summary.Load;
+        Print($"load: {counts.Requests} requests, {counts.Failures} failed: {counts.InjectedFailures} injected by the faulty release, {counts.OtherFailures} other"
+            + (counts.OtherFailures == 0 ? " (weight shifts were invisible to users)" : $" ({string.Join(", ", counts.OtherFailureReasons.Select(r => $"{r.Key}: {r.Value}"))})"));
+        return summary;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (rollouts is not null)
+        {
+            await rollouts.DisposeAsync();
+        }
+
+        await Task.WhenAll(infrastructure.Select(p => p.DisposeAsync().AsTask()));
+        if (store is not null)
+        {
+            await store.DisposeAsync();
+        }
+
+        logger?.Dispose();
+    }
+
+    private async Task ReleaseAsync(string processFile, string version, string flags, string description, string expected, CancellationToken cancellationToken)
+    {
+        var revision = await WriteProcessFileAsync(processFile, version, flags);
+        var release = new DemoRelease(version, description, revision, expected) { StartedAt = Math.Round(Now, 1) };
+        decided = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (recording)
+        {
+            summary!.Releases.Add(release);
+        }
+
+        Print($"release {version} ({description}), revision {revision}: edited {Path.GetFileName(processFile)}");
+        await WaitAsync(decided.Task, plan.ReleaseTimeout, $"the release of {version} to be decided", cancellationToken);
+    }
+
+    private void OnTick(LocalTick tick)
+    {
+        lock (recording)
+        {
+            var at = Now;
+            var release = summary!.Releases.LastOrDefault();
+            var state = tick.Result.Decision.State;
+            if (release is null || state.Revision != release.Revision)
+            {
+                return;
+            }
+
+            var before = release.DecidedAt;
+            summary.Record(tick, at);
+            if (tick.Result.Analysis is { } analysis)
+            {
+                var failing = release.Analyses[^1].FailingMetrics;
+                Print($"{at,7:0.0}s  analysis at {release.Analyses[^1].Weight,3} %: {(analysis.Outcome.Score is { } score ? $"score {score:0.#}" : "no score")} {analysis.Outcome.Verdict}"
+                    + (failing.Count == 0 ? string.Empty : $"; failing: {string.Join(", ", failing.Select(m => m.MeanRatio is { } r ? $"{m.Name} ({m.Classification}, ×{r:0.##})" : $"{m.Name} ({m.Classification})"))}")
+                    + (analysis.Outcome.Verdict is AnalysisVerdict.Inconclusive ? $" ({analysis.Outcome.Reason})" : string.Empty));
+            }
+
+            if ((state.Phase.ToString(), state.CanaryWeight) != last && before is null)
+            {
+                last = (state.Phase.ToString(), state.CanaryWeight);
+                Print($"{at,7:0.0}s  {state.Phase}, canary weight {state.CanaryWeight} %: {tick.Result.Decision.Reason}");
+            }
+
+            if (before is null && release.DecidedAt is not null)
+            {
+                Print($"{at,7:0.0}s  {release.Name} {release.Outcome.ToUpperInvariant()}");
+                decided?.TrySetResult();
+            }
+        }
+    }
+
+    private async Task StartHaproxyAsync(string socket, int frontendPort, CancellationToken cancellationToken)
+    {
+        var config = Path.Combine(work, "haproxy.cfg");
+        // Placeholder addresses: canary points each server at its process once that process is ready.
+        await File.WriteAllTextAsync(config, $"""
+            # canary demo: HAProxy in front of the sample service. canary moves weight between the two
+            # servers and points them at new processes through the runtime API; it never reloads HAProxy.
+            global
+                stats socket {socket} mode 600 level admin
+            defaults
+                mode http
+                timeout connect 2s
+                timeout client 30s
+                timeout server 30s
+                # One request per server connection: a process that is retired is never sent a request on an idle connection.
+                option http-server-close
+                # A connection refused by a process that is stopping is retried on the other server, never shown to users.
+                retries 3
+                retry-on conn-failure empty-response
+                option redispatch
+            frontend web
+                bind 127.0.0.1:{frontendPort}
+                default_backend {Service}
+            backend {Service}
+                balance roundrobin
+                server primary 127.0.0.1:9 weight 100
+                server canary 127.0.0.1:9 weight 0
+
+            """, CancellationToken.None);
+        var process = Start("haproxy", haproxyProgram, ["-f", config, "-db"]);
+        await PollAsync("HAProxy's runtime API", process, async () =>
+        {
+            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await client.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }, cancellationToken);
+    }
+
+    private async Task StartPrometheusAsync(int port, string targets, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(targets);
+        var config = Path.Combine(work, "prometheus.yml");
+        await File.WriteAllTextAsync(config, $"""
+            # canary demo: scrape every process of the sample service every second. canary writes the
+            # file_sd targets (with the labels namespace and pod) as it starts and stops processes.
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: {Service}
+                scrape_timeout: 1s
+                file_sd_configs:
+                  - files: ['{targets}/*.json']
+                    refresh_interval: 1s
+
+            """, CancellationToken.None);
+        var process = Start("prometheus", prometheusProgram,
+            [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(work, "prometheus")}", $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]);
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
+        await PollAsync("Prometheus", process, async () =>
+        {
+            try
+            {
+                using var answer = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/-/ready"), cancellationToken);
+                return answer.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }, cancellationToken);
+    }
+
+    private ChildProcess Start(string name, string program, IEnumerable<string> arguments)
+    {
+        var process = ChildProcess.Start(name, program, arguments, work, new Dictionary<string, string>(), Path.Combine(work, "logs", $"{name}.log"));
+        infrastructure.Add(process);
+        return process;
+    }
+
+    private async Task PollAsync(string what, ChildProcess process, Func<Task<bool>> ready, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(60);
+        while (!await ready())
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{what} exited at start ({process.ExitCode}): {process.Tail()}");
+            }
+
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"{what} did not start within 60 s: {process.Tail()}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+    }
+
+    private async Task WaitAsync(Task task, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(timeout, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"waited {timeout.TotalSeconds:0} s for {what}; see {Path.Combine(work, "canary.log")}");
+        }
+    }
+
+    /// <summary>Writes the process file for a version of the sample service (as a user edits a Deployment) and returns its revision.</summary>
+    private static async Task<string> WriteProcessFileAsync(string path, string version, string flags)
+    {
+        var words = SelfCommand().Concat(["sample-service", "--port", "{port}", "--version", version]).Concat(flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var text = $"""
+            # What runs {Service}: edit the command to release a new version (the demo does, like a user editing a Deployment).
+            command: [{string.Join(", ", words.Select(w => $"\"{w}\""))}]
+            readinessProbe: {"{"}path: /healthz, period: 1s, timeout: 1s, failureThreshold: 3{"}"}
+
+            """;
+        await File.WriteAllTextAsync(path + ".tmp", text, CancellationToken.None);
+        File.Move(path + ".tmp", path, overwrite: true);
+        return ProcessSpecReader.ReadFile(path).Revision;
+    }
+
+    private string CanaryYaml(string socket) => $"""
+        # The demo's Canary: the local target {Service} (a process file) behind HAProxy, released in steps
+        # of {plan.StepWeights} % while the Judge compares the canary's error rate and latency with the primary's.
+        apiVersion: canary.dev/v1alpha1
+        kind: Canary
+        metadata:
+          name: {Service}
+          namespace: {Namespace}
+        spec:
+          targetRef: {"{"}kind: Process, name: {Service}, path: {Service}.process.yaml{"}"}
+          router: haproxy
+          service:
+            haproxy: {"{"}runtimeApi: {socket}, backend: {Service}{"}"}
+          progressDeadline: 1m
+          analysis:
+            interval: {plan.Interval}
+            window: {plan.Window}
+            warmUp: {plan.WarmUp}
+            minSamples: {plan.MinSamples}
+            threshold: {plan.Threshold}
+            stepWeights: {plan.StepWeights}
+            config:
+              interval: {plan.QueryInterval}
+              step: 1s
+              groupWeights: {"{"}errors: 60, latency: 40{"}"}
+              metrics:
+                - name: error rate
+                  template: http-error-rate
+                  group: errors
+                  critical: true
+                  mustHaveData: true
+                  effectSize: {"{"}allowedIncrease: 1.2, criticalIncrease: 1.5{"}"}
+                - name: p50 latency
+                  template: http-latency-p50
+                  group: latency
+                  effectSize: {"{"}allowedIncrease: 1.5{"}"}
+
+        """;
+
+    /// <summary>How to run this canary again: its own executable, or `dotnet exec canary.dll` when run through dotnet.</summary>
+    private static string[] SelfCommand()
+    {
+        var apphost = Path.Combine(AppContext.BaseDirectory, "canary");
+        if (File.Exists(apphost))
+        {
+            return [apphost];
+        }
+
+        var dotnet = Environment.ProcessPath ?? "dotnet";
+        return [dotnet, "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll")];
+    }
+
+    private void Print(string text)
+    {
+        lock (printing)
+        {
+            stdout.WriteLine(text);
+            stdout.Flush();
+        }
+    }
+}

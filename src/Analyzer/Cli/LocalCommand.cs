@@ -1,0 +1,85 @@
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Serilog;
+using Serilog.Extensions.Logging;
+
+namespace Canary.Analyzer.Cli;
+
+/// <summary>
+/// `canary local`: the rollout controller without Kubernetes. Canary files with targetRef kind
+/// Process and the haproxy router are ticked at their intervals; editing a process file releases
+/// a new version. canary owns the processes: it starts them, and stops them when it stops.
+/// </summary>
+internal static class LocalCommand
+{
+    public const string Usage = """
+        usage: canary local CANARY.yaml... [--prometheus URL] [--store sqlite:PATH | postgres:CONNECTION] [--state DIR] [--queries DIR]
+          Runs the Canaries in the files (targetRef kind Process, router haproxy) until Ctrl-C or SIGTERM: starts
+          each target's primary from its process file, and releases a new revision whenever the process file changes.
+          --state   where the processes' specs, logs and Prometheus file_sd targets go (default: canary-state)
+          --store   default Canary:Store, else sqlite:canary.db
+        See docs/haproxy.md.
+        """;
+
+    private static readonly HashSet<string> Flags = ["--help"];
+    private static readonly HashSet<string> ValueOptions = ["--prometheus", "--store", "--state", "--queries"];
+
+    public static async Task<int> RunAsync(string[] words, TextWriter stdout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var line = CommandLine.Parse("local", words, Flags, ValueOptions);
+        if (line.Has("--help"))
+        {
+            await stdout.WriteLineAsync(Usage);
+            return ExitCodes.Done;
+        }
+
+        if (line.Positional.Count == 0)
+        {
+            throw new InputException("CANARY.yaml: give at least one Canary file");
+        }
+
+        var settings = Settings.Load();
+        var prometheus = Settings.Prometheus(settings);
+        if (line.Option("--prometheus") is { } url)
+        {
+            prometheus.Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{url}\" is not an absolute http or https URL");
+        }
+
+        if (prometheus.Validate() is { Count: > 0 } problems)
+        {
+            throw new InputException(problems);
+        }
+
+        var templates = Settings.Templates(settings, line.Option("--queries"));
+        var location = line.Option("--store") ?? settings["Canary:Store"] ?? "sqlite:canary.db";
+        IAnalysisStore store;
+        try
+        {
+            store = StoreLocation.Open(location);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException($"--store: {e.Message}");
+        }
+
+        await using (store)
+        {
+            using var logger = new LoggerConfiguration().MinimumLevel.Information()
+                .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+            using var logs = new SerilogLoggerFactory(logger);
+            using var client = new PrometheusClient(prometheus, time);
+            await using var rollouts = new LocalRollouts(line.Positional, store, new PrometheusMetricSource(client), templates, line.Option("--state") ?? "canary-state", time, logs);
+            if (rollouts.Validate() is { Count: > 0 } invalid)
+            {
+                throw new InputException(invalid);
+            }
+
+            await store.MigrateAsync(cancellationToken);
+            await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {rollouts.Workloads.TargetsFolder}");
+            await rollouts.RunAsync(cancellationToken);
+        }
+
+        return ExitCodes.Done;
+    }
+}
