@@ -33,10 +33,19 @@ internal static class ValidateCommand
                 throw new InputException(problems);
             }
 
+            var process = string.Empty;
+            if (resource.ProcessFile is { } processFile)
+            {
+                // A local target: its process file is part of what must be right.
+                var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, processFile);
+                var spec = Workloads.ProcessSpecReader.ReadFile(path);
+                process = $", process revision {spec.Revision} ({Path.GetFileName(spec.Command[0])})";
+            }
+
             var steps = resource.Rollout.Strategy == RolloutStrategy.Canary
                 ? string.Join(" → ", resource.Rollout.StepWeights.Select(w => $"{w} %"))
                 : $"{resource.Rollout.Iterations} iterations";
-            await stdout.WriteLineAsync($"{file}: valid: Canary {resource.Key}, router {resource.Router}, {resource.Rollout.Strategy.ToString().ToLowerInvariant()} {steps}, every {TimeArguments.Format(resource.Interval)}");
+            await stdout.WriteLineAsync($"{file}: valid: Canary {resource.Key}, router {resource.Router}, {resource.Rollout.Strategy.ToString().ToLowerInvariant()} {steps}, every {TimeArguments.Format(resource.Interval)}{process}");
             return ExitCodes.Done;
         }
 

@@ -126,8 +126,8 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
                 return;
             }
 
-            // The analysed spec is the canary's; the file may have moved on since (a new release starts then).
-            var spec = s.Desired.Canary?.Revision == revision ? s.Desired.Canary : ProcessSpecReader.ReadFile(s.Target.ProcessFile);
+            // As with a Deployment: when the file moved on after the analysis, the release starts again instead.
+            var spec = ProcessSpecReader.ReadFile(s.Target.ProcessFile);
             if (spec.Revision != revision)
             {
                 throw new RevisionChangedException($"{s.Target.ProcessFile} is at revision {spec.Revision}, not the analysed {revision}: nothing was promoted");

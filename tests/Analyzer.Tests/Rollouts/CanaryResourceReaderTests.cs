@@ -105,7 +105,7 @@ public sealed class CanaryResourceReaderTests
         [
             "canary.yaml:1 apiVersion: \"canary.dev/v1\" is not canary.dev/v1alpha1",
             "canary.yaml:3 metadata.name: is required",
-            "canary.yaml:5 spec.targetRef.kind: \"StatefulSet\" is not Deployment",
+            "canary.yaml:5 spec.targetRef.kind: \"StatefulSet\" is not Deployment (Kubernetes) or Process (local workloads)",
             "canary.yaml:6 spec.router: \"linkerd\" is not one of istio, nginx, traefik, service, haproxy",
             "canary.yaml:8 spec.analysis.interval: \"soon\" is not a duration such as 30s, 1m or 1h30m",
             "canary.yaml:9 spec.analysis.threshold: must be a whole number from 1 to 1000, got 0",
@@ -139,5 +139,43 @@ public sealed class CanaryResourceReaderTests
         var failed = await CanaryRunner.RunAsync("validate", bad);
         Assert.Equal(2, failed.ExitCode);
         Assert.StartsWith($"canary validate: {bad}:9 spec.analysis.config.metrics[0].template: no template \"nope\"", failed.ErrorLines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_local_canary_names_its_process_file_and_HAProxy_slots_and_validate_checks_both()
+    {
+        var example = Path.Combine(AppContext.BaseDirectory, "examples", "local", "checkout.canary.yaml");
+        var (resource, problems) = CanaryResourceReader.Read(example, File.ReadAllText(example), Templates);
+        Assert.Empty(problems);
+        Assert.Equal(("haproxy", "checkout.process.yaml"), (resource!.Router, resource.ProcessFile));
+        Assert.Equal(("/run/haproxy/admin.sock", "checkout", "primary", "canary"), (resource.Routes.RuntimeApi, resource.Routes.Backend, resource.Routes.PrimaryServer, resource.Routes.CanaryServer));
+
+        var run = await CanaryRunner.RunAsync("validate", example);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("router haproxy, canary 10 % → 25 % → 50 %, every 30s, process revision ", run.Stdout, StringComparison.Ordinal);
+
+        // A broken process file fails validation of the Canary that names it, at its line.
+        var folder = Directory.CreateTempSubdirectory("canary-test-").FullName;
+        File.Copy(example, Path.Combine(folder, "checkout.canary.yaml"));
+        File.WriteAllText(Path.Combine(folder, "checkout.process.yaml"), "command: [x]\nreadinessProbe: {path: healthz}\n");
+        var broken = await CanaryRunner.RunAsync("validate", Path.Combine(folder, "checkout.canary.yaml"));
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("checkout.process.yaml:2 readinessProbe.path: \"healthz\" must start with /", broken.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("targetRef: {kind: Process, name: checkout}\n  router: haproxy\n  service: {haproxy: {runtimeApi: /s.sock}}", "spec.targetRef.path: is required for kind Process")]
+    [InlineData("targetRef: {kind: Deployment, name: checkout}\n  router: haproxy\n  service: {haproxy: {runtimeApi: /s.sock}}", "spec.router: the haproxy router drives local workloads")]
+    [InlineData("targetRef: {kind: Process, name: checkout, path: p.yaml}\n  router: istio", "spec.router: local workloads (kind Process) are routed by haproxy, not istio")]
+    [InlineData("targetRef: {kind: Process, name: checkout, path: p.yaml}\n  router: haproxy", "spec.service.haproxy: is required by the haproxy router")]
+    [InlineData("targetRef: {kind: Process, name: checkout, path: p.yaml}\n  router: haproxy\n  service: {haproxy: {runtimeApi: localhost}}", "spec.service.haproxy.runtimeApi: \"localhost\" is neither a unix socket path nor host:port")]
+    [InlineData("targetRef: {kind: Process, name: Check_Out, path: p.yaml}\n  router: haproxy\n  service: {haproxy: {runtimeApi: /s.sock}}", "spec.targetRef.name: \"Check_Out\" is not a DNS label")]
+    [InlineData("targetRef: {kind: Job, name: checkout}", "spec.targetRef.kind: \"Job\" is not Deployment (Kubernetes) or Process (local workloads)")]
+    public void Local_targets_and_the_haproxy_router_go_together(string target, string problem)
+    {
+        var text = Minimal.Replace("targetRef: {apiVersion: apps/v1, kind: Deployment, name: checkout}", target, StringComparison.Ordinal);
+        var (resource, problems) = CanaryResourceReader.Read("c.yaml", text, Templates);
+        Assert.Null(resource);
+        Assert.Contains(problems, p => p.Contains(problem, StringComparison.Ordinal));
     }
 }

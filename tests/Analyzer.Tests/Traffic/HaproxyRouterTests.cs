@@ -51,6 +51,29 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task No_request_fails_while_weights_change_under_load()
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
+        using var load = new Canary.Analyzer.Cli.Demo.LoadGenerator(haproxy.Url, 200, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var loading = load.RunAsync(stop.Token);
+        var changes = 0;
+        while (load.Counts.Requests < 600)
+        {
+            foreach (var weight in new[] { 0, 10, 25, 50, 75, 100, 60, 30, 5 })
+            {
+                await router.SetRoutingAsync(Target(), new Routing(weight), CancellationToken.None);
+                changes++;
+            }
+        }
+
+        await stop.CancelAsync();
+        await loading;
+        Assert.True(changes >= 9, $"{changes} weight changes");
+        Assert.Equal(0, load.Counts.Failures);
+    }
+
+    [Fact]
     public async Task Errors_of_the_runtime_API_are_reported_as_such_and_finalizing_restores_the_weights_found()
     {
         var router = new HaproxyRouter(TimeProvider.System);

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Tests.Support;
+
+namespace Canary.Analyzer.Tests.Cli;
+
+/// <summary>
+/// `canary demo --fast` end to end, as a user runs it: the built executable with real HAProxy,
+/// Prometheus and sample-service processes. Its summary must record the healthy release promoted
+/// and the faulty one rolled back with no failure users could see beyond the injected ones, and no
+/// process may outlive it, also when it is interrupted.
+/// </summary>
+public sealed class DemoTests : IDisposable
+{
+    private readonly string output = Directory.CreateTempSubdirectory("canary-demo-").FullName;
+
+    public void Dispose() => Processes.KillMatching(output);
+
+    [Fact]
+    public async Task The_fast_demo_promotes_the_healthy_release_rolls_back_the_faulty_one_and_leaves_nothing_running()
+    {
+        using var demo = Demo.Start(output);
+        var exit = await demo.ExitAsync(TimeSpan.FromMinutes(4));
+        Assert.True(exit == 0, $"exit {exit}\n{demo.Output}");
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
+        var releases = summary["releases"]!.AsArray();
+        Assert.Equal(["v2", "v3"], releases.Select(r => r!["name"]!.GetValue<string>()));
+        Assert.Equal(["promoted", "rolled back"], releases.Select(r => r!["outcome"]!.GetValue<string>()));
+
+        // The healthy release walked every step, each on a passing analysis, before promotion.
+        var healthy = releases[0]!;
+        Assert.Equal([0, 20, 40, 60, 0], healthy["steps"]!.AsArray().Select(s => s!["weight"]!.GetValue<int>()));
+        Assert.Equal(3, healthy["analyses"]!.AsArray().Count(a => a!["verdict"]!.GetValue<string>() == "Pass"));
+
+        // The faulty one failed on its analyses, naming the metrics, and never went past its first step.
+        var faulty = releases[1]!;
+        Assert.True(faulty["steps"]!.AsArray().Max(s => s!["weight"]!.GetValue<int>()) <= 40, faulty.ToJsonString());
+        var failing = faulty["analyses"]!.AsArray().SelectMany(a => a!["failingMetrics"]!.AsArray()).Select(m => m!["name"]!.GetValue<string>()).ToHashSet();
+        Assert.Contains("p50 latency", failing);
+
+        var load = summary["load"]!;
+        Assert.True(load["requests"]!.GetValue<long>() > 500, load.ToJsonString());
+        Assert.True(load["injectedFailures"]!.GetValue<long>() > 0, load.ToJsonString());
+        Assert.Equal(0, load["otherFailures"]!.GetValue<long>());
+        Assert.Equal(load["failures"]!.GetValue<long>(), load["injectedFailures"]!.GetValue<long>());
+
+        var html = File.ReadAllText(Path.Combine(output, "summary.html"));
+        Assert.Contains("<span class=\"promoted\">promoted</span>", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"rolled\">rolled back</span>", html, StringComparison.Ordinal);
+        Assert.Contains("v2 PROMOTED", demo.Output, StringComparison.Ordinal);
+        Assert.Contains("v3 ROLLED BACK", demo.Output, StringComparison.Ordinal);
+        Assert.Empty(Processes.Matching(output));
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_every_process_and_still_writes_the_summary()
+    {
+        using var demo = Demo.Start(output);
+        await Poll.UntilAsync(() => demo.Output.Contains("release v2", StringComparison.Ordinal) || demo.HasExited, "the first release to start", TimeSpan.FromMinutes(2));
+        Assert.NotEmpty(Processes.Matching(output));
+        demo.Interrupt();
+        var exit = await demo.ExitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(exit == 130, $"exit {exit}\n{demo.Output}");
+        Assert.Contains("interrupted: stopping every process", demo.Output, StringComparison.Ordinal);
+        Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!["interrupted"]!.GetValue<bool>());
+        Assert.Empty(Processes.Matching(output));
+    }
+
+    /// <summary>The built canary executable running `demo --fast`, its output collected as it comes.</summary>
+    private sealed class Demo : IDisposable
+    {
+        private readonly Process process;
+        private readonly StringBuilder output = new();
+
+        private Demo(Process process) => this.process = process;
+
+        public string Output
+        {
+            get
+            {
+                lock (output)
+                {
+                    return output.ToString();
+                }
+            }
+        }
+
+        public bool HasExited => process.HasExited;
+
+        public static Demo Start(string folder)
+        {
+            var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "canary"))
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = folder,
+            };
+            foreach (var word in new[] { "demo", "--fast", "--output", folder })
+            {
+                start.ArgumentList.Add(word);
+            }
+
+            var demo = new Demo(new Process { StartInfo = start });
+            demo.process.OutputDataReceived += (_, e) => demo.Append(e.Data);
+            demo.process.ErrorDataReceived += (_, e) => demo.Append(e.Data);
+            demo.process.Start();
+            demo.process.BeginOutputReadLine();
+            demo.process.BeginErrorReadLine();
+            return demo;
+        }
+
+        /// <summary>SIGINT, as Ctrl-C in a terminal sends.</summary>
+        public void Interrupt()
+        {
+            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+
+        public async Task<int> ExitAsync(TimeSpan timeout)
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(deadline.Token);
+            return process.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            process.Dispose();
+        }
+
+        private void Append(string? line)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+}
