@@ -3,6 +3,7 @@
 #   ./build.sh test     restore, build (warnings are errors) and run every test
 #   ./build.sh publish  build the canary tool into .out/canary
 #   ./build.sh bench    run the benchmarks of docs/BENCHMARKS.md (installs R and hyperfine)
+#   ./build.sh demo-packages   install what `canary demo` runs (prometheus, haproxy) when missing
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -72,5 +73,6 @@ case "${1:-}" in
   test) run_tests ;;
   publish) publish ;;
   bench) shift; exec bench/run.sh "$@" ;;
-  *) sed -n '2,5p' "$0" >&2; exit 2 ;;
+  demo-packages) ensure_packages prometheus:prometheus /usr/sbin/haproxy:haproxy ;;
+  *) sed -n '2,6p' "$0" >&2; exit 2 ;;
 esac

@@ -122,7 +122,7 @@ public sealed partial class RolloutController(
             {
                 await ApplyAsync(resource, target, decision.State, action, cancellationToken);
             }
-            catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or RevisionChangedException or HttpRequestException)
+            catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or RevisionChangedException or HttpRequestException or Cli.InputException)
             {
                 errors.Add($"{Describe(action)}: {e.Message}");
                 ActionFailed(log, resource.Key, errors[^1]);
