@@ -24,6 +24,16 @@ public sealed class ExternalProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    public int Id => process.Id;
+
+    /// <summary>Waits for the exit and returns its status.</summary>
+    public async Task<int> ExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(deadline.Token);
+        return process.ExitCode;
+    }
+
     public static ExternalProcess Start(string program, IEnumerable<string> arguments, string workingDirectory)
     {
         var start = new ProcessStartInfo(Locate(program))

@@ -1,6 +1,5 @@
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
-using Canary.Analyzer.Storage;
 using Serilog;
 using Serilog.Extensions.Logging;
 
@@ -52,16 +51,7 @@ internal static class LocalCommand
         }
 
         var templates = Settings.Templates(settings, line.Option("--queries"));
-        var location = line.Option("--store") ?? settings["Canary:Store"] ?? "sqlite:canary.db";
-        IAnalysisStore store;
-        try
-        {
-            store = StoreLocation.Open(location);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InputException($"--store: {e.Message}");
-        }
+        var (store, _) = Settings.Store(settings, line.Option("--store"));
 
         await using (store)
         {

@@ -61,16 +61,7 @@ internal static class ServeCommand
             "json" => true,
             var other => throw new InputException($"--log-format: \"{other}\" is not one of text, json"),
         };
-        var location = line.Option("--store") ?? settings["Canary:Store"] ?? "sqlite:canary.db";
-        IAnalysisStore store;
-        try
-        {
-            store = StoreLocation.Open(location);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InputException($"--store: {e.Message}");
-        }
+        var (store, location) = Settings.Store(settings, line.Option("--store"));
 
         var kubernetes = KubernetesConfiguration(line.Option("--kubeconfig"));
         var templates = Settings.Templates(settings, line.Option("--queries"));

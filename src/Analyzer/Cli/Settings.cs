@@ -53,4 +53,19 @@ internal static class Settings
 
         return Directory.Exists(folder) ? new TemplateLibrary(folder) : throw new InputException($"--queries: {folder}: no such folder");
     }
+
+    /// <summary>The store: --store, else Canary:Store, else sqlite:canary.db; a location that cannot be opened is bad input.</summary>
+    public static (Storage.IAnalysisStore Store, string Location) Store(IConfiguration configuration, string? flag)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var location = flag ?? configuration["Canary:Store"] ?? "sqlite:canary.db";
+        try
+        {
+            return (Storage.StoreLocation.Open(location), location);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException($"--store: {e.Message}");
+        }
+    }
 }

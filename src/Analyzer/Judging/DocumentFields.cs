@@ -22,6 +22,33 @@ internal sealed class DocumentFields
 
     public List<DocumentProblem> Problems { get; } = [];
 
+    /// <summary>
+    /// Parses text (JSON when source ends in .json, else YAML) and reads it with read. The problems
+    /// come as "source:line path: reason" in file order, then the ones read added itself (e.g. of
+    /// template files); the value is null whenever there is a problem.
+    /// </summary>
+    public static (T? Value, List<string> Problems) ReadDocument<T>(string source, string text, Func<DocumentNode, DocumentFields, List<string>, T?> read)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(read);
+        DocumentNode root;
+        try
+        {
+            root = DocumentNode.Parse(text, json: source.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
+        }
+        catch (DocumentException e)
+        {
+            return (null, [$"{source}:{e.Line}: {e.Reason}"]);
+        }
+
+        var fields = new DocumentFields();
+        var extra = new List<string>();
+        var value = read(root, fields, extra);
+        var problems = fields.Problems.OrderBy(p => p.Line).Select(p => p.Format(source)).Concat(extra).ToList();
+        return (problems.Count == 0 ? value : null, problems);
+    }
+
     public void Problem(string path, string reason, int line = 0)
     {
         if (Problems.Count < MaxProblems)

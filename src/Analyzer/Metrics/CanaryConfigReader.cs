@@ -38,21 +38,9 @@ public static class CanaryConfigReader
     public static CanaryConfig Read(string source, string text, TemplateLibrary templates, IReadOnlyDictionary<string, string>? variables = null)
     {
         ArgumentNullException.ThrowIfNull(templates);
-        DocumentNode root;
-        try
-        {
-            root = DocumentNode.Parse(text, json: source.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
-        }
-        catch (DocumentException e)
-        {
-            throw new InputException($"{source}:{e.Line}: {e.Reason}");
-        }
-
-        var fields = new DocumentFields();
-        var extraProblems = new List<string>();
-        var config = ReadNode(root, string.Empty, fields, templates, variables ?? new Dictionary<string, string>(), extraProblems);
         // In the order of the file, so the list reads top to bottom; the template files' own problems follow.
-        var problems = fields.Problems.OrderBy(p => p.Line).Select(p => p.Format(source)).Concat(extraProblems).ToList();
+        var (config, problems) = DocumentFields.ReadDocument(source, text, (root, fields, extra) =>
+            ReadNode(root, string.Empty, fields, templates, variables ?? new Dictionary<string, string>(), extra));
         if (problems.Count > 0 || config is null)
         {
             throw new InputException(problems.Count > 0 ? problems : [$"{source}: document: must be an object"]);

@@ -22,25 +22,8 @@ public static partial class CanaryResourceReader
         ["interval", "window", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "strategy", "match", "mirror", "warmUp", "minSamples", "dryRun", "config", "configRef", "webhooks", "cohorts"];
 
     /// <summary>Reads text; source names it in problems (file:line field: reason).</summary>
-    public static (CanaryResource? Resource, IReadOnlyList<string> Problems) Read(string source, string text, TemplateLibrary templates)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        DocumentNode root;
-        try
-        {
-            root = DocumentNode.Parse(text, json: source.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
-        }
-        catch (DocumentException e)
-        {
-            return (null, [$"{source}:{e.Line}: {e.Reason}"]);
-        }
-
-        var fields = new DocumentFields();
-        var templateProblems = new List<string>();
-        var resource = Read(root, fields, templates, templateProblems);
-        var problems = fields.Problems.OrderBy(p => p.Line).Select(p => p.Format(source)).Concat(templateProblems).ToList();
-        return (problems.Count == 0 ? resource : null, problems);
-    }
+    public static (CanaryResource? Resource, IReadOnlyList<string> Problems) Read(string source, string text, TemplateLibrary templates) =>
+        DocumentFields.ReadDocument(source, text, (root, fields, templateProblems) => Read(root, fields, templates, templateProblems));
 
     internal static CanaryResource? Read(DocumentNode root, DocumentFields fields, TemplateLibrary templates, List<string> templateProblems)
     {

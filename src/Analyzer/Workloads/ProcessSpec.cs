@@ -88,24 +88,8 @@ public static class ProcessSpecReader
         return spec ?? throw new Cli.InputException(problems);
     }
 
-    public static (ProcessSpec? Spec, IReadOnlyList<string> Problems) Read(string source, string text, string folder)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        DocumentNode root;
-        try
-        {
-            root = DocumentNode.Parse(text, json: source.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
-        }
-        catch (DocumentException e)
-        {
-            return (null, [$"{source}:{e.Line}: {e.Reason}"]);
-        }
-
-        var fields = new DocumentFields();
-        var spec = Read(root, fields, folder);
-        var problems = fields.Problems.OrderBy(p => p.Line).Select(p => p.Format(source)).ToList();
-        return (problems.Count == 0 ? spec : null, problems);
-    }
+    public static (ProcessSpec? Spec, IReadOnlyList<string> Problems) Read(string source, string text, string folder) =>
+        DocumentFields.ReadDocument(source, text, (root, fields, _) => Read(root, fields, folder));
 
     private static ProcessSpec? Read(DocumentNode root, DocumentFields fields, string folder)
     {

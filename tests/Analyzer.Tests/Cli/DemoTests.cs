@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Tests.Support;
+using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Cli;
 
@@ -60,7 +60,7 @@ public sealed class DemoTests : IDisposable
         using var demo = Demo.Start(output);
         await Poll.UntilAsync(() => demo.Output.Contains("release v2", StringComparison.Ordinal) || demo.HasExited, "the first release to start", TimeSpan.FromMinutes(2));
         Assert.NotEmpty(Processes.Matching(output));
-        demo.Interrupt();
+        Demo.Interrupt(demo);
         var exit = await demo.ExitAsync(TimeSpan.FromMinutes(1));
         Assert.True(exit == 130, $"exit {exit}\n{demo.Output}");
         Assert.Contains("interrupted: stopping every process", demo.Output, StringComparison.Ordinal);
@@ -69,79 +69,16 @@ public sealed class DemoTests : IDisposable
     }
 
     /// <summary>The built canary executable running `demo --fast`, its output collected as it comes.</summary>
-    private sealed class Demo : IDisposable
+    private static class Demo
     {
-        private readonly Process process;
-        private readonly StringBuilder output = new();
-
-        private Demo(Process process) => this.process = process;
-
-        public string Output
-        {
-            get
-            {
-                lock (output)
-                {
-                    return output.ToString();
-                }
-            }
-        }
-
-        public bool HasExited => process.HasExited;
-
-        public static Demo Start(string folder)
-        {
-            var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "canary"))
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = folder,
-            };
-            foreach (var word in new[] { "demo", "--fast", "--output", folder })
-            {
-                start.ArgumentList.Add(word);
-            }
-
-            var demo = new Demo(new Process { StartInfo = start });
-            demo.process.OutputDataReceived += (_, e) => demo.Append(e.Data);
-            demo.process.ErrorDataReceived += (_, e) => demo.Append(e.Data);
-            demo.process.Start();
-            demo.process.BeginOutputReadLine();
-            demo.process.BeginErrorReadLine();
-            return demo;
-        }
+        public static ExternalProcess Start(string folder) =>
+            ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"), ["demo", "--fast", "--output", folder], folder);
 
         /// <summary>SIGINT, as Ctrl-C in a terminal sends.</summary>
-        public void Interrupt()
+        public static void Interrupt(ExternalProcess demo)
         {
-            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var kill = Process.Start("kill", ["-INT", demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             kill.WaitForExit();
-        }
-
-        public async Task<int> ExitAsync(TimeSpan timeout)
-        {
-            using var deadline = new CancellationTokenSource(timeout);
-            await process.WaitForExitAsync(deadline.Token);
-            return process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
         }
     }
 }
