@@ -8,10 +8,12 @@ Console.CancelKeyPress += (_, e) =>
     interrupted.Cancel();
 };
 
-// SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop as cleanly as Ctrl-C:
-// commands that started processes (demo, local) stop them before exiting.
-using var terminated = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
-using var hungUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, Stop);
+// For the commands that start processes (demo, local), SIGTERM (a service manager, `kill`) and
+// SIGHUP (the terminal closed) stop as cleanly as Ctrl-C: their processes are stopped before canary
+// exits. A second signal ends canary at once. Other commands keep the default (exit at once).
+var owner = args.Length > 0 && args[0] is "demo" or "local";
+using var terminated = owner ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop) : null;
+using var hungUp = owner ? System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, Stop) : null;
 
 try
 {
@@ -32,6 +34,6 @@ catch (Exception e)
 
 void Stop(System.Runtime.InteropServices.PosixSignalContext context)
 {
-    context.Cancel = true;
+    context.Cancel = !interrupted.IsCancellationRequested;
     interrupted.Cancel();
 }

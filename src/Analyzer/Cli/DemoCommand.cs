@@ -130,6 +130,11 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         Task? loading = null;
         Task? ticking = null;
         using var stopTicking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The log, its factory and the Prometheus client outlive the ticks, which end in the finally below.
+        logger = new LoggerConfiguration().MinimumLevel.Information()
+            .WriteTo.File(Path.Combine(work, "canary.log"), formatProvider: CultureInfo.InvariantCulture).CreateLogger();
+        using var logs = new SerilogLoggerFactory(logger);
+        using var client = new PrometheusClient(new PrometheusOptions { Url = new Uri($"http://127.0.0.1:{prometheusPort}/") }, time);
         try
         {
             Print($"canary demo{(summary.Fast ? " --fast" : string.Empty)}: starting HAProxy, Prometheus and {Service} v1 (work folder {work})");
@@ -144,12 +149,8 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
             await WriteProcessFileAsync(processFile, "v1", string.Empty);
             await File.WriteAllTextAsync(canaryFile, CanaryYaml(socket), CancellationToken.None);
 
-            logger = new LoggerConfiguration().MinimumLevel.Information()
-                .WriteTo.File(Path.Combine(work, "canary.log"), formatProvider: CultureInfo.InvariantCulture).CreateLogger();
-            using var logs = new SerilogLoggerFactory(logger);
             store = StoreLocation.Open($"sqlite:{Path.Combine(work, "canary.db")}");
             await store.MigrateAsync(cancellationToken);
-            using var client = new PrometheusClient(new PrometheusOptions { Url = new Uri($"http://127.0.0.1:{prometheusPort}/") }, time);
             var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             rollouts = new LocalRollouts([canaryFile], store, new PrometheusMetricSource(client), TemplateLibrary.Default(), Path.Combine(work, "state"), time, logs)
             {
@@ -192,19 +193,17 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         finally
         {
             await stopLoad.CancelAsync();
-            if (loading is not null)
-            {
-                await loading;
-            }
-
             await stopTicking.CancelAsync();
-            if (ticking is not null)
+            try
             {
-                await ticking;
+                await (loading ?? Task.CompletedTask);
             }
-
-            summary.Load = load.Counts;
-            summary.FinishedAt = time.GetUtcNow();
+            finally
+            {
+                await (ticking ?? Task.CompletedTask);
+                summary.Load = load.Counts;
+                summary.FinishedAt = time.GetUtcNow();
+            }
         }
 
         var counts = summary.Load;
@@ -213,20 +212,32 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         return summary;
     }
 
+    /// <summary>Stops the sample service's processes, then HAProxy and Prometheus, whatever failed before.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (rollouts is not null)
+        try
         {
-            await rollouts.DisposeAsync();
+            if (rollouts is not null)
+            {
+                await rollouts.DisposeAsync();
+            }
         }
-
-        await Task.WhenAll(infrastructure.Select(p => p.DisposeAsync().AsTask()));
-        if (store is not null)
+        finally
         {
-            await store.DisposeAsync();
-        }
+            try
+            {
+                await Task.WhenAll(infrastructure.Select(p => p.DisposeAsync().AsTask()));
+            }
+            finally
+            {
+                if (store is not null)
+                {
+                    await store.DisposeAsync();
+                }
 
-        logger?.Dispose();
+                logger?.Dispose();
+            }
+        }
     }
 
     private async Task ReleaseAsync(string processFile, string version, string flags, string description, string expected, CancellationToken cancellationToken)

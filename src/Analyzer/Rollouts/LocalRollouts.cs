@@ -71,7 +71,13 @@ public sealed partial class LocalRollouts : IAsyncDisposable
             return null;
         }
 
-        Workloads.Register(resource.Namespace, resource.Target, new LocalTarget(ProcessFile(file, resource), resource.Routes));
+        var processFile = ProcessFile(file, resource);
+        Workloads.Register(resource.Namespace, resource.Target, new LocalTarget(processFile, resource.Routes));
+        if (resource.Cohorts is null)
+        {
+            resource = resource with { Cohorts = Cohorts(resource.Target, processFile) };
+        }
+
         var result = await controller.TickAsync(resource, [], cancellationToken);
         var tick = new LocalTick(resource, result);
         Ticked?.Invoke(tick);
@@ -135,6 +141,25 @@ public sealed partial class LocalRollouts : IAsyncDisposable
         }
 
         return (resource, problems);
+    }
+
+    /// <summary>
+    /// The default cohorts of a local target: every primary process, and the canary processes of the
+    /// process file's current revision only (pods NAME-REVISION-PORT). Releases can follow each other
+    /// within seconds here, and the last samples of the previous canary must not count for this one.
+    /// </summary>
+    private static Cohorts? Cohorts(string target, string processFile)
+    {
+        try
+        {
+            var revision = ProcessSpecReader.ReadFile(processFile).Revision;
+            return new Cohorts(PromQl.Matcher("pod", $"{target}-primary-.*", regex: true), PromQl.Matcher("pod", $"{target}-{revision}-[0-9]+", regex: true));
+        }
+        catch (Cli.InputException)
+        {
+            // The tick reports the broken process file.
+            return null;
+        }
     }
 
     private static string ProcessFile(string canaryFile, CanaryResource resource) =>

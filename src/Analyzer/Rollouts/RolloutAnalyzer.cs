@@ -18,20 +18,12 @@ public sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson,
 /// </summary>
 public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
 {
-    /// <param name="releaseStart">When the release of this revision began: earlier samples (and rates that reach back before it) describe the previous canary, so the window starts after it.</param>
-    public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, CancellationToken cancellationToken, DateTimeOffset? releaseStart = null)
+    public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(config);
         var step = PromQl.TryParseDuration(config.Step, out var parsed) ? parsed : TimeSpan.FromSeconds(30);
-        var start = now - resource.Window;
-        if (releaseStart is { } since && PromQl.TryParseDuration(config.Interval, out var rateWindow) && since + rateWindow > start)
-        {
-            // At least one step, so a release too young for its window is inconclusive by its sample count, never judged on old data.
-            start = since + rateWindow < now - step ? since + rateWindow : now - step;
-        }
-
-        var window = new AnalysisWindow(start, now, step);
+        var window = new AnalysisWindow(now - resource.Window, now, step);
         IReadOnlyDictionary<string, RenderedQuery> queries;
         try
         {

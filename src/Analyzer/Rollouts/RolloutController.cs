@@ -73,7 +73,7 @@ public sealed partial class RolloutController(
         {
             await webhooks.CallAsync(resource, "rollout", state, cancellationToken);
             var started = time.GetTimestamp();
-            analysis = await AnalyzeAsync(resource, state.PhaseSince, cancellationToken);
+            analysis = await AnalyzeAsync(resource, cancellationToken);
             analysisDuration = time.GetElapsedTime(started);
         }
 
@@ -166,7 +166,7 @@ public sealed partial class RolloutController(
         };
     }
 
-    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, DateTimeOffset? releaseStart, CancellationToken cancellationToken)
+    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CancellationToken cancellationToken)
     {
         var config = resource.Config;
         if (config is null)
@@ -184,7 +184,7 @@ public sealed partial class RolloutController(
             }
         }
 
-        return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken, releaseStart);
+        return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken);
     }
 
     private async Task ApplyAsync(CanaryResource resource, WorkloadTarget target, RolloutState state, RolloutAction action, CancellationToken cancellationToken)

@@ -75,20 +75,38 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
         return SendAsync(target, string.Create(CultureInfo.InvariantCulture, $"set server {Backend(target)}/{server} addr {host} port {port}"), cancellationToken);
     }
 
+    /// <summary>Where each server of the backend points (srv_addr, srv_port of `show servers state`).</summary>
+    public async Task<IReadOnlyDictionary<string, (string Address, int Port)>> ServerAddressesAsync(RouterTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var (header, rows) = await ServersAsync(target, cancellationToken);
+        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
+        var (name, address, port) = (Column("srv_name"), Column("srv_addr"), Column("srv_port"));
+        return rows.Where(f => f.Length > Math.Max(address, port))
+            .ToDictionary(f => f[name], f => (f[address], int.TryParse(f[port], CultureInfo.InvariantCulture, out var p) ? p : 0), StringComparer.Ordinal);
+    }
+
     /// <summary>The user weights of both servers, from `show servers state BACKEND`.</summary>
     private async Task<(int Primary, int Canary)> WeightsAsync(RouterTarget target, CancellationToken cancellationToken)
+    {
+        var (header, rows) = await ServersAsync(target, cancellationToken);
+        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
+        var (nameColumn, weightColumn) = (Column("srv_name"), Column("srv_uweight"));
+        int Weight(string server) => rows.FirstOrDefault(f => f.Length > weightColumn && f[nameColumn] == server) is { } fields
+            ? int.Parse(fields[weightColumn], CultureInfo.InvariantCulture)
+            : throw new RoutingException($"HAProxy backend {Backend(target)} has no server {server}");
+        return (Weight(target.PrimaryServer), Weight(target.CanaryServer));
+    }
+
+    /// <summary>`show servers state BACKEND`: the column names and one row of fields per server.</summary>
+    private async Task<(string[] Header, List<string[]> Rows)> ServersAsync(RouterTarget target, CancellationToken cancellationToken)
     {
         var backend = Backend(target);
         var answer = await SendAsync(target, $"show servers state {backend}", cancellationToken);
         var lines = answer.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var header = lines.FirstOrDefault(l => l.StartsWith("# be_id", StringComparison.Ordinal))?.TrimStart('#', ' ').Split(' ')
             ?? throw new RoutingException($"HAProxy's runtime API did not list backend {backend}: {First(answer)}");
-        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
-        var (nameColumn, weightColumn) = (Column("srv_name"), Column("srv_uweight"));
-        int Weight(string server) => lines.Where(l => !l.StartsWith('#')).Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > weightColumn && f[nameColumn] == server) is { } fields
-            ? int.Parse(fields[weightColumn], CultureInfo.InvariantCulture)
-            : throw new RoutingException($"HAProxy backend {backend} has no server {server}");
-        return (Weight(target.PrimaryServer), Weight(target.CanaryServer));
+        return (header, [.. lines.Where(l => !l.StartsWith('#')).Select(l => l.Split(' '))]);
     }
 
     /// <summary>Sends commands to the runtime API and returns its answer; an answer that is an error becomes a <see cref="RoutingException"/>.</summary>

@@ -6,21 +6,29 @@ namespace Canary.Analyzer.Workloads;
 /// <summary>
 /// A program canary started and owns (a local workload, or Prometheus and HAProxy in the demo): its
 /// output goes to a log file, and stopping it asks first (SIGTERM, so a web server finishes the
-/// requests it is serving) and kills it, with its children, only after the grace period.
+/// requests it is serving) and kills it only after the grace period. It runs in a session and
+/// process group of its own (util-linux `setsid`), so the stop reaches whatever it started too (a
+/// wrapper script's server), and a Ctrl-C in canary's terminal reaches canary alone, which then
+/// stops its processes in order.
 /// </summary>
 public sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
+    private const int SigKill = 9;
+    private const string Setsid = "/usr/bin/setsid";
     private readonly Process process;
     private readonly StreamWriter log;
     private readonly Lock writing = new();
 
-    private ChildProcess(Process process, StreamWriter log, string name, string logPath)
+    private bool disposed;
+
+    private ChildProcess(Process process, StreamWriter log, string name, string logPath, bool grouped)
     {
         this.process = process;
         this.log = log;
         Name = name;
         LogPath = logPath;
+        Grouped = grouped;
     }
 
     public string Name { get; }
@@ -29,9 +37,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public int Id => process.Id;
 
-    public bool HasExited => process.HasExited;
+    /// <summary>It leads a process group of its own (the pid is the group's id).</summary>
+    public bool Grouped { get; }
 
-    public int? ExitCode => process.HasExited ? process.ExitCode : null;
+    public bool HasExited => disposed || process.HasExited;
+
+    public int? ExitCode => !disposed && process.HasExited ? process.ExitCode : null;
 
     /// <summary>Starts program with arguments; what it prints is appended to logPath.</summary>
     /// <exception cref="InvalidOperationException">The program cannot be started (not found, not executable).</exception>
@@ -39,7 +50,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(environment);
-        var start = new ProcessStartInfo(program)
+        program = Resolve(name, program);
+        // setsid execs the program in place (the child of a fork is no group leader): same pid, new group.
+        var grouped = File.Exists(Setsid);
+        var start = new ProcessStartInfo(grouped ? Setsid : program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -47,6 +61,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        if (grouped)
+        {
+            start.ArgumentList.Add(program);
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -60,7 +79,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
         var writer = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var child = new ChildProcess(process, writer, name, logPath);
+        var child = new ChildProcess(process, writer, name, logPath, grouped);
         process.OutputDataReceived += (_, e) => child.Write(e.Data);
         process.ErrorDataReceived += (_, e) => child.Write(e.Data);
         try
@@ -77,6 +96,17 @@ public sealed partial class ChildProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
+    }
+
+    /// <summary>The program's full path: as given when it has a '/', else the first on PATH; missing is an error now, not an exit code later.</summary>
+    private static string Resolve(string name, string program)
+    {
+        var path = program.Contains('/', StringComparison.Ordinal)
+            ? program
+            : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(folder => Path.Combine(folder, program)).FirstOrDefault(File.Exists);
+        return path is not null && File.Exists(path)
+            ? path
+            : throw new InvalidOperationException($"{name}: cannot start {program}: {(path is null ? "not found on PATH" : "no such file")}");
     }
 
     /// <summary>The last lines of the log, for error messages.</summary>
@@ -97,23 +127,29 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
 
-    /// <summary>SIGTERM, then SIGKILL to the whole tree when it has not exited within grace.</summary>
+    /// <summary>SIGTERM to its group, then SIGKILL to what is left of it when grace has passed.</summary>
     public async Task StopAsync(TimeSpan grace, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
-        if (process.HasExited)
+        if (disposed || (process.HasExited && !GroupAlive()))
         {
             return;
         }
 
-        _ = Kill(process.Id, SigTerm);
+        Signal(SigTerm);
         using var wait = new CancellationTokenSource(grace, time);
         try
         {
             await process.WaitForExitAsync(wait.Token);
+            // What the program started may outlive it: wait for the group too.
+            while (GroupAlive())
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, wait.Token);
+            }
         }
         catch (OperationCanceledException)
         {
+            Signal(SigKill);
             try
             {
                 process.Kill(entireProcessTree: true);
@@ -129,6 +165,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.FromSeconds(5), TimeProvider.System);
+        disposed = true;
         process.Dispose();
         lock (writing)
         {
@@ -156,7 +193,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
-    // kill(2) from libc: .NET's Process.Kill only sends SIGKILL, and a graceful stop needs SIGTERM.
+    private void Signal(int signal) => _ = Kill(Grouped ? -process.Id : process.Id, signal);
+
+    /// <summary>Some process of its group still runs (kill with signal 0 checks without sending).</summary>
+    private bool GroupAlive() => Grouped ? Kill(-process.Id, 0) == 0 : !process.HasExited;
+
+    // kill(2) from libc: .NET's Process.Kill only sends SIGKILL, and a graceful stop needs SIGTERM (to a whole group, too).
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 }

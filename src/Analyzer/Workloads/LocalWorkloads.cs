@@ -35,6 +35,7 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
     private readonly string stateFolder;
     private readonly TimeProvider time;
     private readonly ILogger<LocalWorkloads> log;
+    private volatile bool disposed;
     private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30) });
 
     public LocalWorkloads(HaproxyRouter haproxy, string stateFolder, TimeProvider time, ILogger<LocalWorkloads> log)
@@ -141,15 +142,19 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
         }
     }
 
+    /// <summary>Stops the canary. A promotion whose next primary never took over (a rollback while promoting) is abandoned: the primary stays.</summary>
     public Task ScaleCanaryToZeroAsync(WorkloadTarget target, CancellationToken cancellationToken) =>
-        ChangeAsync(Get(target), s => s.Desired = s.Desired with { Canary = null }, cancellationToken);
+        ChangeAsync(Get(target), s => s.Desired = s.Desired with { Canary = null, Primary = s.Pending is not null && s.Primary is not null ? s.Primary.Spec : s.Desired.Primary }, cancellationToken);
 
-    /// <summary>Stops every process (gracefully, all at once) and waits for the ones already retiring.</summary>
+    /// <summary>Stops every process (gracefully, all at once) and waits for the ones already retiring; later calls fail.</summary>
     public async ValueTask DisposeAsync()
     {
+        disposed = true;
         var stops = new List<Task>();
         foreach (var site in sites.Values)
         {
+            // Whatever reconcile is running finishes first; none starts after this.
+            await site.Gate.WaitAsync();
             foreach (var instance in new[] { site.Canary, site.Pending, site.Primary })
             {
                 if (instance is not null)
@@ -165,8 +170,14 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
             pending = [.. retiring];
         }
 
-        await Task.WhenAll(stops.Concat(pending));
-        probes.Dispose();
+        try
+        {
+            await Task.WhenAll(stops.Concat(pending));
+        }
+        finally
+        {
+            probes.Dispose();
+        }
     }
 
     private Site Get(WorkloadTarget target)
@@ -183,10 +194,15 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
         await site.Gate.WaitAsync(cancellationToken);
         try
         {
+            if (disposed)
+            {
+                throw new WorkloadNotReadyException($"the local workloads of {site.Key} are stopping");
+            }
+
             LoadDesired(site);
-            var before = site.Desired;
+            var before = JsonSerializer.Serialize(site.Desired, StateJson);
             change(site);
-            if (site.Desired != before)
+            if (JsonSerializer.Serialize(site.Desired, StateJson) != before)
             {
                 SaveDesired(site);
             }
@@ -199,51 +215,28 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
         }
     }
 
-    /// <summary>Level-triggered: starts what is missing or exited, moves slots to ready processes, retires what should not run.</summary>
+    /// <summary>Level-triggered: starts what is missing, restarts what exited, points slots at ready processes, retires what should not run.</summary>
     private async Task ReconcileAsync(Site site, CancellationToken cancellationToken)
     {
-        var routes = site.Target.Routes;
         if (site.Desired.Primary is { } primarySpec)
         {
-            if (site.Primary is null || site.Primary.Process.HasExited)
+            var primary = site.Primary;
+            site.Primary = null;
+            site.Primary = Keep(site, primary, primary?.Spec ?? primarySpec, primary: true, ref site.PrimaryRestarts);
+            if (site.Primary.Revision == primarySpec.Revision)
             {
-                site.Primary = Restart(site, site.Primary, site.Primary?.Spec ?? primarySpec, primary: true, ref site.PrimaryRestarts);
+                RetirePending(site);
             }
-
-            if (site.Primary.Revision != primarySpec.Revision)
+            else
             {
-                if (site.Pending is null || site.Pending.Revision != primarySpec.Revision || site.Pending.Process.HasExited)
+                if (site.Pending is not null && site.Pending.Revision != primarySpec.Revision)
                 {
-                    if (site.Pending is not null && site.Pending.Revision != primarySpec.Revision)
-                    {
-                        Retire(site.Pending, TimeSpan.Zero);
-                        site.Pending = null;
-                        site.PendingRestarts = 0;
-                    }
-
-                    site.Pending = Restart(site, site.Pending, primarySpec, primary: true, ref site.PendingRestarts);
+                    RetirePending(site);
                 }
 
-                if (site.Pending.Ready)
-                {
-                    await haproxy.SetServerAddressAsync(routes, routes.PrimaryServer, "127.0.0.1", site.Pending.Port, cancellationToken);
-                    SlotMoved(log, site.Key, routes.PrimaryServer, site.Pending.Pod);
-                    site.Pending.Pointed = true;
-                    Retire(site.Primary, Drain);
-                    (site.Primary, site.Pending, site.PrimaryRestarts, site.PendingRestarts) = (site.Pending, null, site.PendingRestarts, 0);
-                }
-            }
-            else if (site.Pending is not null)
-            {
-                Retire(site.Pending, TimeSpan.Zero);
+                var pending = site.Pending;
                 site.Pending = null;
-            }
-
-            if (site.Primary.Ready && !site.Primary.Pointed)
-            {
-                await haproxy.SetServerAddressAsync(routes, routes.PrimaryServer, "127.0.0.1", site.Primary.Port, cancellationToken);
-                SlotMoved(log, site.Key, routes.PrimaryServer, site.Primary.Pod);
-                site.Primary.Pointed = true;
+                site.Pending = Keep(site, pending, primarySpec, primary: true, ref site.PendingRestarts);
             }
         }
 
@@ -251,41 +244,88 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
         {
             if (site.Canary is not null && site.Canary.Revision != canarySpec.Revision)
             {
-                Retire(site.Canary, TimeSpan.Zero);
-                site.Canary = null;
-                site.CanaryRestarts = 0;
+                RetireCanary(site);
             }
 
-            if (site.Canary is null || site.Canary.Process.HasExited)
-            {
-                site.Canary = Restart(site, site.Canary, canarySpec, primary: false, ref site.CanaryRestarts);
-            }
-
-            if (site.Canary.Ready && !site.Canary.Pointed)
-            {
-                await haproxy.SetServerAddressAsync(routes, routes.CanaryServer, "127.0.0.1", site.Canary.Port, cancellationToken);
-                SlotMoved(log, site.Key, routes.CanaryServer, site.Canary.Pod);
-                site.Canary.Pointed = true;
-            }
+            var canary = site.Canary;
+            site.Canary = null;
+            site.Canary = Keep(site, canary, canarySpec, primary: false, ref site.CanaryRestarts);
         }
-        else if (site.Canary is not null)
+        else
         {
             // The canary's weight is 0 before it is scaled down (the state machine orders it so): nothing reaches it.
-            Retire(site.Canary, TimeSpan.Zero);
-            site.Canary = null;
-            site.CanaryRestarts = 0;
+            RetireCanary(site);
         }
 
+        await PointSlotsAsync(site, cancellationToken);
         WriteTargets(site);
     }
 
-    private Instance Restart(Site site, Instance? exited, ProcessSpec spec, bool primary, ref int restarts)
+    /// <summary>
+    /// Points HAProxy's servers at the ready processes, checking where they point now (so a restarted
+    /// HAProxy is repaired too). A ready next primary takes the primary server, and the old primary
+    /// is stopped after the drain period.
+    /// </summary>
+    private async Task PointSlotsAsync(Site site, CancellationToken cancellationToken)
     {
-        if (exited is not null)
+        var routes = site.Target.Routes;
+        if (new[] { site.Primary, site.Pending, site.Canary }.All(i => i is not { Ready: true }))
         {
+            return;
+        }
+
+        var actual = await haproxy.ServerAddressesAsync(routes, cancellationToken);
+        async Task PointAsync(string server, Instance instance)
+        {
+            if (!actual.TryGetValue(server, out var now) || now != ("127.0.0.1", instance.Port))
+            {
+                await haproxy.SetServerAddressAsync(routes, server, "127.0.0.1", instance.Port, cancellationToken);
+                SlotMoved(log, site.Key, server, instance.Pod);
+            }
+
+            instance.Pointed = true;
+        }
+
+        if (site.Pending is { Ready: true } next)
+        {
+            await PointAsync(routes.PrimaryServer, next);
+            Retire(site.Primary!, Drain);
+            (site.Primary, site.Pending, site.PrimaryRestarts, site.PendingRestarts) = (next, null, site.PendingRestarts, 0);
+        }
+        else if (site.Primary is { Ready: true } primary)
+        {
+            await PointAsync(routes.PrimaryServer, primary);
+        }
+
+        if (site.Canary is { Ready: true } canary)
+        {
+            await PointAsync(routes.CanaryServer, canary);
+        }
+    }
+
+    /// <summary>
+    /// The running process of spec in a role: current while it runs; once it has exited, the same
+    /// (not ready) until its back-off has passed (1 s, doubling up to 30 s), then a new one.
+    /// </summary>
+    private Instance Keep(Site site, Instance? current, ProcessSpec spec, bool primary, ref int restarts)
+    {
+        if (current is not null && !current.Process.HasExited)
+        {
+            return current;
+        }
+
+        var now = time.GetUtcNow();
+        if (current is not null)
+        {
+            current.ExitSeen ??= now;
+            if (now - current.ExitSeen < TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, restarts))))
+            {
+                return current;
+            }
+
             restarts++;
-            ProcessExited(log, site.Key, exited.Pod, exited.Process.ExitCode, exited.Process.Tail(5));
-            Retire(exited, TimeSpan.Zero);
+            ProcessExited(log, site.Key, current.Pod, current.Process.ExitCode, current.Process.Tail(5));
+            Retire(current, TimeSpan.Zero);
         }
 
         var port = FreePort();
@@ -303,9 +343,32 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
         }
 
         ProcessStarted(log, site.Key, pod, process.Id, port);
-        var instance = new Instance(spec, port, pod, process, exited?.FirstStarted ?? time.GetUtcNow());
+        // The progress deadline counts from the first start of a spec that was never ready; a restart of one that was ready starts it afresh.
+        var instance = new Instance(spec, port, pod, process, current is { EverReady: false } ? current.DeadlineFrom : now);
         instance.Probing = ProbeAsync(instance);
         return instance;
+    }
+
+    private void RetirePending(Site site)
+    {
+        if (site.Pending is { } pending)
+        {
+            Retire(pending, TimeSpan.Zero);
+            site.Pending = null;
+        }
+
+        site.PendingRestarts = 0;
+    }
+
+    private void RetireCanary(Site site)
+    {
+        if (site.Canary is { } canary)
+        {
+            Retire(canary, TimeSpan.Zero);
+            site.Canary = null;
+        }
+
+        site.CanaryRestarts = 0;
     }
 
     /// <summary>The readiness probe: ready after one answer below 400, not ready after FailureThreshold failures in a row.</summary>
@@ -338,6 +401,7 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
                 if (ok)
                 {
                     instance.Ready = true;
+                    instance.EverReady = true;
                 }
                 else if (failures >= probe.FailureThreshold)
                 {
@@ -407,6 +471,10 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
             try
             {
                 site.Desired = JsonSerializer.Deserialize<Desired>(File.ReadAllText(path), StateJson) ?? new Desired(null, null);
+                if (new[] { site.Desired.Primary, site.Desired.Canary }.Any(spec => spec is not null && (spec.Command is not { Count: > 0 } || spec.Probe is null || spec.Environment is null)))
+                {
+                    throw new JsonException("a spec lacks its command, environment or probe");
+                }
             }
             catch (JsonException e)
             {
@@ -508,11 +576,12 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
             .Where(p => p.Item2 is not null)
             .Select(p => $"{p.Item1} {p.Item2!.Pod} {(p.Item2.Process.HasExited ? $"exited ({p.Item2.Process.ExitCode})" : p.Item2.Ready ? "ready" : "not ready")}"));
 
+        /// <summary>Kubernetes' ProgressDeadlineExceeded: never ready within the deadline, or exited too often. A process that was ready and then fails its probe is only not ready.</summary>
         private static bool Failed(Instance? instance, int restarts, DateTimeOffset now, TimeSpan deadline) =>
-            instance is not null && (restarts >= MaxRestarts || (!instance.Ready && now - instance.FirstStarted > deadline));
+            instance is not null && (restarts >= MaxRestarts || (!instance.EverReady && now - instance.DeadlineFrom > deadline));
     }
 
-    private sealed class Instance(ProcessSpec spec, int port, string pod, ChildProcess process, DateTimeOffset firstStarted)
+    private sealed class Instance(ProcessSpec spec, int port, string pod, ChildProcess process, DateTimeOffset deadlineFrom)
     {
         public ProcessSpec Spec => spec;
 
@@ -524,14 +593,19 @@ public sealed partial class LocalWorkloads : IWorkloadController, IAsyncDisposab
 
         public ChildProcess Process => process;
 
-        /// <summary>When this spec was first started in this role (restarts keep it), for the progress deadline.</summary>
-        public DateTimeOffset FirstStarted => firstStarted;
+        /// <summary>Where the progress deadline counts from: the first start of this spec in this role, until it was once ready.</summary>
+        public DateTimeOffset DeadlineFrom => deadlineFrom;
+
+        /// <summary>When its exit was first seen (for the restart back-off).</summary>
+        public DateTimeOffset? ExitSeen { get; set; }
 
         public CancellationTokenSource Stopping { get; } = new();
 
         public Task? Probing { get; set; }
 
         public volatile bool Ready;
+
+        public volatile bool EverReady;
 
         /// <summary>Its HAProxy slot points at it.</summary>
         public bool Pointed { get; set; }

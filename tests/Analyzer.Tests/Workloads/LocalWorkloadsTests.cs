@@ -77,37 +77,42 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_canary_that_keeps_crashing_or_never_gets_ready_is_Failed_and_a_changed_file_refuses_promotion()
+    public async Task Crashing_and_never_ready_processes_are_Failed_and_a_rollback_while_promoting_keeps_the_primary()
     {
         await using var workloads = New();
         var processFile = WriteProcessFile("v1");
-        var target = Register(workloads, processFile) with { ProgressDeadline = TimeSpan.FromSeconds(3) };
+        var target = Register(workloads, processFile);
         var v1 = (await workloads.InitializeAsync(target, CancellationToken.None)).Revision;
 
-        // Exits at once: restarted at every look, then Failed (Kubernetes: CrashLoopBackOff).
+        // Exits at once: restarted with a growing back-off, then Failed after three restarts (Kubernetes: CrashLoopBackOff), long before the deadline.
         File.WriteAllText(processFile, "command: [/bin/false]\n");
         await workloads.ScaleCanaryAsync(target, null, CancellationToken.None, wait: false);
         await Poll.UntilAsync(async () => (await workloads.StatusAsync(target, CancellationToken.None)).Canary == WorkloadReadiness.Failed, "the crashing canary is Failed");
 
         // Runs but never answers its probe: NotReady, then Failed after the progress deadline.
+        var hurried = target with { ProgressDeadline = TimeSpan.FromSeconds(3) };
         File.WriteAllText(processFile, "command: [/bin/sleep, '300']\nreadinessProbe: {period: 1s}\n");
         var sleeping = ProcessSpecReader.ReadFile(processFile).Revision;
-        await workloads.ScaleCanaryAsync(target, null, CancellationToken.None, wait: false);
-        Assert.Equal(WorkloadReadiness.NotReady, (await workloads.StatusAsync(target, CancellationToken.None)).Canary);
-        var error = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(target, null, CancellationToken.None));
+        await workloads.ScaleCanaryAsync(hurried, null, CancellationToken.None, wait: false);
+        Assert.Equal(WorkloadReadiness.NotReady, (await workloads.StatusAsync(hurried, CancellationToken.None)).Canary);
+        var error = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(hurried, null, CancellationToken.None));
         Assert.Contains("the canary of shop/checkout was not ready within 00:00:03", error.Message, StringComparison.Ordinal);
-        Assert.Equal(WorkloadReadiness.Failed, (await workloads.StatusAsync(target, CancellationToken.None)).Canary);
+        Assert.Equal(WorkloadReadiness.Failed, (await workloads.StatusAsync(hurried, CancellationToken.None)).Canary);
 
-        // The file moved on after the analysis: nothing is promoted, the primary stays.
+        // Promoting it: the next primary never gets ready, so the primary is Failed while v1 keeps the slot;
+        // the rollback (canary to zero) abandons the promotion and v1 stays the primary.
+        await workloads.PromoteAsync(hurried, sleeping, CancellationToken.None, wait: false);
+        Assert.Equal((WorkloadReadiness.NotReady, v1), await workloads.StatusAsync(hurried, CancellationToken.None) is var promoting ? (promoting.Primary, promoting.PrimaryRevision) : default);
+        await Poll.UntilAsync(async () => (await workloads.StatusAsync(hurried, CancellationToken.None)).Primary == WorkloadReadiness.Failed, "the next primary is Failed");
+        await workloads.ScaleCanaryToZeroAsync(hurried, CancellationToken.None);
+        Assert.Equal(new WorkloadStatus(sleeping, WorkloadReadiness.Missing, WorkloadReadiness.Ready, v1), await workloads.StatusAsync(hurried, CancellationToken.None));
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
+        Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+
+        // The file moved on after the analysis: nothing is promoted.
         File.WriteAllText(processFile, "command: [/bin/sleep, '301']\n");
         await Assert.ThrowsAsync<RevisionChangedException>(() => workloads.PromoteAsync(target, sleeping, CancellationToken.None));
         Assert.Equal(v1, (await workloads.StatusAsync(target, CancellationToken.None)).PrimaryRevision);
-
-        // Rolled back: the canary stops, the primary keeps serving.
-        await workloads.ScaleCanaryToZeroAsync(target, CancellationToken.None);
-        Assert.Equal(WorkloadReadiness.Missing, (await workloads.StatusAsync(target, CancellationToken.None)).Canary);
-        using var client = new HttpClient { BaseAddress = haproxy.Url };
-        Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
     }
 
     [Fact]
