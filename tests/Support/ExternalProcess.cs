@@ -34,7 +34,7 @@ public sealed class ExternalProcess : IDisposable
         return process.ExitCode;
     }
 
-    public static ExternalProcess Start(string program, IEnumerable<string> arguments, string workingDirectory)
+    public static ExternalProcess Start(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Locate(program))
         {
@@ -46,6 +46,11 @@ public sealed class ExternalProcess : IDisposable
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = start };

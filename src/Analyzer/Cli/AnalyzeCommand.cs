@@ -235,7 +235,7 @@ internal static class AnalyzeCommand
 
     private static string Flatten(string query) => string.Join(' ', query.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
-    private static void WriteQueries(Utf8JsonWriter writer, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries)
+    internal static void WriteQueries(Utf8JsonWriter writer, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries)
     {
         writer.WriteStartObject("queries");
         foreach (var metric in config.Metrics)
@@ -249,7 +249,7 @@ internal static class AnalyzeCommand
         writer.WriteEndObject();
     }
 
-    private static void WriteWindow(Utf8JsonWriter writer, AnalysisWindow window, string interval)
+    internal static void WriteWindow(Utf8JsonWriter writer, AnalysisWindow window, string interval)
     {
         writer.WriteStartObject("window");
         writer.WriteString("start", window.Start.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture));

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using Quartz;
+using Canary.Analyzer.Api;
 using Serilog;
 using Serilog.Formatting.Compact;
 
@@ -84,7 +85,31 @@ internal static class ServeCommand
             }
         });
 
+        var api = new Api.ApiOptions();
+        try
+        {
+            settings.GetSection("Api").Bind(api);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InputException($"Api settings (appsettings.json or CANARY__Api__*): {e.Message}");
+        }
+
+        if (api.Tokens.FirstOrDefault(t => string.IsNullOrEmpty(t.Name) || (t.Token is null) == (t.File is null)) is { } broken)
+        {
+            throw new InputException($"Api:Tokens: each token needs a Name and either Token or File (\"{broken.Name}\" does not)");
+        }
+
+        // The API reads bodies itself up to Api:MaxBodyBytes (413 beyond); Kestrel stops anything far larger.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = (api.MaxBodyBytes * 2) + 4096);
         var services = builder.Services;
+        services.AddSingleton(api);
+        services.AddSingleton<Api.ApiAccess>();
+        services.AddSingleton<Api.AnalysisRunner>();
+        services.AddHostedService(p => p.GetRequiredService<Api.AnalysisRunner>());
+        services.AddSingleton<Api.IRolloutCommands, RolloutCommands>();
+        services.AddProblemDetails();
+        services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(templates);
@@ -144,6 +169,11 @@ internal static class ServeCommand
         services.AddHostedService<TargetWatcher>();
 
         var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapCanaryApi();
+        app.MapDashboard();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (CanaryRegistry registry, IAnalysisStore readyStore, CancellationToken token) =>
         {

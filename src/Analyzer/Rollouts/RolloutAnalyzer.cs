@@ -54,7 +54,7 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
             .Where(s => s.Count < resource.MinSamples && config.Judge.Metrics.Any(m => m.Name == s.Metric && !m.Muted))
             .ToList();
         var result = CanaryJudge.Judge(config.Judge, series);
-        var resultJson = Write(result);
+        var resultJson = Write(result, window, series.Values);
         if (thin.Count > 0)
         {
             var names = string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"));
@@ -78,10 +78,11 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
     private static RolloutAnalysis Inconclusive(string reason, string queriesJson) =>
         new(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), JsonSerializer.Serialize(new { inconclusive = true, reason }), queriesJson);
 
-    private static string Write(JudgeResult result)
+    /// <summary>The Judge's output with the window and both cohorts' samples (for the dashboard's analysis page).</summary>
+    private static string Write(JudgeResult result, AnalysisWindow window, IEnumerable<Judge.Config.MetricSeries> series)
     {
         using var buffer = new MemoryStream();
-        JudgeDocumentWriter.Write(buffer, result);
+        JudgeDocumentWriter.Write(buffer, result, writer => Api.AnalysisRunner.WriteSeries(writer, window, series));
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

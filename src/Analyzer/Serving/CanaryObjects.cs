@@ -39,6 +39,26 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
         return commands;
     }
 
+    /// <summary>Adds a command to the Canary's command annotation (after any waiting there), as `kubectl annotate` would; the next tick carries it out.</summary>
+    public async Task SendCommandAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken)
+    {
+        await KubernetesWrites.UpdateAsync($"send {command} to canary {ns}/{name}",
+            () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken),
+            canary =>
+            {
+                var metadata = canary["metadata"]!.AsObject();
+                var annotations = metadata["annotations"] as JsonObject ?? [];
+                var waiting = annotations[CommandAnnotation]?.GetValue<string>();
+                var word = command.ToString().ToLowerInvariant();
+                annotations[CommandAnnotation] = string.IsNullOrWhiteSpace(waiting) ? word : $"{waiting},{word}";
+                metadata["annotations"] = annotations;
+                return true;
+            },
+            canary => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonObject>(canary, Group, Version, ns, Plural, name, cancellationToken: cancellationToken),
+            time,
+            cancellationToken);
+    }
+
     /// <summary>Writes the decision into the Canary's status; an Event when the phase changes or the verdict moves traffic.</summary>
     public async Task ReportAsync(CanaryResource resource, RolloutPhase before, Decision decision, CancellationToken cancellationToken)
     {

@@ -11,6 +11,25 @@ public sealed record AnalysisRecord(Guid Id, string RolloutKey, DateTimeOffset A
 /// <summary>One decision: the phase and weight it led to, its verdict, why, and the actions it asked for (JSON).</summary>
 public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Phase, int CanaryWeight, string Verdict, string Reason, string ActionsJson, Guid? AnalysisId);
 
+/// <summary>An analysis asked for through the API: its request, and once done its verdict and full result (or why it failed).</summary>
+public sealed record RequestedAnalysis(
+    Guid Id, string Service, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Status, string? Verdict, double? Score,
+    string RequestJson, string? ResultJson, string? Error, string RequestedBy)
+{
+    public const string Running = "Running";
+    public const string Succeeded = "Succeeded";
+    public const string Failed = "Failed";
+}
+
+/// <summary>A filter over requested analyses, newest first; After is the Next of the page before.</summary>
+public sealed record AnalysisQuery(string? Service = null, DateTimeOffset? From = null, DateTimeOffset? To = null, string? Verdict = null, int Limit = 50, string? After = null);
+
+/// <summary>One page of requested analyses, and the cursor of the next (null on the last).</summary>
+public sealed record AnalysisPage(IReadOnlyList<RequestedAnalysis> Items, string? Next);
+
+/// <summary>A canary config kept under a name, as the API's admins put it (the document as sent: YAML or JSON).</summary>
+public sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
+
 /// <summary>What one tick persists in one transaction, before any action is applied.</summary>
 public sealed record TickRecord(string RolloutKey, RolloutState State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion);
 
@@ -57,4 +76,28 @@ public interface IAnalysisStore : IAsyncDisposable
 
     /// <summary>Forgets a rollout whose Canary was deleted (its history stays until pruned).</summary>
     Task DeleteRolloutAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>One analysis of a rollout by its id, or null.</summary>
+    Task<AnalysisRecord?> GetAnalysisAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>Inserts or replaces a requested analysis (its status moves Running → Succeeded or Failed).</summary>
+    Task SaveRequestedAnalysisAsync(RequestedAnalysis analysis, CancellationToken cancellationToken);
+
+    Task<RequestedAnalysis?> GetRequestedAnalysisAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <exception cref="ArgumentException">query.After is not a cursor this store gave.</exception>
+    Task<AnalysisPage> FindRequestedAnalysesAsync(AnalysisQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Marks analyses still Running (their process stopped) as Failed with reason; returns how many.</summary>
+    Task<int> AbandonRunningAnalysesAsync(string reason, CancellationToken cancellationToken);
+
+    /// <summary>Creates or replaces a named config; true when it was created.</summary>
+    Task<bool> PutConfigAsync(NamedConfig config, CancellationToken cancellationToken);
+
+    Task<NamedConfig?> GetConfigAsync(string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<NamedConfig>> ListConfigsAsync(CancellationToken cancellationToken);
+
+    /// <summary>True when there was one to delete.</summary>
+    Task<bool> DeleteConfigAsync(string name, CancellationToken cancellationToken);
 }

@@ -49,6 +49,27 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
                 analysis_id TEXT);
             CREATE INDEX decisions_by_rollout ON decisions (rollout_key, at);
             """),
+        (2, """
+            CREATE TABLE requested_analyses (
+                id TEXT PRIMARY KEY,
+                service TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                verdict TEXT,
+                score DOUBLE PRECISION,
+                request TEXT NOT NULL,
+                result TEXT,
+                error TEXT,
+                requested_by TEXT NOT NULL);
+            CREATE INDEX requested_analyses_by_time ON requested_analyses (created_at, id);
+            CREATE INDEX requested_analyses_by_service ON requested_analyses (service, created_at);
+            CREATE TABLE named_configs (
+                name TEXT PRIMARY KEY,
+                body TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                updated_by TEXT NOT NULL);
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -223,9 +244,9 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var cutoff = olderThan.ToUnixTimeMilliseconds();
         var removed = 0;
-        foreach (var table in new[] { "analyses", "decisions" })
+        foreach (var (table, column) in new[] { ("analyses", "at"), ("decisions", "at"), ("requested_analyses", "created_at") })
         {
-            await using var delete = Command(connection, transaction, $"DELETE FROM {table} WHERE at < @cutoff", ("cutoff", cutoff));
+            await using var delete = Command(connection, transaction, $"DELETE FROM {table} WHERE {column} < @cutoff", ("cutoff", cutoff));
             removed += await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -240,11 +261,179 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<AnalysisRecord?> GetAnalysisAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT id, rollout_key, at, verdict, score, inconclusive, result, queries FROM analyses WHERE id = @id", ("id", id.ToString()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new AnalysisRecord(Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7))
+            : null;
+    }
+
+    public async Task SaveRequestedAnalysisAsync(RequestedAnalysis analysis, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var upsert = Command(connection, null, """
+            INSERT INTO requested_analyses (id, service, created_at, updated_at, status, verdict, score, request, result, error, requested_by)
+            VALUES (@id, @service, @created, @updated, @status, @verdict, @score, @request, @result, @error, @by)
+            ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, status = excluded.status, verdict = excluded.verdict,
+                score = excluded.score, result = excluded.result, error = excluded.error
+            """, ("id", analysis.Id.ToString()), ("service", analysis.Service), ("created", analysis.CreatedAt.ToUnixTimeMilliseconds()), ("updated", analysis.UpdatedAt.ToUnixTimeMilliseconds()),
+            ("status", analysis.Status), ("verdict", analysis.Verdict), ("score", analysis.Score), ("request", analysis.RequestJson), ("result", analysis.ResultJson), ("error", analysis.Error), ("by", analysis.RequestedBy));
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<RequestedAnalysis?> GetRequestedAnalysisAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT {RequestedColumns} FROM requested_analyses WHERE id = @id", ("id", id.ToString()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRequested(reader) : null;
+    }
+
+    public async Task<AnalysisPage> FindRequestedAnalysesAsync(AnalysisQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var where = new List<string>();
+        var parameters = new List<(string, object?)>();
+        if (query.Service is { } service)
+        {
+            where.Add("service = @service");
+            parameters.Add(("service", service));
+        }
+
+        if (query.From is { } from)
+        {
+            where.Add("created_at >= @from");
+            parameters.Add(("from", from.ToUnixTimeMilliseconds()));
+        }
+
+        if (query.To is { } to)
+        {
+            where.Add("created_at < @to");
+            parameters.Add(("to", to.ToUnixTimeMilliseconds()));
+        }
+
+        if (query.Verdict is { } verdict)
+        {
+            where.Add("verdict = @verdict");
+            parameters.Add(("verdict", verdict));
+        }
+
+        if (query.After is { } after)
+        {
+            // Keyset paging, newest first: (created_at, id) below the last row of the page before.
+            var parts = after.Split('_', 2);
+            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var at) || !Guid.TryParse(parts[1], out var id))
+            {
+                throw new ArgumentException($"\"{after}\" is not a page cursor; pass the \"next\" of the page before", nameof(query));
+            }
+
+            where.Add("(created_at < @after_at OR (created_at = @after_at AND id < @after_id))");
+            parameters.Add(("after_at", at));
+            parameters.Add(("after_id", id.ToString()));
+        }
+
+        parameters.Add(("limit", query.Limit + 1));
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            $"SELECT {RequestedColumns} FROM requested_analyses{(where.Count == 0 ? string.Empty : " WHERE " + string.Join(" AND ", where))} ORDER BY created_at DESC, id DESC LIMIT @limit",
+            [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var items = new List<RequestedAnalysis>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(ReadRequested(reader));
+        }
+
+        if (items.Count <= query.Limit)
+        {
+            return new AnalysisPage(items, null);
+        }
+
+        items.RemoveAt(items.Count - 1);
+        var last = items[^1];
+        return new AnalysisPage(items, $"{last.CreatedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}_{last.Id}");
+    }
+
+    public async Task<int> AbandonRunningAnalysesAsync(string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var update = Command(connection, null, "UPDATE requested_analyses SET status = @failed, error = @reason, updated_at = @at WHERE status = @running",
+            ("failed", RequestedAnalysis.Failed), ("reason", reason), ("at", time.GetUtcNow().ToUnixTimeMilliseconds()), ("running", RequestedAnalysis.Running));
+        return await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> PutConfigAsync(NamedConfig config, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        bool existed;
+        await using (var check = Command(connection, transaction, "SELECT COUNT(*) FROM named_configs WHERE name = @name", ("name", config.Name)))
+        {
+            existed = Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
+        }
+
+        await using (var upsert = Command(connection, transaction, """
+            INSERT INTO named_configs (name, body, updated_at, updated_by) VALUES (@name, @body, @at, @by)
+            ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+            """, ("name", config.Name), ("body", config.Body), ("at", config.UpdatedAt.ToUnixTimeMilliseconds()), ("by", config.UpdatedBy)))
+        {
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return !existed;
+    }
+
+    public async Task<NamedConfig?> GetConfigAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT name, body, updated_at, updated_by FROM named_configs WHERE name = @name", ("name", name));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadConfig(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<NamedConfig>> ListConfigsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT name, body, updated_at, updated_by FROM named_configs ORDER BY name");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var configs = new List<NamedConfig>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            configs.Add(ReadConfig(reader));
+        }
+
+        return configs;
+    }
+
+    public async Task<bool> DeleteConfigAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var delete = Command(connection, null, "DELETE FROM named_configs WHERE name = @name", ("name", name));
+        return await delete.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
     public virtual ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
+
+    private const string RequestedColumns = "id, service, created_at, updated_at, status, verdict, score, request, result, error, requested_by";
+
+    private static RequestedAnalysis ReadRequested(DbDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+        reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetDouble(6), reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8), reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetString(10));
+
+    private static NamedConfig ReadConfig(DbDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3));
 
     private static StoredRollout ReadRollout(DbDataReader reader) => new(
         reader.GetString(0),

@@ -1,0 +1,409 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Judging;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Storage;
+using Canary.Judge;
+using Canary.Judge.Results;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Canary.Analyzer.Api;
+
+/// <summary>How the judgements of a multi-interval analysis grow (Kayenta's default) or slide.</summary>
+public enum JudgementWindow
+{
+    Growing,
+    Sliding,
+}
+
+/// <summary>
+/// An analysis request, read and checked: the config, the cohorts, the window and, for the
+/// multi-interval form (Kayenta's canary analysis execution), one judgement every Interval.
+/// </summary>
+public sealed record AnalysisRequest(
+    string Service, CanaryConfig Config, Cohorts Cohorts, DateTimeOffset Start, DateTimeOffset End, TimeSpan Step, TimeSpan? Interval, JudgementWindow Window, bool FailFast)
+{
+    /// <summary>The judgements' windows: one over the whole window, or one per interval (growing from the start, or sliding).</summary>
+    public IReadOnlyList<AnalysisWindow> Judgements()
+    {
+        if (Interval is not { } every)
+        {
+            return [new AnalysisWindow(Start, End, Step)];
+        }
+
+        var windows = new List<AnalysisWindow>();
+        for (var end = Start + every; end <= End + TimeSpan.FromTicks(every.Ticks / 1000); end += every)
+        {
+            var clipped = end > End ? End : end;
+            windows.Add(new AnalysisWindow(Window == JudgementWindow.Growing ? Start : clipped - every, clipped, Step));
+        }
+
+        return windows;
+    }
+}
+
+/// <summary>Reads POST /api/v1/analyses bodies; every problem names its field.</summary>
+public static class AnalysisRequestReader
+{
+    private static readonly string[] Fields =
+        ["service", "config", "configName", "control", "experiment", "start", "end", "lifetime", "step", "variables", "interval", "window", "failFast"];
+
+    /// <summary>The request, or the problems; configName is resolved by lookup (null when no such config).</summary>
+    public static async Task<(AnalysisRequest? Request, IReadOnlyList<FieldProblem> Problems)> ReadAsync(
+        byte[] body, TemplateLibrary templates, Func<string, Task<string?>> lookup, ApiOptions limits, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        ArgumentNullException.ThrowIfNull(limits);
+        DocumentNode root;
+        try
+        {
+            root = DocumentNode.ParseJson(body);
+        }
+        catch (DocumentException e)
+        {
+            return (null, [new FieldProblem("body", e.Reason, e.Line)]);
+        }
+
+        var fields = new DocumentFields();
+        var problems = new List<FieldProblem>();
+        if (!fields.Object(root, string.Empty, Fields))
+        {
+            return (null, Convert(fields));
+        }
+
+        var service = fields.String(root, string.Empty, "service", string.Empty);
+        if (service.Length == 0)
+        {
+            fields.Problem("service", "is required: the name the analysis is kept under (e.g. the service or the release)", root.Line);
+        }
+
+        var control = fields.String(root, string.Empty, "control", string.Empty);
+        var experiment = fields.String(root, string.Empty, "experiment", string.Empty);
+        foreach (var (cohort, value) in new[] { ("control", control), ("experiment", experiment) })
+        {
+            if (value.Length == 0)
+            {
+                fields.Problem(cohort, "is required: the label matchers of the cohort, e.g. version=\"v1\"", root.Line);
+            }
+        }
+
+        var variables = fields.StringMap(root, string.Empty, "variables");
+        CanaryConfig? config = null;
+        var templateProblems = new List<string>();
+        var inline = fields.Get(root, string.Empty, "config");
+        var name = root["configName"] is null ? null : fields.String(root, string.Empty, "configName", string.Empty);
+        if (inline is not null && name is not null)
+        {
+            fields.Problem("configName", "give either config (inline) or configName, not both", root["configName"]!.Line);
+        }
+        else if (inline is not null)
+        {
+            config = CanaryConfigReader.ReadNode(inline, "config", fields, templates, variables, templateProblems);
+        }
+        else if (name is not null)
+        {
+            if (await lookup(name) is not { } text)
+            {
+                problems.Add(new FieldProblem("configName", $"no config is named \"{DocumentNode.Shorten(name)}\" (PUT /api/v1/configs/{{name}} adds one)"));
+            }
+            else
+            {
+                try
+                {
+                    config = CanaryConfigReader.Read(name, text, templates, variables);
+                }
+                catch (Cli.InputException e)
+                {
+                    problems.AddRange(e.Problems.Select(p => new FieldProblem("configName", $"the stored config is no longer valid: {p}")));
+                }
+            }
+        }
+        else
+        {
+            fields.Problem("config", "is required: the canary config inline, or configName for a stored one", root.Line);
+        }
+
+        var start = Time(root, fields, "start", null, time);
+        var end = Time(root, fields, "end", "now", time);
+        if (root["lifetime"] is not null)
+        {
+            if (root["end"] is not null)
+            {
+                fields.Problem("lifetime", "give either end or lifetime, not both", root["lifetime"]!.Line);
+            }
+            else if (start is { } from && Duration(root, fields, "lifetime") is { } lifetime)
+            {
+                end = from + lifetime;
+            }
+        }
+
+        var step = root["step"] is null ? null : Duration(root, fields, "step");
+        var interval = root["interval"] is null ? null : Duration(root, fields, "interval");
+        var window = fields.Enum(root, string.Empty, "window", JudgementWindow.Growing);
+        var failFast = fields.Boolean(root, string.Empty, "failFast", false);
+        problems.InsertRange(0, Convert(fields));
+        problems.AddRange(templateProblems.Select(p => new FieldProblem("config", p)));
+        if (problems.Count > 0 || config is null || start is null || end is null)
+        {
+            return (null, problems.Count > 0 ? problems : [new FieldProblem("start", "is required: an RFC 3339 time or now-30m")]);
+        }
+
+        var realStep = step ?? (PromQl.TryParseDuration(config.Step, out var configured) ? configured : TimeSpan.FromSeconds(30));
+        var request = new AnalysisRequest(service, config, new Cohorts(control, experiment), start.Value, end.Value, realStep, interval, window, failFast);
+        return Check(request, limits) is { } bound ? (null, [bound]) : (request, []);
+    }
+
+    /// <summary>The bounds: a window that ends after it starts, at most MaxWindow long, judgements of at most MaxSteps steps, at most MaxIntervals of them.</summary>
+    private static FieldProblem? Check(AnalysisRequest request, ApiOptions limits)
+    {
+        if (request.End <= request.Start)
+        {
+            return new FieldProblem("end", $"{request.End:O} is not after start {request.Start:O}");
+        }
+
+        if (request.End - request.Start > limits.MaxWindow)
+        {
+            return new FieldProblem("start", $"the window of {Cli.TimeArguments.Format(request.End - request.Start)} is longer than the {Cli.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)");
+        }
+
+        if (request.Step <= TimeSpan.Zero)
+        {
+            return new FieldProblem("step", "must be positive");
+        }
+
+        if (request.Interval is { } interval)
+        {
+            if (interval < request.Step)
+            {
+                return new FieldProblem("interval", $"{Cli.TimeArguments.Format(interval)} is shorter than the step {Cli.TimeArguments.Format(request.Step)}");
+            }
+
+            if ((request.End - request.Start) / interval > limits.MaxIntervals)
+            {
+                return new FieldProblem("interval", $"makes {(int)((request.End - request.Start) / interval)} judgements; at most {limits.MaxIntervals} are allowed (Api:MaxIntervals)");
+            }
+
+            if (interval > request.End - request.Start)
+            {
+                return new FieldProblem("interval", $"{Cli.TimeArguments.Format(interval)} is longer than the window");
+            }
+        }
+
+        var longest = request.Judgements().Max(w => w.Steps);
+        return longest > AnalysisWindow.MaxSteps
+            ? new FieldProblem("step", $"{Cli.TimeArguments.Format(request.Step)} gives {longest} steps in a judgement; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window")
+            : null;
+    }
+
+    private static DateTimeOffset? Time(DocumentNode root, DocumentFields fields, string name, string? fallback, TimeProvider time)
+    {
+        var text = fields.String(root, string.Empty, name, fallback ?? string.Empty);
+        if (text.Length == 0)
+        {
+            fields.Problem(name, "is required: an RFC 3339 time (2026-11-28T08:00:00Z) or now-30m", root.Line);
+            return null;
+        }
+
+        try
+        {
+            return Cli.TimeArguments.ParseTime(name, text, time);
+        }
+        catch (Cli.InputException e)
+        {
+            fields.Problem(name, e.Problems[0].StartsWith(name + ": ", StringComparison.Ordinal) ? e.Problems[0][(name.Length + 2)..] : e.Problems[0], root[name]?.Line ?? root.Line);
+            return null;
+        }
+    }
+
+    private static TimeSpan? Duration(DocumentNode root, DocumentFields fields, string name)
+    {
+        var text = fields.String(root, string.Empty, name, string.Empty);
+        if (PromQl.TryParseDuration(text, out var duration) && duration > TimeSpan.Zero)
+        {
+            return duration;
+        }
+
+        fields.Problem(name, $"\"{DocumentNode.Shorten(text)}\" is not a duration such as 30s, 10m or 1h", root[name]?.Line ?? root.Line);
+        return null;
+    }
+
+    private static List<FieldProblem> Convert(DocumentFields fields) =>
+        [.. fields.Problems.OrderBy(p => p.Line).Select(p => new FieldProblem(p.Path, p.Reason, p.Line > 0 ? p.Line : null))];
+}
+
+/// <summary>
+/// Runs requested analyses in the background, a few at once: each judgement fetches both cohorts
+/// from Prometheus and judges them; a judgement whose window ends in the future waits for it (a
+/// real-time canary, as Kayenta runs them). The record moves Running → Succeeded (verdict of the
+/// last judgement) or Failed (why: Prometheus down, a rejected query), and is saved at each step.
+/// </summary>
+public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClient prometheus, ApiOptions options, TimeProvider time, ILogger<AnalysisRunner> log) : IHostedService, IDisposable
+{
+    private readonly SemaphoreSlim slots = new(Math.Max(1, options.ConcurrentAnalyses));
+    private readonly CancellationTokenSource stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task> running = new();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var abandoned = await store.AbandonRunningAnalysesAsync("canary stopped while the analysis ran; ask again", cancellationToken);
+        if (abandoned > 0)
+        {
+            Abandoned(log, abandoned);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await stopping.CancelAsync();
+        await Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    public void Dispose()
+    {
+        slots.Dispose();
+        stopping.Dispose();
+    }
+
+    /// <summary>Saves the record as Running and starts it; returns once it is saved.</summary>
+    public async Task<RequestedAnalysis> StartAsync(AnalysisRequest request, string requestJson, string caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var now = time.GetUtcNow();
+        var record = new RequestedAnalysis(Guid.NewGuid(), request.Service, now, now, RequestedAnalysis.Running, null, null, requestJson, null, null, caller);
+        await store.SaveRequestedAnalysisAsync(record, cancellationToken);
+        var task = Task.Run(() => RunAsync(record, request), CancellationToken.None);
+        running[record.Id] = task;
+        _ = task.ContinueWith(t => running.TryRemove(record.Id, out _), TaskScheduler.Default);
+        return record;
+    }
+
+    private async Task RunAsync(RequestedAnalysis record, AnalysisRequest request)
+    {
+        var token = stopping.Token;
+        var judgements = new JsonArray();
+        try
+        {
+            await slots.WaitAsync(token);
+            try
+            {
+                JudgeResult? last = null;
+                foreach (var window in request.Judgements())
+                {
+                    var wait = window.End - time.GetUtcNow();
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, time, token);
+                    }
+
+                    var (result, json) = await JudgeAsync(request, window, token);
+                    judgements.Add(json);
+                    last = result;
+                    record = record with { UpdatedAt = time.GetUtcNow(), Verdict = result.Classification.ToString(), Score = result.Score, ResultJson = Result(judgements) };
+                    await store.SaveRequestedAnalysisAsync(record, token);
+                    if (request.FailFast && result.Classification != AnalysisClassification.Pass)
+                    {
+                        break;
+                    }
+                }
+
+                record = record with { Status = RequestedAnalysis.Succeeded, UpdatedAt = time.GetUtcNow(), Verdict = last?.Classification.ToString(), Score = last?.Score, ResultJson = Result(judgements) };
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }
+        catch (Exception e) when (e is MetricsSourceException or SeriesShapeException or ArgumentException)
+        {
+            record = record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = e.Message, ResultJson = Result(judgements) };
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            record = record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = "canary stopped while the analysis ran; ask again", ResultJson = Result(judgements) };
+        }
+
+        try
+        {
+            await store.SaveRequestedAnalysisAsync(record, CancellationToken.None);
+            Finished(log, record.Id, record.Service, record.Status, record.Verdict ?? "-", record.Error ?? string.Empty);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            SaveFailed(log, record.Id, e.Message);
+        }
+    }
+
+    private async Task<(JudgeResult Result, JsonNode Json)> JudgeAsync(AnalysisRequest request, AnalysisWindow window, CancellationToken cancellationToken)
+    {
+        var config = request.Config;
+        var queries = MetricCollector.Render(config, request.Cohorts, config.Interval);
+        var source = new PrometheusMetricSource(prometheus);
+        var series = await MetricCollector.CollectAsync(source, config, queries, window, 8, cancellationToken);
+        var result = CanaryJudge.Judge(config.Judge, series);
+        var warnings = source.Warnings.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        using var buffer = new MemoryStream();
+        JudgeDocumentWriter.Write(buffer, result, writer =>
+        {
+            Cli.AnalyzeCommand.WriteWindow(writer, window, config.Interval);
+            Cli.AnalyzeCommand.WriteQueries(writer, config, queries);
+            WriteSeries(writer, window, series.Values);
+            if (warnings.Count > 0)
+            {
+                writer.WriteStartArray("warnings");
+                warnings.ForEach(writer.WriteStringValue);
+                writer.WriteEndArray();
+            }
+        });
+        return (result, JsonNode.Parse(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length))!);
+    }
+
+    /// <summary>Both cohorts' samples of every metric (null for a missing step), so the dashboard can draw them side by side.</summary>
+    public static void WriteSeries(Utf8JsonWriter writer, AnalysisWindow window, IEnumerable<Canary.Judge.Config.MetricSeries> series)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(series);
+        writer.WriteStartObject("series");
+        foreach (var metric in series)
+        {
+            writer.WriteStartObject(metric.Metric);
+            foreach (var (cohort, values) in new[] { ("control", metric.Control), ("experiment", metric.Experiment) })
+            {
+                writer.WriteStartArray(cohort);
+                foreach (var value in values)
+                {
+                    if (double.IsFinite(value))
+                    {
+                        writer.WriteNumberValue(value);
+                    }
+                    else
+                    {
+                        writer.WriteNullValue();
+                    }
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static string Result(JsonArray judgements) => new JsonObject { ["judgements"] = judgements.DeepClone() }.ToJsonString();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "analysis {Id} of {Service}: {Status}, verdict {Verdict} {Error}")]
+    private static partial void Finished(ILogger logger, Guid id, string service, string status, string verdict, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "analysis {Id}: its result cannot be saved: {Error}")]
+    private static partial void SaveFailed(ILogger logger, Guid id, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} requested analyses were running when canary stopped; they are marked Failed")]
+    private static partial void Abandoned(ILogger logger, int count);
+
+    internal static string Format(DateTimeOffset at) => at.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
+}

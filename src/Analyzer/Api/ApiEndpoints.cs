@@ -1,0 +1,326 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Canary.Analyzer.Judging;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Judge;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Canary.Analyzer.Api;
+
+/// <summary>Carries a command to a rollout (in a cluster: the Canary's command annotation, then a tick at once); false when no such rollout is known.</summary>
+public interface IRolloutCommands
+{
+    /// <summary>The steps of a known rollout (its weights), or null when no Canary has this key.</summary>
+    IReadOnlyList<int>? Steps(string key);
+
+    Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken);
+}
+
+/// <summary>The HTTP API under /api/v1 (DESIGN: Api/): judge, analyses, rollouts and their commands, named configs.</summary>
+public static partial class ApiEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static void MapCanaryApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapPost("/judge", JudgeAsync).WithName("judge").WithSummary("Judge a Judge-contract document (the input of `canary judge`); answers its output.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>();
+        api.MapPost("/analyses", StartAnalysisAsync).WithName("startAnalysis").WithSummary("Start an analysis over Prometheus; 202 with its id and location.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>(StatusCodes.Status202Accepted);
+        api.MapGet("/analyses/{id:guid}", GetAnalysisAsync).WithName("getAnalysis").WithSummary("An analysis: its status and, when done, its judgements with the rendered queries.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        api.MapGet("/analyses", FindAnalysesAsync).WithName("findAnalyses").WithSummary("Requested analyses, newest first, by service, time and verdict; page with ?after=NEXT.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        api.MapGet("/rollouts", ListRolloutsAsync).WithName("listRollouts").WithSummary("Every rollout: phase, weight, last score.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        api.MapGet("/rollouts/{ns}/{name}", GetRolloutAsync).WithName("getRollout").WithSummary("One rollout: phase, weight, steps, every analysis and decision.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        foreach (var command in new[] { RolloutCommand.Approve, RolloutCommand.Abort, RolloutCommand.Pause, RolloutCommand.Resume })
+        {
+            var word = command.ToString().ToLowerInvariant();
+            api.MapPost($"/rollouts/{{ns}}/{{name}}/{word}", (string ns, string name, IRolloutCommands commands, Microsoft.Extensions.Logging.ILoggerFactory log, HttpContext context, CancellationToken token) => CommandAsync(ns, name, command, commands, log, context, token))
+                .WithName(word).WithSummary($"{command} the rollout (operator); the next tick, run at once, carries it out.")
+                .AddEndpointFilter(Require(ApiRole.Operator, read: false)).Produces<JsonObject>(StatusCodes.Status202Accepted);
+        }
+
+        api.MapGet("/configs", ListConfigsAsync).WithName("listConfigs").WithSummary("The named canary configs.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        api.MapGet("/configs/{name}", GetConfigAsync).WithName("getConfig").WithSummary("A named canary config, as it was put (YAML or JSON).")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true));
+        api.MapPut("/configs/{name}", PutConfigAsync).WithName("putConfig").WithSummary("Create or replace a named canary config (admin); it is checked first.")
+            .AddEndpointFilter(Require(ApiRole.Admin, read: false));
+        api.MapDelete("/configs/{name}", DeleteConfigAsync).WithName("deleteConfig").WithSummary("Delete a named canary config (admin).")
+            .AddEndpointFilter(Require(ApiRole.Admin, read: false));
+    }
+
+    /// <summary>An endpoint filter admitting callers with at least the role (anonymous readers too, for reads, when configured).</summary>
+    public static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> Require(ApiRole role, bool read) => async (context, next) =>
+    {
+        var access = context.HttpContext.RequestServices.GetService(typeof(ApiAccess)) as ApiAccess
+            ?? throw new InvalidOperationException("ApiAccess is not registered");
+        return access.Check(context.HttpContext, role, read) is { } refused ? refused : await next(context);
+    };
+
+    private static async Task<IResult> JudgeAsync(HttpContext context, ApiAccess access)
+    {
+        var (body, problem) = await Problems.ReadBodyAsync(context, access.Options.MaxBodyBytes);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        JudgeDocument document;
+        try
+        {
+            document = JudgeDocumentReader.Read(body, "request");
+        }
+        catch (Cli.InputException e)
+        {
+            return Problems.Invalid(e.Problems);
+        }
+
+        var result = CanaryJudge.Judge(document.Config, document.Series);
+        var output = new MemoryStream();
+        JudgeDocumentWriter.Write(output, result);
+        output.Position = 0;
+        return Results.Stream(output, "application/json");
+    }
+
+    private static async Task<IResult> StartAnalysisAsync(HttpContext context, ApiAccess access, IAnalysisStore store, TemplateLibrary templates, AnalysisRunner runner, TimeProvider time, CancellationToken token)
+    {
+        var (body, problem) = await Problems.ReadBodyAsync(context, access.Options.MaxBodyBytes);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (request, problems) = await AnalysisRequestReader.ReadAsync(body!, templates, async name => (await store.GetConfigAsync(name, token))?.Body, access.Options, time);
+        if (request is null)
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Reason}")), problems);
+        }
+
+        var record = await runner.StartAsync(request, Encoding.UTF8.GetString(body!), ApiAccess.CallerOf(context).Name, token);
+        var location = $"/api/v1/analyses/{record.Id}";
+        return new WithLocation(Results.Json(new { id = record.Id, status = record.Status, location }, Json, statusCode: StatusCodes.Status202Accepted), location);
+    }
+
+    private static async Task<IResult> GetAnalysisAsync(Guid id, IAnalysisStore store, CancellationToken token) =>
+        await store.GetRequestedAnalysisAsync(id, token) is { } analysis
+            ? Results.Json(Describe(analysis, full: true), Json)
+            : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no analysis has the id {id}");
+
+    private static async Task<IResult> FindAnalysesAsync(HttpContext context, IAnalysisStore store, TimeProvider time, CancellationToken token)
+    {
+        var q = context.Request.Query;
+        DateTimeOffset? Time(string name)
+        {
+            var text = q[name].ToString();
+            return text.Length == 0 ? null : Cli.TimeArguments.ParseTime(name, text, time);
+        }
+
+        AnalysisQuery query;
+        try
+        {
+            var limit = q["limit"].ToString() is { Length: > 0 } text
+                ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 500 ? n : throw new Cli.InputException("limit: must be a whole number from 1 to 500")
+                : 50;
+            var verdict = q["verdict"].ToString() is { Length: > 0 } v
+                ? Enum.TryParse<Canary.Judge.Results.AnalysisClassification>(v, ignoreCase: true, out var parsed) ? parsed.ToString() : throw new Cli.InputException($"verdict: \"{v}\" is not one of Pass, Marginal, Fail")
+                : null;
+            query = new AnalysisQuery(q["service"].ToString() is { Length: > 0 } s ? s : null, Time("from"), Time("to"), verdict, limit, q["after"].ToString() is { Length: > 0 } a ? a : null);
+        }
+        catch (Cli.InputException e)
+        {
+            var (field, reason) = Split(e.Problems[0]);
+            return Problems.Field(field, reason);
+        }
+
+        try
+        {
+            var page = await store.FindRequestedAnalysesAsync(query, token);
+            return Results.Json(new { items = page.Items.Select(a => Describe(a, full: false)), next = page.Next }, Json);
+        }
+        catch (ArgumentException e)
+        {
+            return Problems.Field("after", e.Message.Split(" (Parameter", 2)[0]);
+        }
+    }
+
+    private static async Task<IResult> ListRolloutsAsync(IAnalysisStore store, CancellationToken token)
+    {
+        var rollouts = await store.ListRolloutsAsync(token);
+        return Results.Json(new { items = rollouts.Select(Summary) }, Json);
+    }
+
+    private static async Task<IResult> GetRolloutAsync(string ns, string name, IAnalysisStore store, IRolloutCommands commands, CancellationToken token)
+    {
+        var key = $"{ns}/{name}";
+        if (await store.GetRolloutAsync(key, token) is not { } rollout)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no rollout {key}");
+        }
+
+        var decisions = await store.DecisionsAsync(key, token);
+        var analyses = await store.AnalysesAsync(key, token);
+        var summary = Summary(rollout);
+        summary["steps"] = new JsonArray([.. (commands.Steps(key) ?? []).Select(w => JsonValue.Create(w))]);
+        summary["decisions"] = new JsonArray([.. decisions.Select(d => (JsonNode)new JsonObject
+        {
+            ["id"] = d.Id.ToString(),
+            ["at"] = AnalysisRunner.Format(d.At),
+            ["phase"] = d.Phase,
+            ["weight"] = d.CanaryWeight,
+            ["verdict"] = d.Verdict,
+            ["reason"] = d.Reason,
+            ["actions"] = JsonNode.Parse(d.ActionsJson),
+            ["analysisId"] = d.AnalysisId?.ToString(),
+        })]);
+        summary["analyses"] = new JsonArray([.. analyses.Select(a => (JsonNode)Analysis(a))]);
+        return Results.Json(summary, Json);
+    }
+
+    private static async Task<IResult> CommandAsync(string ns, string name, RolloutCommand command, IRolloutCommands commands, Microsoft.Extensions.Logging.ILoggerFactory log, HttpContext context, CancellationToken token)
+    {
+        try
+        {
+            if (!await commands.SendAsync(ns, name, command, token))
+            {
+                return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no Canary {ns}/{name} is known");
+            }
+        }
+        catch (Workloads.KubernetesWriteException e)
+        {
+            return Problems.Of(StatusCodes.Status503ServiceUnavailable, "Kubernetes unavailable", $"the command could not be written to the Canary: {e.Message}");
+        }
+
+        var caller = ApiAccess.CallerOf(context).Name;
+        var logger = log.CreateLogger("Canary.Api");
+        CommandSent(logger, command, ns, name, caller);
+        return Results.Json(new { rollout = $"{ns}/{name}", command = command.ToString().ToLowerInvariant(), status = "sent" }, Json, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> ListConfigsAsync(IAnalysisStore store, CancellationToken token) =>
+        Results.Json(new { items = (await store.ListConfigsAsync(token)).Select(c => new { name = c.Name, updatedAt = AnalysisRunner.Format(c.UpdatedAt), updatedBy = c.UpdatedBy }) }, Json);
+
+    private static async Task<IResult> GetConfigAsync(string name, IAnalysisStore store, CancellationToken token) =>
+        await store.GetConfigAsync(name, token) is { } config
+            ? Results.Text(config.Body, config.Body.TrimStart().StartsWith('{') ? "application/json" : "application/yaml")
+            : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no config is named \"{name}\"");
+
+    private static async Task<IResult> PutConfigAsync(string name, HttpContext context, ApiAccess access, IAnalysisStore store, TemplateLibrary templates, TimeProvider time, CancellationToken token)
+    {
+        if (!ConfigName().IsMatch(name))
+        {
+            return Problems.Field("name", $"\"{DocumentNode.Shorten(name)}\" is not a config name: lower-case letters, digits, '-' and '.', at most 63");
+        }
+
+        var (body, problem) = await Problems.ReadBodyAsync(context, access.Options.MaxBodyBytes);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var text = Encoding.UTF8.GetString(body!);
+        var json = context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true;
+        try
+        {
+            // Variables may be filled per analysis; the config itself must be sound.
+            CanaryConfigReader.Read(json ? $"{name}.json" : $"{name}.yaml", text, templates);
+        }
+        catch (Cli.InputException e)
+        {
+            return Problems.Invalid(e.Problems, "body");
+        }
+
+        var created = await store.PutConfigAsync(new NamedConfig(name, text, time.GetUtcNow(), ApiAccess.CallerOf(context).Name), token);
+        var location = $"/api/v1/configs/{name}";
+        var result = Results.Json(new { name, location, created }, Json, statusCode: created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        return created ? new WithLocation(result, location) : result;
+    }
+
+    private static async Task<IResult> DeleteConfigAsync(string name, IAnalysisStore store, CancellationToken token) =>
+        await store.DeleteConfigAsync(name, token) ? Results.NoContent() : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no config is named \"{name}\"");
+
+    private static JsonObject Summary(StoredRollout rollout)
+    {
+        var state = rollout.State;
+        var slash = rollout.Key.IndexOf('/', StringComparison.Ordinal);
+        return new JsonObject
+        {
+            ["namespace"] = rollout.Key[..slash],
+            ["name"] = rollout.Key[(slash + 1)..],
+            ["phase"] = state.Phase.ToString(),
+            ["weight"] = state.CanaryWeight,
+            ["lastScore"] = state.LastScore,
+            ["revision"] = state.Revision,
+            ["primaryRevision"] = state.PrimaryRevision,
+            ["failedChecks"] = state.FailedChecks,
+            ["paused"] = state.Paused,
+            ["updatedAt"] = AnalysisRunner.Format(rollout.UpdatedAt),
+        };
+    }
+
+    internal static JsonObject Analysis(AnalysisRecord a) => new()
+    {
+        ["id"] = a.Id.ToString(),
+        ["at"] = AnalysisRunner.Format(a.At),
+        ["verdict"] = a.Verdict,
+        ["score"] = a.Score,
+        ["inconclusive"] = a.Inconclusive,
+        ["result"] = JsonNode.Parse(a.ResultJson),
+        ["queries"] = JsonNode.Parse(a.QueriesJson),
+    };
+
+    private static JsonObject Describe(RequestedAnalysis a, bool full)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = a.Id.ToString(),
+            ["service"] = a.Service,
+            ["status"] = a.Status,
+            ["verdict"] = a.Verdict,
+            ["score"] = a.Score,
+            ["createdAt"] = AnalysisRunner.Format(a.CreatedAt),
+            ["updatedAt"] = AnalysisRunner.Format(a.UpdatedAt),
+            ["requestedBy"] = a.RequestedBy,
+            ["error"] = a.Error,
+            ["location"] = $"/api/v1/analyses/{a.Id}",
+        };
+        if (full)
+        {
+            json["request"] = JsonNode.Parse(a.RequestJson);
+            json["result"] = a.ResultJson is null ? null : JsonNode.Parse(a.ResultJson);
+        }
+
+        return json;
+    }
+
+    private static (string Field, string Reason) Split(string problem) =>
+        problem.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0 ? (problem[..colon], problem[(colon + 2)..]) : ("query", problem);
+
+    [GeneratedRegex("^[a-z0-9][-a-z0-9.]{0,62}$")]
+    private static partial Regex ConfigName();
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "API: {Command} sent to rollout {Namespace}/{Name} by {Caller}")]
+    private static partial void CommandSent(Microsoft.Extensions.Logging.ILogger logger, RolloutCommand command, string @namespace, string name, string caller);
+
+    /// <summary>A result with a Location header.</summary>
+    private sealed class WithLocation(IResult inner, string location) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            ArgumentNullException.ThrowIfNull(httpContext);
+            httpContext.Response.Headers.Location = location;
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}

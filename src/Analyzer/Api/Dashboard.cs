@@ -1,0 +1,430 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Canary.Analyzer.Api;
+
+/// <summary>
+/// The dashboard: server-rendered pages with a little JavaScript (no build step). `/` lists the
+/// rollouts and refreshes their phase, weight and score every two seconds from the API; a
+/// rollout's page draws its weight over time, lists each analysis's metrics and, for operators,
+/// has Approve and Abort; an analysis's page draws both cohorts' series and distributions per
+/// metric. Signing in puts the token in an HttpOnly, SameSite=Strict cookie.
+/// </summary>
+public static class Dashboard
+{
+    private const string Style = """
+        body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1f2328 }
+        header { background: #24292f; color: #fff; padding: .6em 1.5em; display: flex; gap: 1.5em; align-items: center }
+        header a { color: #fff; text-decoration: none; font-weight: 600 } header form { margin-left: auto }
+        main { padding: 1em 1.5em; max-width: 80em }
+        table { border-collapse: collapse; width: 100% } th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d0d7de; vertical-align: top }
+        th { background: #f6f8fa; position: sticky; top: 0 } .num { text-align: right; font-variant-numeric: tabular-nums }
+        .Succeeded, .Pass { color: #1a7f37 } .Failed, .Fail, .High, .Low, .NoDataFailure, .Error { color: #cf222e } .Progressing, .Promoting, .Finalising { color: #0969da }
+        .WaitingPromotion, .Marginal, .Inconclusive { color: #9a6700 } .muted { color: #656d76 }
+        button { font: inherit; padding: .35em 1em; border-radius: 6px; border: 1px solid #d0d7de; background: #f6f8fa; cursor: pointer }
+        button.danger { color: #cf222e } .charts { display: flex; gap: 1em; flex-wrap: wrap } svg { background: #fff; border: 1px solid #d0d7de }
+        input[type=search], input[type=password] { font: inherit; padding: .3em .5em; width: 22em }
+        """;
+
+    public static void MapDashboard(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", ListAsync).ExcludeFromDescription();
+        app.MapGet("/rollouts/{ns}/{name}", RolloutAsync).ExcludeFromDescription();
+        app.MapGet("/analyses/{id:guid}", AnalysisAsync).ExcludeFromDescription();
+        app.MapPost("/signin", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
+        app.MapPost("/signout", (HttpContext context) =>
+        {
+            context.Response.Cookies.Delete(ApiAccess.Cookie);
+            return Results.Redirect("/");
+        }).ExcludeFromDescription().DisableAntiforgery();
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, ApiAccess access, IAnalysisStore store, CancellationToken token)
+    {
+        if (access.Check(context, ApiRole.Viewer, read: true) is not null)
+        {
+            return SignInPage(context);
+        }
+
+        var rollouts = await store.ListRolloutsAsync(token);
+        var rows = new StringBuilder();
+        foreach (var rollout in rollouts)
+        {
+            var state = rollout.State;
+            rows.Append(CultureInfo.InvariantCulture, $"""
+                <tr data-key="{E(rollout.Key)}"><td><a href="/rollouts/{E(rollout.Key)}">{E(rollout.Key)}</a></td><td class="phase {state.Phase}">{state.Phase}</td><td class="num weight">{state.CanaryWeight} %</td><td class="num score">{Score(state.LastScore)}</td><td class="muted updated">{AnalysisRunner.Format(rollout.UpdatedAt)}</td></tr>
+
+                """);
+        }
+
+        var body = $$"""
+            <h1>Rollouts</h1>
+            <p><input type="search" id="filter" placeholder="filter by namespace/name or phase" aria-label="filter"> <span id="count" class="muted">{{rollouts.Count}} rollouts</span></p>
+            <table id="rollouts"><thead><tr><th>rollout</th><th>phase</th><th class="num">canary weight</th><th class="num">last score</th><th>updated</th></tr></thead>
+            <tbody>
+            {{rows}}</tbody></table>
+            <script>
+            // Live: phase, weight and score every two seconds from the API; new rollouts are added, deleted ones removed.
+            const body = document.querySelector('#rollouts tbody'), filter = document.getElementById('filter'), count = document.getElementById('count');
+            const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+            function apply() {
+              const q = filter.value.toLowerCase(); let shown = 0;
+              for (const row of body.rows) { const on = !q || row.textContent.toLowerCase().includes(q); row.hidden = !on; if (on) shown++; }
+              count.textContent = shown + ' of ' + body.rows.length + ' rollouts';
+            }
+            async function refresh() {
+              try {
+                const answer = await fetch('/api/v1/rollouts', { credentials: 'same-origin' });
+                if (!answer.ok) return;
+                const { items } = await answer.json();
+                const seen = new Set();
+                for (const r of items) {
+                  const key = r.namespace + '/' + r.name; seen.add(key);
+                  let row = body.querySelector(`tr[data-key="${CSS.escape(key)}"]`);
+                  if (!row) {
+                    row = body.insertRow(); row.dataset.key = key;
+                    row.innerHTML = `<td><a href="/rollouts/${esc(key)}">${esc(key)}</a></td><td class="phase"></td><td class="num weight"></td><td class="num score"></td><td class="muted updated"></td>`;
+                  }
+                  const phase = row.querySelector('.phase'); phase.textContent = r.phase; phase.className = 'phase ' + r.phase;
+                  row.querySelector('.weight').textContent = r.weight + ' %';
+                  row.querySelector('.score').textContent = r.lastScore == null ? '–' : (Math.round(r.lastScore * 10) / 10);
+                  row.querySelector('.updated').textContent = r.updatedAt;
+                }
+                for (const row of [...body.rows]) if (!seen.has(row.dataset.key)) row.remove();
+                apply();
+              } finally { setTimeout(refresh, 2000); }
+            }
+            filter.addEventListener('input', apply); apply(); setTimeout(refresh, 2000);
+            </script>
+            """;
+        return Page(context, "Rollouts", body);
+    }
+
+    private static async Task<IResult> RolloutAsync(string ns, string name, HttpContext context, ApiAccess access, IAnalysisStore store, IRolloutCommands commands, CancellationToken token)
+    {
+        if (access.Check(context, ApiRole.Viewer, read: true) is not null)
+        {
+            return SignInPage(context);
+        }
+
+        var key = $"{ns}/{name}";
+        if (await store.GetRolloutAsync(key, token) is not { } rollout)
+        {
+            return Page(context, "Not found", $"<h1>No rollout {E(key)}</h1>", StatusCodes.Status404NotFound);
+        }
+
+        var decisions = await store.DecisionsAsync(key, token);
+        var analyses = await store.AnalysesAsync(key, token);
+        var state = rollout.State;
+        var operate = access.Identify(context, out _) is { Role: >= ApiRole.Operator };
+        var steps = commands.Steps(key) is { } weights ? string.Join(" → ", weights.Select(w => $"{w} %")) : "–";
+        var html = new StringBuilder();
+        html.Append(CultureInfo.InvariantCulture, $"""
+            <h1>{E(key)}</h1>
+            <p><span class="{state.Phase}" id="phase">{state.Phase}</span> · canary weight <b id="weight">{state.CanaryWeight} %</b> · last score {Score(state.LastScore)}
+             · revision {E(state.Revision ?? "–")} (primary {E(state.PrimaryRevision ?? "–")}) · steps {E(steps)} · failed checks {state.FailedChecks}{(state.Paused ? " · <b>paused</b>" : string.Empty)}</p>
+
+            """);
+        if (operate)
+        {
+            html.Append(CultureInfo.InvariantCulture, $$"""
+                <p><button id="approve" data-command="approve">Approve</button> <button id="abort" class="danger" data-command="abort">Abort</button>
+                <button data-command="pause">Pause</button> <button data-command="resume">Resume</button> <span id="sent" class="muted"></span></p>
+                <script>
+                for (const button of document.querySelectorAll('button[data-command]')) button.addEventListener('click', async () => {
+                  const sent = document.getElementById('sent');
+                  const answer = await fetch('/api/v1/rollouts/{{E(ns)}}/{{E(name)}}/' + button.dataset.command,
+                    { method: 'POST', credentials: 'same-origin', headers: { '{{ApiAccess.RequestHeader}}': '1' } });
+                  sent.textContent = answer.ok ? button.dataset.command + ' sent; the rollout carries it out at its next tick' : 'refused: ' + (await answer.json()).detail;
+                  if (answer.ok) setTimeout(() => location.reload(), 1500);
+                });
+                </script>
+
+                """);
+        }
+
+        html.Append("<h2>Canary weight over time</h2>\n").Append(WeightChart(decisions)).Append("<h2>Analyses</h2>\n");
+        html.Append("<table><thead><tr><th>at</th><th>verdict</th><th class=\"num\">score</th><th>metric</th><th>classification</th><th>interval (experiment − control)</th><th>reason</th></tr></thead><tbody>\n");
+        foreach (var analysis in analyses.Reverse())
+        {
+            var metrics = JsonNode.Parse(analysis.ResultJson)?["metrics"] as JsonArray ?? [];
+            var first = true;
+            foreach (var metric in metrics.Count == 0 ? [null] : metrics.ToArray())
+            {
+                var lead = first
+                    ? $"<td rowspan=\"{Math.Max(1, metrics.Count)}\"><a href=\"/analyses/{analysis.Id}\">{AnalysisRunner.Format(analysis.At)}</a></td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"{E(analysis.Verdict)}\">{E(analysis.Verdict)}</td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"num\">{Score(analysis.Score)}</td>"
+                    : string.Empty;
+                first = false;
+                if (metric is null)
+                {
+                    var reason = JsonNode.Parse(analysis.ResultJson)?["reason"]?.GetValue<string>() ?? string.Empty;
+                    html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td colspan=\"3\"></td><td>{E(reason)}</td></tr>\n");
+                    continue;
+                }
+
+                var classification = metric["classification"]?.GetValue<string>() ?? "?";
+                var test = metric["test"];
+                var interval = test is JsonObject t && t["lower"] is JsonValue lower && t["upper"] is JsonValue upper
+                    ? $"{Number(lower)} … {Number(upper)}"
+                    : "–";
+                html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td>{E(metric["name"]?.GetValue<string>() ?? "?")}</td><td class=\"{E(classification)}\">{E(classification)}</td><td class=\"num\">{E(interval)}</td><td>{E(metric["reason"]?.GetValue<string>() ?? string.Empty)}</td></tr>\n");
+            }
+        }
+
+        html.Append("</tbody></table>\n<h2>Decisions</h2>\n<table><thead><tr><th>at</th><th>phase</th><th class=\"num\">weight</th><th>verdict</th><th>reason</th></tr></thead><tbody>\n");
+        foreach (var decision in decisions.Reverse().Take(200))
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{AnalysisRunner.Format(decision.At)}</td><td class=\"{E(decision.Phase)}\">{E(decision.Phase)}</td><td class=\"num\">{decision.CanaryWeight} %</td><td>{E(decision.Verdict)}</td><td>{E(decision.Reason)}</td></tr>\n");
+        }
+
+        html.Append("</tbody></table>\n");
+        return Page(context, key, html.ToString());
+    }
+
+    private static async Task<IResult> AnalysisAsync(Guid id, HttpContext context, ApiAccess access, IAnalysisStore store, CancellationToken token)
+    {
+        if (access.Check(context, ApiRole.Viewer, read: true) is not null)
+        {
+            return SignInPage(context);
+        }
+
+        JsonNode? result;
+        string title;
+        if (await store.GetAnalysisAsync(id, token) is { } analysis)
+        {
+            result = JsonNode.Parse(analysis.ResultJson);
+            title = $"Analysis of {analysis.RolloutKey} at {AnalysisRunner.Format(analysis.At)}";
+        }
+        else if (await store.GetRequestedAnalysisAsync(id, token) is { } requested)
+        {
+            // A requested analysis: its last judgement.
+            result = (requested.ResultJson is null ? null : JsonNode.Parse(requested.ResultJson))?["judgements"]?.AsArray().LastOrDefault();
+            title = $"Analysis of {requested.Service} ({requested.Status}) requested {AnalysisRunner.Format(requested.CreatedAt)}";
+        }
+        else
+        {
+            return Page(context, "Not found", $"<h1>No analysis {id}</h1>", StatusCodes.Status404NotFound);
+        }
+
+        var html = new StringBuilder($"<h1>{E(title)}</h1>\n");
+        if (result is null)
+        {
+            return Page(context, title, html.Append("<p>No result yet.</p>").ToString());
+        }
+
+        html.Append(CultureInfo.InvariantCulture, $"<p class=\"{E(result["classification"]?.ToString() ?? string.Empty)}\">{E(result["classification"]?.ToString() ?? "–")}, score {Score(result["score"] is JsonValue s && s.TryGetValue<double>(out var v) ? v : null)}: {E(result["reason"]?.ToString() ?? string.Empty)}</p>\n");
+        var series = result["series"] as JsonObject;
+        foreach (var metric in (result["metrics"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var name = metric["name"]?.GetValue<string>() ?? "?";
+            var classification = metric["classification"]?.GetValue<string>() ?? "?";
+            html.Append(CultureInfo.InvariantCulture, $"<h2>{E(name)} <span class=\"{E(classification)}\">{E(classification)}</span></h2>\n<p>{E(metric["reason"]?.GetValue<string>() ?? string.Empty)}</p>\n");
+            if (series?[name] is JsonObject pair)
+            {
+                var control = Values(pair["control"]);
+                var experiment = Values(pair["experiment"]);
+                html.Append("<div class=\"charts\">").Append(SeriesChart(control, experiment)).Append(Distribution(control, experiment)).Append("</div>\n");
+            }
+            else
+            {
+                html.Append("<p class=\"muted\">The samples were not kept for this analysis.</p>\n");
+            }
+        }
+
+        return Page(context, title, html.ToString());
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext context, ApiAccess access)
+    {
+        var form = await context.Request.ReadFormAsync();
+        var token = form["token"].ToString();
+        var probe = new DefaultHttpContext();
+        probe.Request.Headers.Authorization = $"Bearer {token}";
+        if (access.Identify(probe, out _) is null)
+        {
+            return Page(context, "Sign in", SignInForm("That token is not known."), StatusCodes.Status401Unauthorized);
+        }
+
+        context.Response.Cookies.Append(ApiAccess.Cookie, token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = "/",
+        });
+        var back = form["back"].ToString();
+        return Results.Redirect(back.StartsWith('/') && !back.StartsWith("//", StringComparison.Ordinal) ? back : "/");
+    }
+
+    private static IResult SignInPage(HttpContext context) => Page(context, "Sign in", SignInForm(null, context.Request.Path), StatusCodes.Status401Unauthorized);
+
+    private static string SignInForm(string? error, string back = "/") => $"""
+        <h1>Sign in</h1>
+        {(error is null ? string.Empty : $"<p class=\"Failed\">{E(error)}</p>")}
+        <form method="post" action="/signin"><p><input type="password" name="token" placeholder="API token" aria-label="API token" autofocus>
+        <input type="hidden" name="back" value="{E(back)}"> <button type="submit">Sign in</button></p></form>
+        <p class="muted">A token of canary's API (Api:Tokens); it is kept in an HttpOnly cookie for this site only.</p>
+        """;
+
+    private static IResult Page(HttpContext context, string title, string body, int status = StatusCodes.Status200OK)
+    {
+        var signedIn = context.Request.Cookies.ContainsKey(ApiAccess.Cookie);
+        var html = $"""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{E(title)} · canary</title><style>{Style}</style></head>
+            <body><header><a href="/">canary</a><span>rollouts</span>{(signedIn ? "<form method=\"post\" action=\"/signout\"><button type=\"submit\">Sign out</button></form>" : string.Empty)}</header>
+            <main>
+            {body}
+            </main></body></html>
+            """;
+        return Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
+    }
+
+    /// <summary>The canary's weight after each decision, as a step line.</summary>
+    private static string WeightChart(IReadOnlyList<DecisionRecord> decisions)
+    {
+        if (decisions.Count == 0)
+        {
+            return "<p class=\"muted\">No decision yet.</p>\n";
+        }
+
+        const int Width = 760, Height = 180, Left = 44, Bottom = 22;
+        var start = decisions[0].At;
+        var span = Math.Max(1, (decisions[^1].At - start).TotalSeconds);
+        double X(DateTimeOffset at) => Left + ((at - start).TotalSeconds / span * (Width - Left - 12));
+        double Y(int weight) => Height - Bottom - (weight / 100.0 * (Height - Bottom - 12));
+        var points = new StringBuilder();
+        int? previous = null;
+        foreach (var decision in decisions)
+        {
+            if (previous is { } p)
+            {
+                points.Append(CultureInfo.InvariantCulture, $"{X(decision.At):0.#},{Y(p):0.#} ");
+            }
+
+            points.Append(CultureInfo.InvariantCulture, $"{X(decision.At):0.#},{Y(decision.CanaryWeight):0.#} ");
+            previous = decision.CanaryWeight;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            <svg id="weights" width="{Width}" height="{Height}" role="img" aria-label="canary weight over time">
+            <line x1="{Left}" y1="{Y(0):0.#}" x2="{Width - 12}" y2="{Y(0):0.#}" stroke="#8c959f"/><line x1="{Left}" y1="{Y(100):0.#}" x2="{Width - 12}" y2="{Y(100):0.#}" stroke="#eaeef2"/>
+            <text x="4" y="{Y(100) + 4:0.#}" font-size="11">100 %</text><text x="4" y="{Y(0) + 4:0.#}" font-size="11">0 %</text>
+            <text x="{Left}" y="{Height - 5}" font-size="11">{AnalysisRunner.Format(start)} … {AnalysisRunner.Format(decisions[^1].At)}</text>
+            <polyline fill="none" stroke="#0969da" stroke-width="2" points="{points}"/>
+            </svg>
+
+            """);
+    }
+
+    /// <summary>Both cohorts over the window, one point per step (gaps for missing steps).</summary>
+    private static string SeriesChart(double?[] control, double?[] experiment)
+    {
+        const int Width = 460, Height = 200, Pad = 30;
+        var all = control.Concat(experiment).OfType<double>().ToList();
+        if (all.Count == 0)
+        {
+            return "<p class=\"muted\">No samples.</p>";
+        }
+
+        var (low, high) = (all.Min(), all.Max());
+        if (high <= low)
+        {
+            (low, high) = (low - 1, high + 1);
+        }
+
+        var count = Math.Max(2, Math.Max(control.Length, experiment.Length));
+        string Line(double?[] values, string color)
+        {
+            var path = new StringBuilder();
+            var pen = 'M';
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values[i] is not { } v)
+                {
+                    pen = 'M';
+                    continue;
+                }
+
+                path.Append(CultureInfo.InvariantCulture, $"{pen}{Pad + (i * (Width - (2 * Pad)) / (count - 1.0)):0.#},{Height - Pad - ((v - low) / (high - low) * (Height - (2 * Pad))):0.#} ");
+                pen = 'L';
+            }
+
+            return $"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"/>";
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            <svg class="series" width="{Width}" height="{Height}" role="img" aria-label="samples of both cohorts over the window">
+            <text x="4" y="14" font-size="11">{Number(high)}</text><text x="4" y="{Height - Pad + 4}" font-size="11">{Number(low)}</text>
+            {Line(control, "#57606a")}{Line(experiment, "#bf3989")}
+            <text x="{Pad}" y="{Height - 8}" font-size="11" fill="#57606a">control</text><text x="{Pad + 60}" y="{Height - 8}" font-size="11" fill="#bf3989">experiment</text>
+            </svg>
+            """);
+    }
+
+    /// <summary>Both cohorts' values as side-by-side histograms over the same bins.</summary>
+    private static string Distribution(double?[] control, double?[] experiment)
+    {
+        const int Width = 460, Height = 200, Pad = 30, Bins = 20;
+        var a = control.OfType<double>().ToArray();
+        var b = experiment.OfType<double>().ToArray();
+        if (a.Length + b.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        var (low, high) = (a.Concat(b).Min(), a.Concat(b).Max());
+        if (high <= low)
+        {
+            (low, high) = (low - 1, high + 1);
+        }
+
+        int[] Count(double[] values)
+        {
+            var bins = new int[Bins];
+            foreach (var v in values)
+            {
+                bins[Math.Min(Bins - 1, (int)((v - low) / (high - low) * Bins))]++;
+            }
+
+            return bins;
+        }
+
+        var (ca, cb) = (Count(a), Count(b));
+        var most = Math.Max(1, Math.Max(ca.Max(), cb.Max()));
+        var bars = new StringBuilder();
+        var width = (Width - (2.0 * Pad)) / Bins;
+        for (var i = 0; i < Bins; i++)
+        {
+            foreach (var (counts, offset, color) in new[] { (ca, 0.0, "#57606a"), (cb, width / 2, "#bf3989") })
+            {
+                var h = counts[i] * (Height - (2.0 * Pad)) / most;
+                bars.Append(CultureInfo.InvariantCulture, $"<rect x=\"{Pad + (i * width) + offset:0.#}\" y=\"{Height - Pad - h:0.#}\" width=\"{(width / 2) - 1:0.#}\" height=\"{h:0.#}\" fill=\"{color}\"/>");
+            }
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            <svg class="distribution" width="{Width}" height="{Height}" role="img" aria-label="distribution of both cohorts">
+            {bars}<text x="{Pad}" y="{Height - 8}" font-size="11">{Number(low)} … {Number(high)}</text>
+            </svg>
+            """);
+    }
+
+    private static double?[] Values(JsonNode? node) =>
+        node is JsonArray array ? [.. array.Select(v => v is JsonValue value && value.TryGetValue<double>(out var d) ? d : (double?)null)] : [];
+
+    private static string Number(JsonValue value) => value.TryGetValue<double>(out var d) ? Number(d) : "–";
+
+    private static string Number(double value) => Math.Abs(value) is >= 1e4 or (< 1e-3 and > 0) ? value.ToString("0.###e0", CultureInfo.InvariantCulture) : value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    private static string Score(double? score) => score is { } s ? s.ToString("0.#", CultureInfo.InvariantCulture) : "–";
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

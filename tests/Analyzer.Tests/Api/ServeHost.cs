@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Canary.Testing;
+using Canary.Testing.Kubernetes;
+
+namespace Canary.Analyzer.Tests.Api;
+
+/// <summary>
+/// `canary serve` as users run it — the built executable on a loopback port — against the
+/// Kubernetes emulator, a Prometheus (or a fault proxy in front of it) and a store, with three API
+/// tokens: viewer (in configuration), operator (a mounted file) and admin.
+/// </summary>
+public sealed class ServeHost : IAsyncDisposable
+{
+    public const string ViewerToken = "viewer-7f3a9c-secret";
+    public const string OperatorToken = "operator-51d2e8-secret";
+    public const string AdminToken = "admin-c04b6f-secret";
+
+    private readonly ExternalProcess process;
+
+    private ServeHost(ExternalProcess process, KubernetesEmulator emulator, Uri url, string folder)
+    {
+        this.process = process;
+        Emulator = emulator;
+        Url = url;
+        Folder = folder;
+    }
+
+    public KubernetesEmulator Emulator { get; }
+
+    public Uri Url { get; }
+
+    public string Folder { get; }
+
+    /// <summary>What canary serve printed (its log).</summary>
+    public string Output => process.Output;
+
+    public static async Task<ServeHost> StartAsync(Uri prometheus, string? store = null, bool anonymousRead = false, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var emulator = await KubernetesEmulator.StartAsync();
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
+        emulator.InstallCrd("canary.dev", "v1alpha1", "Canary", "canaries");
+        var folder = Directory.CreateTempSubdirectory("canary-api-").FullName;
+        var operatorFile = Path.Combine(folder, "operator.token");
+        await File.WriteAllTextAsync(operatorFile, OperatorToken + "\n");
+        var port = FreePort.Next();
+        var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
+        var environment = new Dictionary<string, string>
+        {
+            ["CANARY__Api__Tokens__0__Name"] = "ci-viewer",
+            ["CANARY__Api__Tokens__0__Role"] = "Viewer",
+            ["CANARY__Api__Tokens__0__Token"] = ViewerToken,
+            ["CANARY__Api__Tokens__1__Name"] = "release-operator",
+            ["CANARY__Api__Tokens__1__Role"] = "Operator",
+            ["CANARY__Api__Tokens__1__File"] = operatorFile,
+            ["CANARY__Api__Tokens__2__Name"] = "platform-admin",
+            ["CANARY__Api__Tokens__2__Role"] = "Admin",
+            ["CANARY__Api__Tokens__2__Token"] = AdminToken,
+            ["CANARY__Api__AnonymousRead"] = anonymousRead ? "true" : "false",
+            ["CANARY__Api__MaxBodyBytes"] = "262144",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
+        [
+            "serve", "--urls", url.AbsoluteUri.TrimEnd('/'), "--store", store ?? $"sqlite:{Path.Combine(folder, "canary.db")}",
+            "--kubeconfig", emulator.WriteKubeconfig(folder), "--prometheus", prometheus.AbsoluteUri,
+        ], folder, environment);
+        var host = new ServeHost(process, emulator, url, folder);
+        using var probe = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"canary serve exited at start:\n{process.Output}");
+            }
+
+            try
+            {
+                using var ready = await probe.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                {
+                    return host;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Slow to answer while starting.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"canary serve was not ready within 60 s:\n{process.Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A client of the API; token null sends none.</summary>
+    public HttpClient Client(string? token)
+    {
+        var client = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+
+    public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var text = await answer.Content.ReadAsStringAsync();
+        return JsonNode.Parse(text) ?? throw new InvalidOperationException($"not JSON: {text}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        process.Dispose();
+        await Emulator.DisposeAsync();
+    }
+}
