@@ -129,6 +129,39 @@ public sealed class ServeHost : IAsyncDisposable
         return JsonNode.Parse(text) ?? throw new InvalidOperationException($"not JSON: {text}");
     }
 
+    /// <summary>
+    /// Starts a release in namespace e2e-gated (whose live exporters the shared Prometheus scrapes: a
+    /// healthy v2): checkout:1.0 is initialized, then checkout:2.0 walks 20 → 50 % and waits at the
+    /// confirm-promotion gate, which stays closed unless someone approves.
+    /// </summary>
+    public void StartGatedRelease(Uri gate)
+    {
+        ArgumentNullException.ThrowIfNull(gate);
+        const string Ns = "e2e-gated";
+        Emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+        Emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, JsonNode.Parse("""
+            {"apiVersion": "canary.dev/v1alpha1", "kind": "Canary", "metadata": {"name": "checkout"},
+             "spec": {"targetRef": {"kind": "Deployment", "name": "checkout"}, "router": "istio",
+                      "analysis": {"interval": "1s", "window": "15s", "threshold": 5, "minSamples": 5, "stepWeights": [20, 50],
+                                   "cohorts": {"control": "version=\"v1\"", "experiment": "version=\"v2\""},
+                                   "webhooks": [{"name": "release-manager", "type": "confirm-promotion", "url": "GATE"}],
+                                   "config": {"interval": "5s", "step": "1s",
+                                              "metrics": [{"name": "error rate", "template": "http-error-rate", "critical": true, "mustHaveData": true}]}}}}
+            """.Replace("GATE", gate.AbsoluteUri, StringComparison.Ordinal))!.AsObject());
+    }
+
+    /// <summary>Releases checkout:2.0 (after the Canary initialized 1.0).</summary>
+    public void ReleaseVersion2() => Emulator.Write("apps", "v1", "deployments", "e2e-gated", Deployment("checkout:2.0"));
+
+    public JsonNode? CanaryStatus() => Emulator.Read("canary.dev", "v1alpha1", "canaries", "e2e-gated", "checkout")?["status"];
+
+    private static JsonObject Deployment(string image) => JsonNode.Parse("""
+        {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "checkout"}},
+                  "template": {"metadata": {"labels": {"app": "checkout"}},
+                               "spec": {"containers": [{"name": "app", "image": "IMAGE", "ports": [{"containerPort": 8080}]}]}}}}
+        """.Replace("IMAGE", image, StringComparison.Ordinal))!.AsObject();
+
     public async ValueTask DisposeAsync()
     {
         process.Dispose();

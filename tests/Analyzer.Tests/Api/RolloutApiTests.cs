@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Api;
+
+/// <summary>Rollouts through the API: a real release (emulator, live exporters, a closed confirm-promotion gate) read, paused, resumed and approved.</summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifetime
+{
+    private ServeHost serve = null!;
+    private GateServer gate = null!;
+
+    public async Task InitializeAsync()
+    {
+        await prometheus.WaitForScrapesAsync("e2e-gated");
+        gate = await GateServer.StartAsync();
+        serve = await ServeHost.StartAsync(prometheus.Url, anonymousRead: true);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await serve.DisposeAsync();
+        await gate.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_release_is_read_paused_resumed_and_approved_through_the_API()
+    {
+        serve.StartGatedRelease(new Uri(gate.Url, "promote"));
+        using var anyone = serve.Client(null);
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "Initialized", "the rollout to be initialized");
+        serve.ReleaseVersion2();
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release to wait at the gate", TimeSpan.FromMinutes(2));
+
+        // Reads are open here (Api:AnonymousRead): the list and the whole rollout, with its steps, decisions and analyses.
+        var list = await ServeHost.ReadJsonAsync(await anyone.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative)));
+        Assert.Contains(list["items"]!.AsArray(), r => r!["namespace"]!.GetValue<string>() == "e2e-gated" && r["name"]!.GetValue<string>() == "checkout");
+        var rollout = (await RolloutAsync(anyone))!;
+        Assert.Equal([20, 50], rollout["steps"]!.AsArray().Select(s => s!.GetValue<int>()));
+        Assert.Equal(50, rollout["weight"]!.GetValue<int>());
+        Assert.Contains(rollout["decisions"]!.AsArray(), d => d!["reason"]!.GetValue<string>().Contains("canary weight 20 % → 50 %", StringComparison.Ordinal));
+        var analysis = rollout["analyses"]!.AsArray().First(a => a!["verdict"]!.GetValue<string>() == "Pass")!;
+        Assert.Equal("Pass", analysis["result"]!["metrics"]![0]!["classification"]!.GetValue<string>());
+        Assert.NotNull(analysis["result"]!["series"]!["error rate"]!["control"]);
+        using (var missing = await anyone.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/nothing", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // Mutations still need a token with the operator role, whatever reads allow.
+        using (var refused = await anyone.PostAsync(new Uri("/api/v1/rollouts/e2e-gated/checkout/pause", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using var @operator = serve.Client(ServeHost.OperatorToken);
+        await SendAsync(@operator, "pause");
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["paused"]?.GetValue<bool>() == true, "the rollout to pause");
+        await SendAsync(@operator, "resume");
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["paused"]?.GetValue<bool>() == false, "the rollout to resume");
+        Assert.Equal("WaitingPromotion", (await RolloutAsync(anyone))!["phase"]!.GetValue<string>());
+
+        await SendAsync(@operator, "approve");
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "Succeeded", "the approved release to be promoted", TimeSpan.FromMinutes(1));
+        Assert.False(gate.Open);
+        Assert.Contains("API: Approve sent to rollout e2e-gated/checkout by release-operator", serve.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task SendAsync(HttpClient client, string command)
+    {
+        using var answer = await client.PostAsync(new Uri($"/api/v1/rollouts/e2e-gated/checkout/{command}", UriKind.Relative), null);
+        Assert.True(answer.StatusCode == HttpStatusCode.Accepted, await answer.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<JsonNode?> RolloutAsync(HttpClient client)
+    {
+        using var answer = await client.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/checkout", UriKind.Relative));
+        return answer.IsSuccessStatusCode ? await ServeHost.ReadJsonAsync(answer) : null;
+    }
+}
