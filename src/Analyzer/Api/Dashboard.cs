@@ -278,7 +278,7 @@ public static class Dashboard
         var html = $"""
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{E(title)} · canary</title><style>{Style}</style></head>
+            <title>{E(title)} · canary</title><link rel="icon" href="data:,"><style>{Style}</style></head>
             <body><header><a href="/">canary</a><span>rollouts</span>{(signedIn ? "<form method=\"post\" action=\"/signout\"><button type=\"submit\">Sign out</button></form>" : string.Empty)}</header>
             <main>
             {body}
