@@ -51,7 +51,7 @@ run_tests() {
   ensure_dotnet
   # Real components the tests start themselves (DESIGN.md, "Real components").
   ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client \
-    /usr/lib/postgresql/15/bin/initdb:postgresql haproxy:haproxy
+    /usr/lib/postgresql/15/bin/initdb:postgresql haproxy:haproxy chromium:chromium
   dotnet restore analysis.sln --nologo -v quiet
   dotnet build analysis.sln -c Release --no-restore --nologo -v quiet -clp:'ErrorsOnly;NoSummary'
   local log

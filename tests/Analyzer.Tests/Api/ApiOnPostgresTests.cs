@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Api;
+
+/// <summary>
+/// The API on a PostgreSQL store (its own server: this collection shares Prometheus), with a fault
+/// proxy in front of Prometheus: configs and analyses are kept there, and an analysis that meets a
+/// Prometheus that is down fails with the reason, is kept, and takes nothing else down.
+/// </summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class ApiOnPostgresTests(PrometheusFixture prometheus) : IAsyncLifetime
+{
+    private readonly PostgresServer postgres = new();
+    private FaultProxy proxy = null!;
+    private ServeHost serve = null!;
+
+    public async Task InitializeAsync()
+    {
+        await postgres.InitializeAsync();
+        proxy = await FaultProxy.StartAsync(prometheus.Url);
+        var database = await postgres.CreateDatabaseAsync();
+        serve = await ServeHost.StartAsync(proxy.Url, $"postgres:{postgres.ConnectionString(database)}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await serve.DisposeAsync();
+        await proxy.DisposeAsync();
+        await postgres.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Configs_and_analyses_are_kept_in_PostgreSQL_and_a_Prometheus_outage_fails_the_analysis_with_its_reason()
+    {
+        using var admin = serve.Client(ServeHost.AdminToken);
+        var yaml = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "canary", "http.yaml"));
+        using (var put = await admin.PutAsync(new Uri("/api/v1/configs/http", UriKind.Relative), new StringContent(yaml)))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        var body = $$"""
+            {"service": "checkout", "configName": "http", "variables": {"namespace": "errors"},
+             "control": "pod=~\"checkout-primary-.*\"", "experiment": "pod=~\"checkout-canary-.*\"",
+             "start": "2026-11-02T10:30:00Z", "end": "{{SyntheticHistory.WindowEnd:yyyy-MM-ddTHH:mm:ssZ}}"}
+            """;
+        var failing = await RunAsync(admin, body);
+        Assert.Equal(("Succeeded", "Fail"), (failing["status"]!.GetValue<string>(), failing["verdict"]!.GetValue<string>()));
+
+        proxy.Down = true;
+        var outage = await RunAsync(admin, body);
+        Assert.Equal("Failed", outage["status"]!.GetValue<string>());
+        Assert.Null(outage["verdict"]);
+        Assert.Contains("Prometheus", outage["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        proxy.Down = false;
+
+        var history = await ServeHost.ReadJsonAsync(await admin.GetAsync(new Uri("/api/v1/analyses?service=checkout", UriKind.Relative)));
+        Assert.Equal(["Failed", "Succeeded"], history["items"]!.AsArray().Select(i => i!["status"]!.GetValue<string>()));
+    }
+
+    private static async Task<JsonNode> RunAsync(HttpClient client, string body)
+    {
+        using var accepted = await client.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), ServeHost.Json(body));
+        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+        JsonNode? done = null;
+        await Poll.UntilAsync(async () =>
+        {
+            done = await ServeHost.ReadJsonAsync(await client.GetAsync(accepted.Headers.Location));
+            return done["status"]!.GetValue<string>() != "Running";
+        }, "the analysis to finish", TimeSpan.FromMinutes(2));
+        return done!;
+    }
+}
