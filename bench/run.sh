@@ -33,3 +33,8 @@ echo "== BenchmarkDotNet: per metric"
 job=()
 $quick && job=(--job short)
 dotnet bench/bin/Release/net10.0/Bench.dll --filter '*MetricBenchmarks*' '*SelectionBenchmarks*' "${job[@]}"
+
+echo "== POST /api/v1/judge with a 50-metric document, against the CLI per document"
+dotnet bench/bin/Release/net10.0/Bench.dll make-batch "$data/api" 50 60
+hyperfine --warmup 2 --runs 20 ".out/canary/canary judge $data/api/batch.json > /dev/null"
+dotnet bench/bin/Release/net10.0/Bench.dll --filter '*ApiJudgeBenchmarks*' "${job[@]}"

@@ -31,8 +31,7 @@ public static partial class ApiEndpoints
     public static void MapCanaryApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/judge", JudgeAsync).WithName("judge").WithSummary("Judge a Judge-contract document (the input of `canary judge`); answers its output.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>();
+        api.MapJudge();
         api.MapPost("/analyses", StartAnalysisAsync).WithName("startAnalysis").WithSummary("Start an analysis over Prometheus; 202 with its id and location.")
             .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>(StatusCodes.Status202Accepted);
         api.MapGet("/analyses/{id:guid}", GetAnalysisAsync).WithName("getAnalysis").WithSummary("An analysis: its status and, when done, its judgements with the rendered queries.")
@@ -60,6 +59,11 @@ public static partial class ApiEndpoints
         api.MapDelete("/configs/{name}", DeleteConfigAsync).WithName("deleteConfig").WithSummary("Delete a named canary config (admin).")
             .AddEndpointFilter(Require(ApiRole.Admin, read: false));
     }
+
+    /// <summary>POST /judge alone (the API maps it with the rest; the benchmark maps only it). Needs ApiAccess and ApiOptions as services.</summary>
+    public static RouteHandlerBuilder MapJudge(this RouteGroupBuilder api) =>
+        api.MapPost("/judge", JudgeAsync).WithName("judge").WithSummary("Judge a Judge-contract document (the input of `canary judge`); answers its output.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>();
 
     /// <summary>An endpoint filter admitting callers with at least the role (anonymous readers too, for reads, when configured).</summary>
     public static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> Require(ApiRole role, bool read) => async (context, next) =>
