@@ -18,6 +18,7 @@ public static class CanaryCli
           local CANARY.yaml... [--prometheus URL]     run Canaries of local processes behind HAProxy (no cluster)
           demo [--fast] [--output DIR]                the whole loop on this machine: a good release promoted,
                                                       a bad one rolled back, under load; writes a summary
+          report [--week 2026-W47] [--store ...]      the weekly reliability report: HTML, JSON and PNG charts
           sample-service --port N [--version v2] [--error-rate 0.05] [--latency 50ms]
                                                       a small instrumented HTTP service for demos
           version                                     print the version
@@ -52,6 +53,7 @@ public static class CanaryCli
                 "sample-service" => await SampleServiceCommand.RunAsync(args[1..], stdout, cancellationToken),
                 "local" => await LocalCommand.RunAsync(args[1..], stdout, time, cancellationToken),
                 "demo" => await DemoCommand.RunAsync(args[1..], stdout, time, cancellationToken),
+                "report" => await ReportCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };

@@ -52,6 +52,7 @@ public sealed partial class RolloutController(
         var now = time.GetUtcNow();
 
         WorkloadStatus? status = null;
+        string? fault = null;
         try
         {
             status = await workloads.StatusAsync(target, cancellationToken);
@@ -60,6 +61,7 @@ public sealed partial class RolloutController(
         {
             // No reading of the target (or, for local workloads, of the process file or HAProxy): the state machine holds (no revision, nothing ready).
             WorkloadsUnreadable(log, resource.Key, e.Message);
+            fault = $"the workloads could not be read: {e.Message}";
         }
 
         if (status is not null && state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion or RolloutPhase.Promoting)
@@ -102,7 +104,12 @@ public sealed partial class RolloutController(
             Guid.NewGuid(), resource.Key, now, analysis.Outcome.Verdict.ToString(), analysis.Outcome.Score, analysis.Outcome.Verdict == AnalysisVerdict.Inconclusive, analysis.ResultJson, analysis.QueriesJson);
         var decisionRecord = new DecisionRecord(
             Guid.NewGuid(), resource.Key, now, decision.State.Phase.ToString(), decision.State.CanaryWeight, decision.Verdict.ToString(), decision.Reason,
-            JsonSerializer.Serialize(decision.Actions.Select(Describe), ActionJson), analysisRecord?.Id);
+            JsonSerializer.Serialize(decision.Actions.Select(Describe), ActionJson), analysisRecord?.Id)
+        {
+            Revision = decision.State.Revision,
+            Commands = commands.Count == 0 ? null : string.Join(',', commands.Select(c => c.ToString().ToLowerInvariant())),
+            Fault = fault,
+        };
         try
         {
             // The decision is durable before anything acts on it; actions are idempotent, so a crash after this line is repaired by the next tick.

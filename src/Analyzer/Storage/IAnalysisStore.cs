@@ -9,7 +9,20 @@ public sealed record StoredRollout(string Key, RolloutState State, DateTimeOffse
 public sealed record AnalysisRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string ResultJson, string QueriesJson);
 
 /// <summary>One decision: the phase and weight it led to, its verdict, why, and the actions it asked for (JSON).</summary>
-public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Phase, int CanaryWeight, string Verdict, string Reason, string ActionsJson, Guid? AnalysisId);
+public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Phase, int CanaryWeight, string Verdict, string Reason, string ActionsJson, Guid? AnalysisId)
+{
+    /// <summary>The revision under release after this decision (schema 3; null in older rows).</summary>
+    public string? Revision { get; init; }
+
+    /// <summary>The commands carried out by this tick, comma-separated (approve, abort, pause, resume, skip), or null.</summary>
+    public string? Commands { get; init; }
+
+    /// <summary>A fault that left this tick without evidence from Kubernetes (the workloads could not be read), or null.</summary>
+    public string? Fault { get; init; }
+}
+
+/// <summary>A weekly report as kept in the store: its ISO week (2026-W47), the JSON and the self-contained HTML.</summary>
+public sealed record StoredReport(string Week, DateTimeOffset CreatedAt, string Json, string Html);
 
 /// <summary>An analysis asked for through the API: its request, and once done its verdict and full result (or why it failed).</summary>
 public sealed record RequestedAnalysis(
@@ -70,6 +83,20 @@ public interface IAnalysisStore : IAsyncDisposable
     Task<IReadOnlyList<AnalysisRecord>> AnalysesAsync(string rolloutKey, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string rolloutKey, CancellationToken cancellationToken);
+
+    /// <summary>Every rollout's decisions with since &lt;= at &lt; until, by rollout and time (for reports).</summary>
+    Task<IReadOnlyList<DecisionRecord>> DecisionsBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>Every rollout's analyses with since &lt;= at &lt; until, by rollout and time (for reports).</summary>
+    Task<IReadOnlyList<AnalysisRecord>> AnalysesBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>Keeps a weekly report (replacing the week's earlier one).</summary>
+    Task SaveReportAsync(StoredReport report, CancellationToken cancellationToken);
+
+    Task<StoredReport?> GetReportAsync(string week, CancellationToken cancellationToken);
+
+    /// <summary>The weeks with a kept report, newest first.</summary>
+    Task<IReadOnlyList<string>> ReportWeeksAsync(CancellationToken cancellationToken);
 
     /// <summary>Removes analyses and decisions older than the cutoff; returns how many rows went.</summary>
     Task<int> PruneAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);

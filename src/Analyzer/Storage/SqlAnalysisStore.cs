@@ -70,6 +70,18 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
                 updated_at BIGINT NOT NULL,
                 updated_by TEXT NOT NULL);
             """),
+        (3, """
+            ALTER TABLE decisions ADD COLUMN revision TEXT;
+            ALTER TABLE decisions ADD COLUMN commands TEXT;
+            ALTER TABLE decisions ADD COLUMN fault TEXT;
+            CREATE INDEX decisions_by_time ON decisions (at);
+            CREATE INDEX analyses_by_time ON analyses (at);
+            CREATE TABLE reports (
+                week TEXT PRIMARY KEY,
+                created_at BIGINT NOT NULL,
+                json TEXT NOT NULL,
+                html TEXT NOT NULL);
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -196,8 +208,10 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
 
         var d = tick.Decision;
         await using (var insert = Command(connection, transaction, """
-            INSERT INTO decisions (id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id) VALUES (@id, @k, @at, @phase, @weight, @verdict, @reason, @actions, @analysis)
-            """, ("id", d.Id.ToString()), ("k", d.RolloutKey), ("at", at), ("phase", d.Phase), ("weight", d.CanaryWeight), ("verdict", d.Verdict), ("reason", d.Reason), ("actions", d.ActionsJson), ("analysis", d.AnalysisId?.ToString())))
+            INSERT INTO decisions (id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault)
+            VALUES (@id, @k, @at, @phase, @weight, @verdict, @reason, @actions, @analysis, @revision, @commands, @fault)
+            """, ("id", d.Id.ToString()), ("k", d.RolloutKey), ("at", at), ("phase", d.Phase), ("weight", d.CanaryWeight), ("verdict", d.Verdict), ("reason", d.Reason), ("actions", d.ActionsJson),
+            ("analysis", d.AnalysisId?.ToString()), ("revision", d.Revision), ("commands", d.Commands), ("fault", d.Fault)))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -225,17 +239,54 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string rolloutKey, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id FROM decisions WHERE rollout_key = @k ORDER BY at, id", ("k", rolloutKey));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var decisions = new List<DecisionRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            decisions.Add(new DecisionRecord(
-                Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
-                reader.GetInt32(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : Guid.Parse(reader.GetString(8))));
-        }
+        await using var command = Command(connection, null, $"SELECT {DecisionColumns} FROM decisions WHERE rollout_key = @k ORDER BY at, id", ("k", rolloutKey));
+        return await ReadAllAsync(command, ReadDecision, cancellationToken);
+    }
 
-        return decisions;
+    public async Task<IReadOnlyList<DecisionRecord>> DecisionsBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT {DecisionColumns} FROM decisions WHERE at >= @from AND at < @to ORDER BY rollout_key, at, id",
+            ("from", since.ToUnixTimeMilliseconds()), ("to", until.ToUnixTimeMilliseconds()));
+        return await ReadAllAsync(command, ReadDecision, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AnalysisRecord>> AnalysesBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT id, rollout_key, at, verdict, score, inconclusive, result, queries FROM analyses WHERE at >= @from AND at < @to ORDER BY rollout_key, at, id",
+            ("from", since.ToUnixTimeMilliseconds()), ("to", until.ToUnixTimeMilliseconds()));
+        return await ReadAllAsync(command, reader => new AnalysisRecord(
+            Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7)), cancellationToken);
+    }
+
+    public async Task SaveReportAsync(StoredReport report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var upsert = Command(connection, null, """
+            INSERT INTO reports (week, created_at, json, html) VALUES (@week, @at, @json, @html)
+            ON CONFLICT (week) DO UPDATE SET created_at = excluded.created_at, json = excluded.json, html = excluded.html
+            """, ("week", report.Week), ("at", report.CreatedAt.ToUnixTimeMilliseconds()), ("json", report.Json), ("html", report.Html));
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<StoredReport?> GetReportAsync(string week, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT week, created_at, json, html FROM reports WHERE week = @week", ("week", week));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredReport(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetString(2), reader.GetString(3))
+            : null;
+    }
+
+    public async Task<IReadOnlyList<string>> ReportWeeksAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, "SELECT week FROM reports ORDER BY week DESC");
+        return await ReadAllAsync(command, reader => reader.GetString(0), cancellationToken);
     }
 
     public async Task<int> PruneAsync(DateTimeOffset olderThan, CancellationToken cancellationToken)
@@ -244,7 +295,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var cutoff = olderThan.ToUnixTimeMilliseconds();
         var removed = 0;
-        foreach (var (table, column) in new[] { ("analyses", "at"), ("decisions", "at"), ("requested_analyses", "created_at") })
+        foreach (var (table, column) in new[] { ("analyses", "at"), ("decisions", "at"), ("requested_analyses", "created_at"), ("reports", "created_at") })
         {
             await using var delete = Command(connection, transaction, $"DELETE FROM {table} WHERE {column} < @cutoff", ("cutoff", cutoff));
             removed += await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -423,6 +474,29 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     {
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
+    }
+
+    private const string DecisionColumns = "id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault";
+
+    private static DecisionRecord ReadDecision(DbDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
+        reader.GetInt32(4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.IsDBNull(8) ? null : Guid.Parse(reader.GetString(8)))
+    {
+        Revision = reader.IsDBNull(9) ? null : reader.GetString(9),
+        Commands = reader.IsDBNull(10) ? null : reader.GetString(10),
+        Fault = reader.IsDBNull(11) ? null : reader.GetString(11),
+    };
+
+    private static async Task<IReadOnlyList<T>> ReadAllAsync<T>(DbCommand command, Func<DbDataReader, T> read, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
     }
 
     private const string RequestedColumns = "id, service, created_at, updated_at, status, verdict, score, request, result, error, requested_by";
