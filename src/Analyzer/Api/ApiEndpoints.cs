@@ -50,6 +50,12 @@ public static partial class ApiEndpoints
                 .AddEndpointFilter(Require(ApiRole.Operator, read: false)).Produces<JsonObject>(StatusCodes.Status202Accepted);
         }
 
+        api.MapGet("/reports", async (IAnalysisStore store, CancellationToken token) =>
+                Results.Json(new { items = (await store.ReportWeeksAsync(token)).Select(w => new { week = w, location = $"/api/v1/reports/{w}" }) }, Json))
+            .WithName("listReports").WithSummary("The weekly reports kept, newest first.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+        api.MapGet("/reports/{week}", GetReportAsync).WithName("getReport").WithSummary("A weekly report (2026-W47): HTML when the client accepts text/html, else JSON.")
+            .AddEndpointFilter(Require(ApiRole.Viewer, read: true));
         api.MapGet("/configs", ListConfigsAsync).WithName("listConfigs").WithSummary("The named canary configs.")
             .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
         api.MapGet("/configs/{name}", GetConfigAsync).WithName("getConfig").WithSummary("A named canary config, as it was put (YAML or JSON).")
@@ -210,6 +216,17 @@ public static partial class ApiEndpoints
         var logger = log.CreateLogger("Canary.Api");
         CommandSent(logger, command, ns, name, caller);
         return Results.Json(new { rollout = $"{ns}/{name}", command = command.ToString().ToLowerInvariant(), status = "sent" }, Json, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> GetReportAsync(string week, HttpContext context, IAnalysisStore store, CancellationToken token)
+    {
+        if (await store.GetReportAsync(week, token) is not { } report)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no report of week \"{week}\" is kept (they are made on Mondays; canary report makes one by hand)");
+        }
+
+        var html = context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+        return html ? Results.Content(report.Html, "text/html; charset=utf-8", Encoding.UTF8) : Results.Text(report.Json, "application/json", Encoding.UTF8);
     }
 
     private static async Task<IResult> ListConfigsAsync(IAnalysisStore store, CancellationToken token) =>

@@ -37,6 +37,7 @@ public static class Dashboard
         app.MapGet("/", ListAsync).ExcludeFromDescription();
         app.MapGet("/rollouts/{ns}/{name}", RolloutAsync).ExcludeFromDescription();
         app.MapGet("/analyses/{id:guid}", AnalysisAsync).ExcludeFromDescription();
+        app.MapGet("/reports", ReportsAsync).ExcludeFromDescription();
         app.MapPost("/signin", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
         app.MapPost("/signout", (HttpContext context) =>
         {
@@ -240,6 +241,20 @@ public static class Dashboard
         return Page(context, title, html.ToString());
     }
 
+    private static async Task<IResult> ReportsAsync(HttpContext context, ApiAccess access, IAnalysisStore store, CancellationToken token)
+    {
+        if (access.Check(context, ApiRole.Viewer, read: true) is not null)
+        {
+            return SignInPage(context);
+        }
+
+        var weeks = await store.ReportWeeksAsync(token);
+        var items = weeks.Count == 0
+            ? "<p>No report yet: they are made every Monday (Canary:Reports:Cron), or by hand with <code>canary report</code>.</p>"
+            : $"<ul>{string.Concat(weeks.Select(w => $"<li><a href=\"/api/v1/reports/{E(w)}\">{E(w)}</a> (<a href=\"/api/v1/reports/{E(w)}\" data-json>JSON</a>)</li>"))}</ul>";
+        return Page(context, "Weekly reports", $"<h1>Weekly reports</h1>\n{items}");
+    }
+
     private static async Task<IResult> SignInAsync(HttpContext context, ApiAccess access)
     {
         var form = await context.Request.ReadFormAsync();
@@ -279,7 +294,7 @@ public static class Dashboard
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{E(title)} · canary</title><link rel="icon" href="data:,"><style>{Style}</style></head>
-            <body><header><a href="/">canary</a><span>rollouts</span>{(signedIn ? "<form method=\"post\" action=\"/signout\"><button type=\"submit\">Sign out</button></form>" : string.Empty)}</header>
+            <body><header><a href="/">canary</a><a href="/">rollouts</a><a href="/reports">weekly reports</a>{(signedIn ? "<form method=\"post\" action=\"/signout\"><button type=\"submit\">Sign out</button></form>" : string.Empty)}</header>
             <main>
             {body}
             </main></body></html>

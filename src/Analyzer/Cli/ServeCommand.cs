@@ -85,6 +85,17 @@ internal static class ServeCommand
             }
         });
 
+        var reportZone = ReportCommand.Zone(settings["Canary:Reports:TimeZone"] ?? "UTC", "Canary:Reports:TimeZone");
+        var reportCron = settings["Canary:Reports:Cron"] ?? ReportJob.DefaultCron;
+        try
+        {
+            _ = new Quartz.CronExpression(reportCron);
+        }
+        catch (FormatException)
+        {
+            throw new InputException($"Canary:Reports:Cron: \"{reportCron}\" is not a Quartz cron expression such as {ReportJob.DefaultCron} (Mondays 06:00)");
+        }
+
         var api = new Api.ApiOptions();
         try
         {
@@ -160,6 +171,8 @@ internal static class ServeCommand
                 });
             }
 
+            q.ScheduleJob<ReportJob>(t => t.WithIdentity("weekly-report").WithCronSchedule(reportCron, cron => cron.InTimeZone(reportZone)),
+                job => job.WithIdentity("weekly-report").UsingJobData(ReportJob.ZoneKey, reportZone.Id));
             var retention = settings.GetValue("Canary:Retention", TimeSpan.FromDays(90));
             q.ScheduleJob<RetentionJob>(t => t.WithIdentity("retention").StartNow().WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromHours(6)).RepeatForever()),
                 job => job.WithIdentity("retention").UsingJobData("days", retention.TotalDays));
