@@ -4,6 +4,7 @@
 #   ./build.sh publish  build the canary tool into .out/canary
 #   ./build.sh bench    run the benchmarks of docs/BENCHMARKS.md (installs R and hyperfine)
 #   ./build.sh demo-packages   install what `canary demo` runs (prometheus, haproxy) when missing
+#   ./build.sh report-packages install the fonts the report's charts are drawn with when missing
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,6 +23,17 @@ ensure_packages() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+}
+
+# The report's charts need a font (ScottPlot draws with SkiaSharp, which finds them with fontconfig).
+ensure_fonts() {
+  if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    echo "installing fonts-dejavu-core ..." >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q fonts-dejavu-core >/dev/null
   fi
 }
 
@@ -52,6 +64,7 @@ run_tests() {
   # Real components the tests start themselves (DESIGN.md, "Real components").
   ensure_packages prometheus:prometheus promtool:prometheus kubectl:kubernetes-client \
     /usr/lib/postgresql/15/bin/initdb:postgresql haproxy:haproxy chromium:chromium
+  ensure_fonts
   dotnet restore analysis.sln --nologo -v quiet
   dotnet build analysis.sln -c Release --no-restore --nologo -v quiet -clp:'ErrorsOnly;NoSummary'
   local log
@@ -74,5 +87,6 @@ case "${1:-}" in
   publish) publish ;;
   bench) shift; exec bench/run.sh "$@" ;;
   demo-packages) ensure_packages prometheus:prometheus /usr/sbin/haproxy:haproxy ;;
-  *) sed -n '2,6p' "$0" >&2; exit 2 ;;
+  report-packages) ensure_fonts ;;
+  *) sed -n '2,7p' "$0" >&2; exit 2 ;;
 esac

@@ -10,5 +10,12 @@ if (args.Length == 4 && args[0] == "make-batch")
     return 0;
 }
 
+// bench make-year FILE                      writes the year of history the report benchmark reads
+if (args.Length == 2 && args[0] == "make-year")
+{
+    await ReportBenchmarks.WriteYearAsync(args[1]);
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(MetricBenchmarks).Assembly).Run(args);
 return 0;

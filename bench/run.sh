@@ -38,3 +38,8 @@ echo "== POST /api/v1/judge with a 50-metric document, against the CLI per docum
 dotnet bench/bin/Release/net10.0/Bench.dll make-batch "$data/api" 50 60
 hyperfine --warmup 2 --runs 20 ".out/canary/canary judge $data/api/batch.json > /dev/null"
 dotnet bench/bin/Release/net10.0/Bench.dll --filter '*ApiJudgeBenchmarks*' "${job[@]}"
+
+echo "== weekly report over a year of history for 200 services"
+dotnet bench/bin/Release/net10.0/Bench.dll make-year "$data/year.db"
+hyperfine --warmup 1 --runs 5 ".out/canary/canary report --week 2026-W47 --store sqlite:$data/year.db --output $data/report"
+dotnet bench/bin/Release/net10.0/Bench.dll --filter '*ReportBenchmarks*'

@@ -161,14 +161,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, "SELECT rollout_key, state, updated_at, version FROM rollouts ORDER BY rollout_key");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rollouts = new List<StoredRollout>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rollouts.Add(ReadRollout(reader));
-        }
-
-        return rollouts;
+        return await ReadAllAsync(command, ReadRollout, cancellationToken);
     }
 
     public async Task<long> SaveTickAsync(TickRecord tick, CancellationToken cancellationToken)
@@ -223,17 +216,8 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<IReadOnlyList<AnalysisRecord>> AnalysesAsync(string rolloutKey, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT id, rollout_key, at, verdict, score, inconclusive, result, queries FROM analyses WHERE rollout_key = @k ORDER BY at, id", ("k", rolloutKey));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var analyses = new List<AnalysisRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            analyses.Add(new AnalysisRecord(
-                Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7)));
-        }
-
-        return analyses;
+        await using var command = Command(connection, null, $"SELECT {AnalysisColumns} FROM analyses WHERE rollout_key = @k ORDER BY at, id", ("k", rolloutKey));
+        return await ReadAllAsync(command, ReadAnalysis, cancellationToken);
     }
 
     public async Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string rolloutKey, CancellationToken cancellationToken)
@@ -254,11 +238,9 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<IReadOnlyList<AnalysisRecord>> AnalysesBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT id, rollout_key, at, verdict, score, inconclusive, result, queries FROM analyses WHERE at >= @from AND at < @to ORDER BY rollout_key, at, id",
+        await using var command = Command(connection, null, $"SELECT {AnalysisColumns} FROM analyses WHERE at >= @from AND at < @to ORDER BY rollout_key, at, id",
             ("from", since.ToUnixTimeMilliseconds()), ("to", until.ToUnixTimeMilliseconds()));
-        return await ReadAllAsync(command, reader => new AnalysisRecord(
-            Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
-            reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7)), cancellationToken);
+        return await ReadAllAsync(command, ReadAnalysis, cancellationToken);
     }
 
     public async Task SaveReportAsync(StoredReport report, CancellationToken cancellationToken)
@@ -315,12 +297,8 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<AnalysisRecord?> GetAnalysisAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT id, rollout_key, at, verdict, score, inconclusive, result, queries FROM analyses WHERE id = @id", ("id", id.ToString()));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new AnalysisRecord(Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7))
-            : null;
+        await using var command = Command(connection, null, $"SELECT {AnalysisColumns} FROM analyses WHERE id = @id", ("id", id.ToString()));
+        return (await ReadAllAsync(command, ReadAnalysis, cancellationToken)).SingleOrDefault();
     }
 
     public async Task SaveRequestedAnalysisAsync(RequestedAnalysis analysis, CancellationToken cancellationToken)
@@ -453,14 +431,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(connection, null, "SELECT name, body, updated_at, updated_by FROM named_configs ORDER BY name");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var configs = new List<NamedConfig>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            configs.Add(ReadConfig(reader));
-        }
-
-        return configs;
+        return await ReadAllAsync(command, ReadConfig, cancellationToken);
     }
 
     public async Task<bool> DeleteConfigAsync(string name, CancellationToken cancellationToken)
@@ -475,6 +446,12 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
+
+    private const string AnalysisColumns = "id, rollout_key, at, verdict, score, inconclusive, result, queries";
+
+    private static AnalysisRecord ReadAnalysis(DbDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7));
 
     private const string DecisionColumns = "id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault";
 
