@@ -136,7 +136,14 @@ public static class AnalysisRequestReader
             }
             else if (start is { } from && Duration(root, fields, "lifetime") is { } lifetime)
             {
-                end = from + lifetime;
+                if (lifetime > limits.MaxWindow)
+                {
+                    fields.Problem("lifetime", $"{Cli.TimeArguments.Format(lifetime)} is longer than the {Cli.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)", root["lifetime"]!.Line);
+                }
+                else
+                {
+                    end = from + lifetime;
+                }
             }
         }
 
@@ -152,6 +159,12 @@ public static class AnalysisRequestReader
         }
 
         var realStep = step ?? (PromQl.TryParseDuration(config.Step, out var configured) ? configured : TimeSpan.FromSeconds(30));
+        // A real-time analysis may wait for its windows, but not beyond MaxWindow from now (and no time near the calendar's end).
+        if (end.Value > time.GetUtcNow() + limits.MaxWindow)
+        {
+            return (null, [new FieldProblem(root["lifetime"] is null ? "end" : "lifetime", $"ends after now + {Cli.TimeArguments.Format(limits.MaxWindow)} (Api:MaxWindow); a real-time analysis may wait that long at most")]);
+        }
+
         var request = new AnalysisRequest(service, config, new Cohorts(control, experiment), start.Value, end.Value, realStep, interval, window, failFast);
         return Check(request, limits) is { } bound ? (null, [bound]) : (request, []);
     }
@@ -242,27 +255,39 @@ public static class AnalysisRequestReader
 /// </summary>
 public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClient prometheus, ApiOptions options, TimeProvider time, ILogger<AnalysisRunner> log) : IHostedService, IDisposable
 {
+    /// <summary>How often a running analysis tells the store it is alive; one silent for a few of these is taken for lost.</summary>
+    public static readonly TimeSpan Heartbeat = TimeSpan.FromMinutes(1);
+
     private readonly SemaphoreSlim slots = new(Math.Max(1, options.ConcurrentAnalyses));
     private readonly CancellationTokenSource stopping = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task> running = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RequestedAnalysis> records = new();
+    private ITimer? heartbeat;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Analyses accepted and not finished in this process (running, waiting for their windows or for a slot).</summary>
+    public int Pending => running.Count;
+
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var abandoned = await store.AbandonRunningAnalysesAsync("canary stopped while the analysis ran; ask again", cancellationToken);
-        if (abandoned > 0)
-        {
-            Abandoned(log, abandoned);
-        }
+        // Analyses whose replica stopped beating (crashed, stopped) are marked Failed, by whichever replica notices first.
+        heartbeat = time.CreateTimer(_ => _ = BeatAsync(), null, TimeSpan.Zero, Heartbeat);
+        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (heartbeat is not null)
+        {
+            await heartbeat.DisposeAsync();
+        }
+
         await stopping.CancelAsync();
         await Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     public void Dispose()
     {
+        heartbeat?.Dispose();
         slots.Dispose();
         stopping.Dispose();
     }
@@ -274,10 +299,33 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         var now = time.GetUtcNow();
         var record = new RequestedAnalysis(Guid.NewGuid(), request.Service, now, now, RequestedAnalysis.Running, null, null, requestJson, null, null, caller);
         await store.SaveRequestedAnalysisAsync(record, cancellationToken);
+        records[record.Id] = record;
         var task = Task.Run(() => RunAsync(record, request), CancellationToken.None);
         running[record.Id] = task;
         _ = task.ContinueWith(t => running.TryRemove(record.Id, out _), TaskScheduler.Default);
         return record;
+    }
+
+    private async Task BeatAsync()
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            foreach (var record in records.Values.Where(r => r.Status == RequestedAnalysis.Running))
+            {
+                await store.TouchRequestedAnalysisAsync(record.Id, now, stopping.Token);
+            }
+
+            var abandoned = await store.AbandonRunningAnalysesAsync("canary stopped while the analysis ran; ask again", now - (3 * Heartbeat), stopping.Token);
+            if (abandoned > 0)
+            {
+                Abandoned(log, abandoned);
+            }
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The next beat tries again.
+        }
     }
 
     private async Task RunAsync(RequestedAnalysis record, AnalysisRequest request)
@@ -286,45 +334,59 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         var judgements = new JsonArray();
         try
         {
-            await slots.WaitAsync(token);
-            try
+            JudgeResult? last = null;
+            foreach (var window in request.Judgements())
             {
-                JudgeResult? last = null;
-                foreach (var window in request.Judgements())
+                // Waiting for a window of a real-time analysis holds no slot; only judging does.
+                var wait = window.End - time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
                 {
-                    var wait = window.End - time.GetUtcNow();
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, time, token);
-                    }
-
-                    var (result, json) = await JudgeAsync(request, window, token);
-                    judgements.Add(json);
-                    last = result;
-                    record = record with { UpdatedAt = time.GetUtcNow(), Verdict = result.Classification.ToString(), Score = result.Score, ResultJson = Result(judgements) };
-                    await store.SaveRequestedAnalysisAsync(record, token);
-                    if (request.FailFast && result.Classification != AnalysisClassification.Pass)
-                    {
-                        break;
-                    }
+                    await Task.Delay(wait, time, token);
                 }
 
-                record = record with { Status = RequestedAnalysis.Succeeded, UpdatedAt = time.GetUtcNow(), Verdict = last?.Classification.ToString(), Score = last?.Score, ResultJson = Result(judgements) };
+                await slots.WaitAsync(token);
+                (JudgeResult Result, JsonNode Json) judged;
+                try
+                {
+                    judged = await JudgeAsync(request, window, token);
+                }
+                finally
+                {
+                    slots.Release();
+                }
+
+                // Only the last judgement keeps its samples: a growing window repeats them all.
+                if (judgements.Count > 0 && judgements[^1] is JsonObject previous)
+                {
+                    previous.Remove("series");
+                }
+
+                judgements.Add(judged.Json);
+                last = judged.Result;
+                record = record with { UpdatedAt = time.GetUtcNow(), Verdict = last.Classification.ToString(), Score = last.Score, ResultJson = Result(judgements) };
+                records[record.Id] = record;
+                await store.SaveRequestedAnalysisAsync(record, token);
+                if (request.FailFast && last.Classification != AnalysisClassification.Pass)
+                {
+                    break;
+                }
             }
-            finally
-            {
-                slots.Release();
-            }
-        }
-        catch (Exception e) when (e is MetricsSourceException or SeriesShapeException or ArgumentException)
-        {
-            record = record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = e.Message, ResultJson = Result(judgements) };
+
+            record = record with { Status = RequestedAnalysis.Succeeded, UpdatedAt = time.GetUtcNow(), Verdict = last?.Classification.ToString(), Score = last?.Score, ResultJson = Result(judgements) };
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            record = record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = "canary stopped while the analysis ran; ask again", ResultJson = Result(judgements) };
+            record = Failed(record, "canary stopped while the analysis ran; ask again", judgements);
+        }
+#pragma warning disable CA1031 // Whatever failed, the analysis is marked Failed with the reason; it is never left Running.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            var reason = e is MetricsSourceException or SeriesShapeException or ArgumentException or Cli.InputException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            record = Failed(record, reason, judgements);
         }
 
+        records.TryRemove(record.Id, out _);
         try
         {
             await store.SaveRequestedAnalysisAsync(record, CancellationToken.None);
@@ -332,9 +394,14 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         }
         catch (System.Data.Common.DbException e)
         {
+            // Its heartbeat stops, so another look marks it Failed.
             SaveFailed(log, record.Id, e.Message);
         }
     }
+
+    /// <summary>Failed: the reason, the judgements made so far, and no verdict (docs/api.md).</summary>
+    private RequestedAnalysis Failed(RequestedAnalysis record, string reason, JsonArray judgements) =>
+        record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = reason, Verdict = null, Score = null, ResultJson = Result(judgements) };
 
     private async Task<(JudgeResult Result, JsonNode Json)> JudgeAsync(AnalysisRequest request, AnalysisWindow window, CancellationToken cancellationToken)
     {

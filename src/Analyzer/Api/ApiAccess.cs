@@ -50,8 +50,11 @@ public sealed class ApiOptions
     /// <summary>The most judgements one multi-interval analysis may make.</summary>
     public int MaxIntervals { get; set; } = 100;
 
-    /// <summary>How many requested analyses run at once; the others wait their turn (still 202).</summary>
+    /// <summary>How many requested analyses judge at once; the others wait their turn (still 202).</summary>
     public int ConcurrentAnalyses { get; set; } = 4;
+
+    /// <summary>How many accepted analyses may be unfinished in one process (429 beyond).</summary>
+    public int MaxPendingAnalyses { get; set; } = 100;
 }
 
 /// <summary>Who called: the token's name (never the token) and its role.</summary>

@@ -54,7 +54,7 @@ public static partial class ApiEndpoints
                 Results.Json(new { items = (await store.ReportWeeksAsync(token)).Select(w => new { week = w, location = $"/api/v1/reports/{w}" }) }, Json))
             .WithName("listReports").WithSummary("The weekly reports kept, newest first.")
             .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
-        api.MapGet("/reports/{week}", GetReportAsync).WithName("getReport").WithSummary("A weekly report (2026-W47): HTML when the client accepts text/html, else JSON.")
+        api.MapGet("/reports/{week}", GetReportAsync).WithName("getReport").WithSummary("A weekly report (2026-W47): HTML when the client accepts text/html, else JSON; ?format=json|html decides instead.")
             .AddEndpointFilter(Require(ApiRole.Viewer, read: true));
         api.MapGet("/configs", ListConfigsAsync).WithName("listConfigs").WithSummary("The named canary configs.")
             .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
@@ -116,6 +116,11 @@ public static partial class ApiEndpoints
         if (request is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Reason}")), problems);
+        }
+
+        if (runner.Pending >= access.Options.MaxPendingAnalyses)
+        {
+            return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many analyses", $"{runner.Pending} analyses are unfinished here, the most Api:MaxPendingAnalyses allows; ask again when some are done");
         }
 
         var record = await runner.StartAsync(request, Encoding.UTF8.GetString(body!), ApiAccess.CallerOf(context).Name, token);
@@ -225,7 +230,9 @@ public static partial class ApiEndpoints
             return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no report of week \"{week}\" is kept (they are made on Mondays; canary report makes one by hand)");
         }
 
-        var html = context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+        // ?format=json|html wins over Accept (a browser link to the JSON sends Accept: text/html).
+        var format = context.Request.Query["format"].ToString();
+        var html = format.Length > 0 ? format == "html" : context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
         return html ? Results.Content(report.Html, "text/html; charset=utf-8", Encoding.UTF8) : Results.Text(report.Json, "application/json", Encoding.UTF8);
     }
 

@@ -135,12 +135,12 @@ public static class Dashboard
         if (operate)
         {
             html.Append(CultureInfo.InvariantCulture, $$"""
-                <p><button id="approve" data-command="approve">Approve</button> <button id="abort" class="danger" data-command="abort">Abort</button>
-                <button data-command="pause">Pause</button> <button data-command="resume">Resume</button> <span id="sent" class="muted"></span></p>
+                <p><button id="approve" data-command="approve" data-ns="{{E(ns)}}" data-name="{{E(name)}}">Approve</button> <button id="abort" class="danger" data-command="abort" data-ns="{{E(ns)}}" data-name="{{E(name)}}">Abort</button>
+                <button data-command="pause" data-ns="{{E(ns)}}" data-name="{{E(name)}}">Pause</button> <button data-command="resume" data-ns="{{E(ns)}}" data-name="{{E(name)}}">Resume</button> <span id="sent" class="muted"></span></p>
                 <script>
                 for (const button of document.querySelectorAll('button[data-command]')) button.addEventListener('click', async () => {
                   const sent = document.getElementById('sent');
-                  const answer = await fetch('/api/v1/rollouts/{{E(ns)}}/{{E(name)}}/' + button.dataset.command,
+                  const answer = await fetch('/api/v1/rollouts/' + encodeURIComponent(button.dataset.ns) + '/' + encodeURIComponent(button.dataset.name) + '/' + button.dataset.command,
                     { method: 'POST', credentials: 'same-origin', headers: { '{{ApiAccess.RequestHeader}}': '1' } });
                   sent.textContent = answer.ok ? button.dataset.command + ' sent; the rollout carries it out at its next tick' : 'refused: ' + (await answer.json()).detail;
                   if (answer.ok) setTimeout(() => location.reload(), 1500);
@@ -251,12 +251,24 @@ public static class Dashboard
         var weeks = await store.ReportWeeksAsync(token);
         var items = weeks.Count == 0
             ? "<p>No report yet: they are made every Monday (Canary:Reports:Cron), or by hand with <code>canary report</code>.</p>"
-            : $"<ul>{string.Concat(weeks.Select(w => $"<li><a href=\"/api/v1/reports/{E(w)}\">{E(w)}</a> (<a href=\"/api/v1/reports/{E(w)}\" data-json>JSON</a>)</li>"))}</ul>";
+            : $"<ul>{string.Concat(weeks.Select(w => $"<li><a href=\"/api/v1/reports/{E(w)}\">{E(w)}</a> (<a href=\"/api/v1/reports/{E(w)}?format=json\">JSON</a>)</li>"))}</ul>";
         return Page(context, "Weekly reports", $"<h1>Weekly reports</h1>\n{items}");
     }
 
     private static async Task<IResult> SignInAsync(HttpContext context, ApiAccess access)
     {
+        // Only this site's own form may sign a browser in (no login CSRF from another origin).
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && (!Uri.TryCreate(origin, UriKind.Absolute, out var from) || from.Authority != context.Request.Host.Value))
+        {
+            return Page(context, "Sign in", SignInForm("Sign in from this site's own page."), StatusCodes.Status403Forbidden);
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            return Page(context, "Sign in", SignInForm("Send the sign-in form."), StatusCodes.Status400BadRequest);
+        }
+
         var form = await context.Request.ReadFormAsync();
         var token = form["token"].ToString();
         var probe = new DefaultHttpContext();
@@ -270,11 +282,14 @@ public static class Dashboard
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Strict,
-            Secure = context.Request.IsHttps,
+            // Behind a TLS-terminating proxy the request arrives as http: X-Forwarded-Proto says it was https.
+            Secure = context.Request.IsHttps || string.Equals(context.Request.Headers["X-Forwarded-Proto"], "https", StringComparison.OrdinalIgnoreCase),
             Path = "/",
         });
         var back = form["back"].ToString();
-        return Results.Redirect(back.StartsWith('/') && !back.StartsWith("//", StringComparison.Ordinal) ? back : "/");
+        // A local path only: not //host, not /\host (which browsers read as //host), no control characters.
+        var local = back.StartsWith('/') && back.Length > 0 && (back.Length == 1 || (back[1] != '/' && back[1] != '\\')) && !back.Any(char.IsControl);
+        return Results.Redirect(local ? back : "/");
     }
 
     private static IResult SignInPage(HttpContext context) => Page(context, "Sign in", SignInForm(null, context.Request.Path), StatusCodes.Status401Unauthorized);

@@ -13,6 +13,9 @@ public sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
 
     public DateTimeOffset End => Local(ISOWeek.ToDateTime(Year, Week, DayOfWeek.Monday).AddDays(7));
 
+    /// <summary>Local midnight starting day 0 (Monday) to 7 (the next Monday) of the week.</summary>
+    public DateTimeOffset Day(int day) => Local(ISOWeek.ToDateTime(Year, Week, DayOfWeek.Monday).AddDays(day));
+
     public ReportWeek Previous(int weeks = 1)
     {
         var monday = ISOWeek.ToDateTime(Year, Week, DayOfWeek.Monday).AddDays(-7 * weeks);
@@ -144,7 +147,8 @@ public static class WeeklyReport
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(week);
         var first = week.Previous(TrendWeeks - 1);
-        var decisions = await store.DecisionsBetweenAsync(first.Start, week.End, cancellationToken);
+        // One more week before the trend's first, so a release already running when it began is seen from its start.
+        var decisions = await store.DecisionsBetweenAsync(first.Previous().Start, week.End, cancellationToken);
         var analyses = await store.AnalysesBetweenAsync(week.Start, week.End, cancellationToken);
         var all = Release.Reconstruct(decisions);
         var releases = all.Where(r => r.Started >= week.Start && r.Started < week.End).ToList();
@@ -171,8 +175,9 @@ public static class WeeklyReport
         report["services"] = services;
         report["perDay"] = new JsonArray([.. Enumerable.Range(0, 7).Select(day =>
         {
-            var from = week.Start.AddDays(day);
-            var on = releases.Where(r => r.Started >= from && r.Started < from.AddDays(1)).ToList();
+            // Local midnights, so a day with a daylight-saving change has its 23 or 25 hours.
+            var (from, until) = (week.Day(day), week.Day(day + 1));
+            var on = releases.Where(r => r.Started >= from && r.Started < until).ToList();
             return (JsonNode)new JsonObject
             {
                 ["day"] = TimeZoneInfo.ConvertTime(from, week.Zone).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),

@@ -115,8 +115,11 @@ public interface IAnalysisStore : IAsyncDisposable
     /// <exception cref="ArgumentException">query.After is not a cursor this store gave.</exception>
     Task<AnalysisPage> FindRequestedAnalysesAsync(AnalysisQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Marks analyses still Running (their process stopped) as Failed with reason; returns how many.</summary>
-    Task<int> AbandonRunningAnalysesAsync(string reason, CancellationToken cancellationToken);
+    /// <summary>Marks analyses still Running but not updated since staleSince (their replica stopped beating) as Failed with reason; returns how many.</summary>
+    Task<int> AbandonRunningAnalysesAsync(string reason, DateTimeOffset staleSince, CancellationToken cancellationToken);
+
+    /// <summary>A running analysis's heartbeat: sets its updated_at, if it is still Running.</summary>
+    Task TouchRequestedAnalysisAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>Creates or replaces a named config; true when it was created.</summary>
     Task<bool> PutConfigAsync(NamedConfig config, CancellationToken cancellationToken);

@@ -388,12 +388,22 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         return new AnalysisPage(items, $"{last.CreatedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}_{last.Id}");
     }
 
-    public async Task<int> AbandonRunningAnalysesAsync(string reason, CancellationToken cancellationToken)
+    public async Task<int> AbandonRunningAnalysesAsync(string reason, DateTimeOffset staleSince, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var update = Command(connection, null, "UPDATE requested_analyses SET status = @failed, error = @reason, updated_at = @at WHERE status = @running",
-            ("failed", RequestedAnalysis.Failed), ("reason", reason), ("at", time.GetUtcNow().ToUnixTimeMilliseconds()), ("running", RequestedAnalysis.Running));
+        await using var update = Command(connection, null,
+            "UPDATE requested_analyses SET status = @failed, error = @reason, verdict = NULL, score = NULL, updated_at = @at WHERE status = @running AND updated_at < @stale",
+            ("failed", RequestedAnalysis.Failed), ("reason", reason), ("at", time.GetUtcNow().ToUnixTimeMilliseconds()), ("running", RequestedAnalysis.Running),
+            ("stale", staleSince.ToUnixTimeMilliseconds()));
         return await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task TouchRequestedAnalysisAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var update = Command(connection, null, "UPDATE requested_analyses SET updated_at = @at WHERE id = @id AND status = @running",
+            ("at", at.ToUnixTimeMilliseconds()), ("id", id.ToString()), ("running", RequestedAnalysis.Running));
+        await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<bool> PutConfigAsync(NamedConfig config, CancellationToken cancellationToken)

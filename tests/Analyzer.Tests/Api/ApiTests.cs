@@ -168,7 +168,52 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.Contains("config.metrics[0].template: no template \"nope\"",
             await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy").Replace("http-error-rate", "nope", StringComparison.Ordinal)}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
         Assert.Contains("configName: no config is named \"missing\"", await Problem($$"""{"service": "x", "configName": "missing", {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+        Assert.Contains("end: ends after now + 7d (Api:MaxWindow)",
+            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now", "end": "9999-12-31T00:00:00Z"}"""), StringComparison.Ordinal);
+        Assert.Contains("lifetime: 365d is longer than the 7d allowed",
+            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "9999-12-30T00:00:00Z", "lifetime": "1y"}"""), StringComparison.Ordinal);
         Assert.Contains("colour: unknown field", await Problem($$"""{"service": "x", "colour": "red", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Signing_in_sets_a_strict_cookie_and_redirects_only_to_this_site()
+    {
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = serve.Url };
+        async Task<HttpResponseMessage> SignIn(string back, string? origin = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/signin", UriKind.Relative))
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = ServeHost.ViewerToken, ["back"] = back }),
+            };
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            return await browser.SendAsync(request);
+        }
+
+        using var good = await SignIn("/rollouts/shop/checkout", serve.Url.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Redirect, good.StatusCode);
+        Assert.Equal("/rollouts/shop/checkout", good.Headers.Location!.OriginalString);
+        var cookie = good.Headers.GetValues("Set-Cookie").Single();
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        foreach (var offsite in new[] { "//evil.example/", "/\\evil.example/", "https://evil.example/" })
+        {
+            using var answer = await SignIn(offsite);
+            Assert.Equal("/", answer.Headers.Location!.OriginalString);
+        }
+
+        using var crossSite = await SignIn("/", "https://evil.example");
+        Assert.Equal(HttpStatusCode.Forbidden, crossSite.StatusCode);
+        Assert.False(crossSite.Headers.Contains("Set-Cookie"));
+
+        // With the cookie, a mutation needs the page's X-Canary-Request header too.
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/v1/judge", UriKind.Relative)) { Content = ServeHost.Json("{}") };
+        request.Headers.Add("Cookie", cookie.Split(';')[0]);
+        using var withoutHeader = await browser.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutHeader.StatusCode);
     }
 
     [Fact]

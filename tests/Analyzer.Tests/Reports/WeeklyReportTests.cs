@@ -171,6 +171,12 @@ public sealed class SqliteWeeklyReportTests : WeeklyReportContract
         Assert.Equal("2026-W47", ReportWeek.LastComplete(now, berlin).Label);
         Assert.Equal("2026-W46", ReportWeek.LastComplete(now, TimeZoneInfo.Utc).Label);
         Assert.Throws<FormatException>(() => ReportWeek.Parse("2026-47", TimeZoneInfo.Utc));
+
+        // The week summer time ends in Berlin: its Sunday has 25 hours, and the days still end at local midnight.
+        var autumn = ReportWeek.Parse("2026-W43", berlin);
+        Assert.Equal(TimeSpan.FromHours(25), autumn.Day(7) - autumn.Day(6));
+        Assert.Equal(autumn.End, autumn.Day(7));
+        Assert.Equal(new DateTimeOffset(2026, 10, 26, 0, 0, 0, TimeSpan.FromHours(1)), autumn.End);
     }
 }
 

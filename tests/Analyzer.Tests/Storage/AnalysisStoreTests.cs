@@ -30,6 +30,25 @@ public abstract class AnalysisStoreContract
     }
 
     [Fact]
+    public async Task Requested_analyses_whose_replica_stopped_beating_are_failed_and_the_others_keep_running()
+    {
+        await using var store = await NewStoreAsync();
+        RequestedAnalysis Running(DateTimeOffset updated) => new(Guid.NewGuid(), "checkout", T0, updated, RequestedAnalysis.Running, "Pass", 99, "{}", null, null, "ci");
+        var (silent, beating, finished) = (Running(T0), Running(T0), Running(T0) with { Status = RequestedAnalysis.Succeeded });
+        foreach (var analysis in new[] { silent, beating, finished })
+        {
+            await store.SaveRequestedAnalysisAsync(analysis, CancellationToken.None);
+        }
+
+        await store.TouchRequestedAnalysisAsync(beating.Id, T0.AddMinutes(5), CancellationToken.None);
+        Assert.Equal(1, await store.AbandonRunningAnalysesAsync("its replica stopped", T0.AddMinutes(3), CancellationToken.None));
+        var lost = (await store.GetRequestedAnalysisAsync(silent.Id, CancellationToken.None))!;
+        Assert.Equal((RequestedAnalysis.Failed, "its replica stopped", null, null), (lost.Status, lost.Error, lost.Verdict, lost.Score));
+        Assert.Equal(RequestedAnalysis.Running, (await store.GetRequestedAnalysisAsync(beating.Id, CancellationToken.None))!.Status);
+        Assert.Equal(RequestedAnalysis.Succeeded, (await store.GetRequestedAnalysisAsync(finished.Id, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
     public async Task A_write_from_a_stale_version_is_refused_and_loses_nothing()
     {
         await using var store = await NewStoreAsync();
