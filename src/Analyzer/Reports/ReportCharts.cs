@@ -56,6 +56,7 @@ public static class ReportCharts
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "superseded", FillColor = SupersededColor });
         plot.ShowLegend(Alignment.UpperRight);
         plot.Axes.Margins(bottom: 0);
+        plot.Axes.Left.TickGenerator = Counts();
         plot.YLabel("releases");
         Finish(plot, "Releases started per day, by outcome", bars.Count == 0);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
@@ -91,6 +92,7 @@ public static class ReportCharts
         }
 
         plot.Axes.Margins(bottom: 0);
+        plot.Axes.Left.TickGenerator = Counts();
         plot.XLabel("minutes");
         plot.YLabel("releases");
         Finish(plot, "Time from new revision to decision", minutes.Count == 0);
@@ -109,6 +111,7 @@ public static class ReportCharts
                 ? $"{m["metric"]!.GetValue<string>()} (×{ratio.ToString("0.##", CultureInfo.InvariantCulture)})"
                 : m["metric"]!.GetValue<string>())]);
         plot.Axes.Margins(left: 0);
+        plot.Axes.Bottom.TickGenerator = Counts();
         plot.XLabel("failed analyses");
         Finish(plot, "Metrics that failed most often (typical effect size)", metrics.Count == 0);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
@@ -134,6 +137,9 @@ public static class ReportCharts
         Finish(plot, $"Rollback rate, last {WeeklyReport.TrendWeeks} weeks", points.Count == 0);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
+
+    /// <summary>Ticks at whole numbers only: the axis counts releases or analyses.</summary>
+    private static ScottPlot.TickGenerators.NumericAutomatic Counts() => new() { IntegerTicksOnly = true };
 
     private static void Finish(Plot plot, string title, bool empty)
     {
