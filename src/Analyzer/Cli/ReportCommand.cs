@@ -55,7 +55,10 @@ internal static class ReportCommand
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
             {
-                await stderr.WriteLineAsync($"canary report: the store cannot be read ({Storage.StoreLocation.Redact(location)}): {e.Message}; nothing was written");
+                // A store made by an older canary lacks the columns reports read: canary serve migrates it at its start.
+                var older = e.Message.Contains("no such", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase);
+                await stderr.WriteLineAsync($"canary report: the store cannot be read ({Storage.StoreLocation.Redact(location)}): {e.Message}; nothing was written"
+                    + (older ? " (a store of an older canary: start canary serve once on it to migrate it)" : string.Empty));
                 return ExitCodes.SourceFailed;
             }
 

@@ -410,23 +410,20 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     {
         ArgumentNullException.ThrowIfNull(config);
         await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        bool existed;
-        await using (var check = Command(connection, transaction, "SELECT COUNT(*) FROM named_configs WHERE name = @name", ("name", config.Name)))
+        (string, object?)[] values = [("name", config.Name), ("body", config.Body), ("at", config.UpdatedAt.ToUnixTimeMilliseconds()), ("by", config.UpdatedBy)];
+
+        // One atomic insert decides who created it (of two concurrent PUTs, exactly one); the other replaces.
+        await using (var insert = Command(connection, null, "INSERT INTO named_configs (name, body, updated_at, updated_by) VALUES (@name, @body, @at, @by) ON CONFLICT (name) DO NOTHING", values))
         {
-            existed = Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) > 0;
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                return true;
+            }
         }
 
-        await using (var upsert = Command(connection, transaction, """
-            INSERT INTO named_configs (name, body, updated_at, updated_by) VALUES (@name, @body, @at, @by)
-            ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by
-            """, ("name", config.Name), ("body", config.Body), ("at", config.UpdatedAt.ToUnixTimeMilliseconds()), ("by", config.UpdatedBy)))
-        {
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return !existed;
+        await using var update = Command(connection, null, "UPDATE named_configs SET body = @body, updated_at = @at, updated_by = @by WHERE name = @name", values);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        return false;
     }
 
     public async Task<NamedConfig?> GetConfigAsync(string name, CancellationToken cancellationToken)

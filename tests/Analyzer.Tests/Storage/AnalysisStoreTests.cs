@@ -49,6 +49,19 @@ public abstract class AnalysisStoreContract
     }
 
     [Fact]
+    public async Task Of_concurrent_puts_of_one_config_exactly_one_creates_it_and_the_last_body_is_kept()
+    {
+        await using var store = await NewStoreAsync();
+        var created = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => store.PutConfigAsync(new NamedConfig("checkout", $"body {i}", T0.AddSeconds(i), "admin"), CancellationToken.None)));
+        Assert.Single(created, c => c);
+        Assert.StartsWith("body ", (await store.GetConfigAsync("checkout", CancellationToken.None))!.Body, StringComparison.Ordinal);
+        Assert.False(await store.PutConfigAsync(new NamedConfig("checkout", "final", T0, "admin"), CancellationToken.None));
+        Assert.Equal("final", (await store.GetConfigAsync("checkout", CancellationToken.None))!.Body);
+        Assert.True(await store.DeleteConfigAsync("checkout", CancellationToken.None));
+        Assert.False(await store.DeleteConfigAsync("checkout", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_write_from_a_stale_version_is_refused_and_loses_nothing()
     {
         await using var store = await NewStoreAsync();
