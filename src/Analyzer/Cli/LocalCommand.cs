@@ -2,6 +2,11 @@ using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Serilog;
 using Serilog.Extensions.Logging;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Canary.Analyzer.Cli;
 
@@ -13,16 +18,18 @@ namespace Canary.Analyzer.Cli;
 internal static class LocalCommand
 {
     public const string Usage = """
-        usage: canary local CANARY.yaml... [--prometheus URL] [--store sqlite:PATH | postgres:CONNECTION] [--state DIR] [--queries DIR]
+        usage: canary local CANARY.yaml... [--prometheus URL] [--store sqlite:PATH | postgres:CONNECTION] [--state DIR] [--queries DIR] [--urls http://127.0.0.1:8080]
           Runs the Canaries in the files (targetRef kind Process, router haproxy) until Ctrl-C or SIGTERM: starts
           each target's primary from its process file, and releases a new revision whenever the process file changes.
           --state   where the processes' specs, logs and Prometheus file_sd targets go (default: canary-state)
           --store   default Canary:Store, else sqlite:canary.db
+          --urls    also serve the HTTP API and the dashboard there (tokens as for canary serve: Api:Tokens),
+                    so releases can be approved, aborted, paused and resumed
         See docs/haproxy.md.
         """;
 
     private static readonly HashSet<string> Flags = ["--help"];
-    private static readonly HashSet<string> ValueOptions = ["--prometheus", "--store", "--state", "--queries"];
+    private static readonly HashSet<string> ValueOptions = ["--prometheus", "--store", "--state", "--queries", "--urls"];
 
     public static async Task<int> RunAsync(string[] words, TextWriter stdout, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -67,7 +74,34 @@ internal static class LocalCommand
 
             await store.MigrateAsync(cancellationToken);
             await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {rollouts.Workloads.TargetsFolder}");
-            await rollouts.RunAsync(cancellationToken);
+            WebApplication? web = null;
+            if (line.Option("--urls") is { } urls)
+            {
+                var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+                builder.Configuration.AddConfiguration(settings);
+                builder.WebHost.UseUrls(urls);
+                builder.Services.AddSerilog(logger, dispose: false);
+                builder.Services.AddSingleton(time).AddSingleton(store).AddSingleton(templates).AddSingleton(client).AddSingleton<Api.IRolloutCommands>(rollouts);
+                Api.ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
+                web = builder.Build();
+                Api.ApiHosting.MapCanaryApi(web);
+                web.MapGet("/healthz", () => Results.Text("ok\n"));
+                await web.StartAsync(cancellationToken);
+                await stdout.WriteLineAsync($"canary local: the API and the dashboard on {urls}");
+            }
+
+            try
+            {
+                await rollouts.RunAsync(cancellationToken);
+            }
+            finally
+            {
+                if (web is not null)
+                {
+                    await web.StopAsync(CancellationToken.None);
+                    await web.DisposeAsync();
+                }
+            }
         }
 
         return ExitCodes.Done;

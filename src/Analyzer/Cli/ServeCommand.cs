@@ -96,31 +96,9 @@ internal static class ServeCommand
             throw new InputException($"Canary:Reports:Cron: \"{reportCron}\" is not a Quartz cron expression such as {ReportJob.DefaultCron} (Mondays 06:00)");
         }
 
-        var api = new Api.ApiOptions();
-        try
-        {
-            settings.GetSection("Api").Bind(api);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new InputException($"Api settings (appsettings.json or CANARY__Api__*): {e.Message}");
-        }
-
-        if (api.Tokens.FirstOrDefault(t => string.IsNullOrEmpty(t.Name) || (t.Token is null) == (t.File is null)) is { } broken)
-        {
-            throw new InputException($"Api:Tokens: each token needs a Name and either Token or File (\"{broken.Name}\" does not)");
-        }
-
-        // The API reads bodies itself up to Api:MaxBodyBytes (413 beyond); Kestrel stops anything far larger.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = (api.MaxBodyBytes * 2) + 4096);
         var services = builder.Services;
-        services.AddSingleton(api);
-        services.AddSingleton<Api.ApiAccess>();
-        services.AddSingleton<Api.AnalysisRunner>();
-        services.AddHostedService(p => p.GetRequiredService<Api.AnalysisRunner>());
+        ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
         services.AddSingleton<Api.IRolloutCommands, RolloutCommands>();
-        services.AddProblemDetails();
-        services.AddOpenApi();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(templates);
@@ -182,11 +160,7 @@ internal static class ServeCommand
         services.AddHostedService<TargetWatcher>();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.MapOpenApi();
-        app.MapCanaryApi();
-        app.MapDashboard();
+        ApiHosting.MapCanaryApi(app);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (CanaryRegistry registry, IAnalysisStore readyStore, CancellationToken token) =>
         {

@@ -68,4 +68,23 @@ internal static class Settings
             throw new InputException($"--store: {e.Message}");
         }
     }
+
+    /// <summary>The Api section (tokens, limits); a token without a name, or with both or neither of Token and File, is bad input.</summary>
+    public static Api.ApiOptions Api(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var api = new Api.ApiOptions();
+        try
+        {
+            configuration.GetSection("Api").Bind(api);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InputException($"Api settings (appsettings.json or CANARY__Api__*): {e.Message}");
+        }
+
+        return api.Tokens.FirstOrDefault(t => string.IsNullOrEmpty(t.Name) || (t.Token is null) == (t.File is null)) is { } broken
+            ? throw new InputException($"Api:Tokens: each token needs a Name and either Token or File (\"{broken.Name}\" does not)")
+            : api;
+    }
 }

@@ -16,8 +16,11 @@ public sealed record LocalTick(CanaryResource Resource, TickResult Result);
 /// revision of the process file starts a release. One loop per Canary ticks at its analysis
 /// interval (instead of the cluster's Quartz jobs: one process, no replicas to share the work).
 /// </summary>
-public sealed partial class LocalRollouts : IAsyncDisposable
+public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutCommands
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CanaryResource> known = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentQueue<RolloutCommand>> queued = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> wakeups = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<string> files;
     private readonly TemplateLibrary templates;
     private readonly RolloutController controller;
@@ -78,10 +81,42 @@ public sealed partial class LocalRollouts : IAsyncDisposable
             resource = resource with { Cohorts = Cohorts(resource.Target, processFile) };
         }
 
-        var result = await controller.TickAsync(resource, [], cancellationToken);
+        known[resource.Key] = resource;
+        wakeups.TryAdd(resource.Key, Wakeup(file));
+        var commands = new List<RolloutCommand>();
+        if (queued.TryGetValue(resource.Key, out var queue))
+        {
+            while (queue.TryDequeue(out var command))
+            {
+                commands.Add(command);
+            }
+        }
+
+        var result = await controller.TickAsync(resource, commands, cancellationToken);
         var tick = new LocalTick(resource, result);
         Ticked?.Invoke(tick);
         return tick;
+    }
+
+    /// <summary>The steps of a Canary read at least once (the API shows them).</summary>
+    public IReadOnlyList<int>? Steps(string key) => known.TryGetValue(key, out var resource) ? resource.Rollout.StepWeights : null;
+
+    /// <summary>A command from the API: carried out by the Canary's next tick, which runs at once.</summary>
+    public Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken)
+    {
+        var key = $"{ns}/{name}";
+        if (!known.ContainsKey(key))
+        {
+            return Task.FromResult(false);
+        }
+
+        queued.GetOrAdd(key, _ => new()).Enqueue(command);
+        if (wakeups.TryGetValue(key, out var wakeup))
+        {
+            wakeup.TrySetResult();
+        }
+
+        return Task.FromResult(true);
     }
 
     public async ValueTask DisposeAsync()
@@ -89,6 +124,11 @@ public sealed partial class LocalRollouts : IAsyncDisposable
         await Workloads.DisposeAsync();
         http.Dispose();
     }
+
+    /// <summary>The signal that ends a loop's wait early (a command arrived), one per Canary file, renewed after each wait.</summary>
+    private TaskCompletionSource Wakeup(string file) => loopWakeups.GetOrAdd(file, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> loopWakeups = new(StringComparer.Ordinal);
 
     private async Task LoopAsync(string file, CancellationToken cancellationToken)
     {
@@ -111,11 +151,24 @@ public sealed partial class LocalRollouts : IAsyncDisposable
                 TickFailed(log, file, e.GetType().Name, e.Message);
             }
 
-            try
+            // Wait for the interval, or less when a command arrives.
+            var wakeup = Wakeup(file);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(interval, time, waiting.Token);
+            await Task.WhenAny(delay, wakeup.Task);
+            await waiting.CancelAsync();
+            if (wakeup.Task.IsCompleted)
             {
-                await Task.Delay(interval, time, cancellationToken);
+                // A fresh signal for the next wait, for this file and every Canary key it holds.
+                var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                loopWakeups[file] = next;
+                foreach (var key in wakeups.Where(w => w.Value == wakeup).Select(w => w.Key).ToList())
+                {
+                    wakeups[key] = next;
+                }
             }
-            catch (OperationCanceledException)
+
+            if (cancellationToken.IsCancellationRequested)
             {
                 return;
             }

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Tests.Support;
+using Canary.Testing;
+
+namespace Canary.Analyzer.Tests.Workloads;
+
+/// <summary>
+/// `canary local --urls` as users run it: local processes behind a real HAProxy, and the HTTP API
+/// in the same process, through which a release waiting at its confirm-promotion gate is approved.
+/// </summary>
+public sealed class LocalApiTests : IAsyncLifetime
+{
+    private const string Token = "local-operator-3e9d";
+    private readonly string folder = Directory.CreateTempSubdirectory("canary-local-api-").FullName;
+    private readonly string marker = $"t{Guid.NewGuid():N}"[..12];
+    private HaproxyServer haproxy = null!;
+    private GateServer gate = null!;
+
+    public async Task InitializeAsync()
+    {
+        haproxy = await HaproxyServer.StartAsync();
+        gate = await GateServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await gate.DisposeAsync();
+        await haproxy.DisposeAsync();
+        Processes.KillMatching(marker);
+        Processes.KillMatching(folder);
+    }
+
+    [Fact]
+    public async Task A_local_release_waiting_at_its_gate_is_approved_through_the_API_and_promoted()
+    {
+        var processFile = Path.Combine(folder, "checkout.process.yaml");
+        WriteProcessFile(processFile, "v1");
+        var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
+        await File.WriteAllTextAsync(canaryFile, """
+            apiVersion: canary.dev/v1alpha1
+            kind: Canary
+            metadata: {name: checkout, namespace: shop}
+            spec:
+              targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
+              router: haproxy
+              service: {haproxy: {runtimeApi: SOCKET, backend: checkout}}
+              skipAnalysis: true
+              analysis:
+                interval: 1s
+                webhooks: [{name: release-manager, type: confirm-promotion, url: "GATE"}]
+            """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal).Replace("GATE", new Uri(gate.Url, "promote").AbsoluteUri, StringComparison.Ordinal));
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
+        using var local = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
+            ["local", canaryFile, "--prometheus", "http://127.0.0.1:9", "--urls", url.AbsoluteUri.TrimEnd('/'), "--state", Path.Combine(folder, "state"), "--store", $"sqlite:{Path.Combine(folder, "canary.db")}"],
+            folder,
+            new Dictionary<string, string> { ["CANARY__Api__Tokens__0__Name"] = "release-operator", ["CANARY__Api__Tokens__0__Role"] = "Operator", ["CANARY__Api__Tokens__0__Token"] = Token });
+        using var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        async Task<string?> Phase()
+        {
+            try
+            {
+                using var answer = await api.GetAsync(new Uri("/api/v1/rollouts/shop/checkout", UriKind.Relative));
+                return answer.IsSuccessStatusCode ? JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["phase"]!.GetValue<string>() : null;
+            }
+            catch (HttpRequestException)
+            {
+                return local.HasExited ? throw new InvalidOperationException($"canary local exited:\n{local.Output}") : null;
+            }
+        }
+
+        await Poll.UntilAsync(async () => await Phase() == "Initialized", "v1 to be the primary");
+        WriteProcessFile(processFile, "v2");
+        await Poll.UntilAsync(async () => await Phase() == "WaitingPromotion", "v2 to wait at the gate");
+        using var users = new HttpClient { BaseAddress = haproxy.Url };
+        Assert.Equal($"hello from v1-{marker}\n", await users.GetStringAsync(new Uri("/", UriKind.Relative)));
+
+        using (var approved = await api.PostAsync(new Uri("/api/v1/rollouts/shop/checkout/approve", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, approved.StatusCode);
+        }
+
+        await Poll.UntilAsync(async () => await Phase() == "Succeeded", "the approved release to be promoted");
+        Assert.Equal($"hello from v2-{marker}\n", await users.GetStringAsync(new Uri("/", UriKind.Relative)));
+        Assert.False(gate.Open);
+        using (var unknown = await api.PostAsync(new Uri("/api/v1/rollouts/shop/other/approve", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+
+        // SIGTERM stops canary local and every process it started.
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", local.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        Assert.Equal(0, await local.ExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Empty(Processes.Matching(marker));
+    }
+
+    private void WriteProcessFile(string path, string version) =>
+        File.WriteAllText(path, $"command: [{Path.Combine(AppContext.BaseDirectory, "canary")}, sample-service, --port, \"{{port}}\", --version, {version}-{marker}]\nreadinessProbe: {{period: 200ms}}\n");
+}
