@@ -414,9 +414,9 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         using var buffer = new MemoryStream();
         JudgeDocumentWriter.Write(buffer, result, writer =>
         {
-            Cli.AnalyzeCommand.WriteWindow(writer, window, config.Interval);
-            Cli.AnalyzeCommand.WriteQueries(writer, config, queries);
-            WriteSeries(writer, window, series.Values);
+            AnalysisDocument.WriteWindow(writer, window, config.Interval);
+            AnalysisDocument.WriteQueries(writer, config, queries);
+            AnalysisDocument.WriteSeries(writer, series.Values);
             if (warnings.Count > 0)
             {
                 writer.WriteStartArray("warnings");
@@ -425,40 +425,6 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
             }
         });
         return (result, JsonNode.Parse(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length))!);
-    }
-
-    /// <summary>Both cohorts' samples of every metric (null for a missing step), so the dashboard can draw them side by side.</summary>
-    public static void WriteSeries(Utf8JsonWriter writer, AnalysisWindow window, IEnumerable<Canary.Judge.Config.MetricSeries> series)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        ArgumentNullException.ThrowIfNull(window);
-        ArgumentNullException.ThrowIfNull(series);
-        writer.WriteStartObject("series");
-        foreach (var metric in series)
-        {
-            writer.WriteStartObject(metric.Metric);
-            foreach (var (cohort, values) in new[] { ("control", metric.Control), ("experiment", metric.Experiment) })
-            {
-                writer.WriteStartArray(cohort);
-                foreach (var value in values)
-                {
-                    if (double.IsFinite(value))
-                    {
-                        writer.WriteNumberValue(value);
-                    }
-                    else
-                    {
-                        writer.WriteNullValue();
-                    }
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndObject();
     }
 
     private static string Result(JsonArray judgements) => new JsonObject { ["judgements"] = judgements.DeepClone() }.ToJsonString();
@@ -471,6 +437,4 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} requested analyses were running when canary stopped; they are marked Failed")]
     private static partial void Abandoned(ILogger logger, int count);
-
-    internal static string Format(DateTimeOffset at) => at.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
 }

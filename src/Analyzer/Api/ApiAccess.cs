@@ -95,6 +95,15 @@ public sealed partial class ApiAccess(ApiOptions options, ILogger<ApiAccess> log
             return null;
         }
 
+        var found = Find(token);
+        reason = found is null ? "the token is not known" : string.Empty;
+        return found;
+    }
+
+    /// <summary>The caller a token belongs to, or null.</summary>
+    public Caller? Find(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
         var given = SHA256.HashData(Encoding.UTF8.GetBytes(token));
         Caller? found = null;
         foreach (var (name, role, secret) in Known())
@@ -106,7 +115,6 @@ public sealed partial class ApiAccess(ApiOptions options, ILogger<ApiAccess> log
             }
         }
 
-        reason = found is null ? "the token is not known" : string.Empty;
         return found;
     }
 

@@ -191,7 +191,7 @@ public static partial class ApiEndpoints
         summary["decisions"] = new JsonArray([.. decisions.Select(d => (JsonNode)new JsonObject
         {
             ["id"] = d.Id.ToString(),
-            ["at"] = AnalysisRunner.Format(d.At),
+            ["at"] = AnalysisDocument.Format(d.At),
             ["phase"] = d.Phase,
             ["weight"] = d.CanaryWeight,
             ["verdict"] = d.Verdict,
@@ -237,7 +237,7 @@ public static partial class ApiEndpoints
     }
 
     private static async Task<IResult> ListConfigsAsync(IAnalysisStore store, CancellationToken token) =>
-        Results.Json(new { items = (await store.ListConfigsAsync(token)).Select(c => new { name = c.Name, updatedAt = AnalysisRunner.Format(c.UpdatedAt), updatedBy = c.UpdatedBy }) }, Json);
+        Results.Json(new { items = (await store.ListConfigsAsync(token)).Select(c => new { name = c.Name, updatedAt = AnalysisDocument.Format(c.UpdatedAt), updatedBy = c.UpdatedBy }) }, Json);
 
     private static async Task<IResult> GetConfigAsync(string name, IAnalysisStore store, CancellationToken token) =>
         await store.GetConfigAsync(name, token) is { } config
@@ -293,14 +293,14 @@ public static partial class ApiEndpoints
             ["primaryRevision"] = state.PrimaryRevision,
             ["failedChecks"] = state.FailedChecks,
             ["paused"] = state.Paused,
-            ["updatedAt"] = AnalysisRunner.Format(rollout.UpdatedAt),
+            ["updatedAt"] = AnalysisDocument.Format(rollout.UpdatedAt),
         };
     }
 
     internal static JsonObject Analysis(AnalysisRecord a) => new()
     {
         ["id"] = a.Id.ToString(),
-        ["at"] = AnalysisRunner.Format(a.At),
+        ["at"] = AnalysisDocument.Format(a.At),
         ["verdict"] = a.Verdict,
         ["score"] = a.Score,
         ["inconclusive"] = a.Inconclusive,
@@ -317,8 +317,8 @@ public static partial class ApiEndpoints
             ["status"] = a.Status,
             ["verdict"] = a.Verdict,
             ["score"] = a.Score,
-            ["createdAt"] = AnalysisRunner.Format(a.CreatedAt),
-            ["updatedAt"] = AnalysisRunner.Format(a.UpdatedAt),
+            ["createdAt"] = AnalysisDocument.Format(a.CreatedAt),
+            ["updatedAt"] = AnalysisDocument.Format(a.UpdatedAt),
             ["requestedBy"] = a.RequestedBy,
             ["error"] = a.Error,
             ["location"] = $"/api/v1/analyses/{a.Id}",

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -59,7 +60,7 @@ public static class Dashboard
         {
             var state = rollout.State;
             rows.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-key="{E(rollout.Key)}"><td><a href="/rollouts/{E(rollout.Key)}">{E(rollout.Key)}</a></td><td class="phase {state.Phase}">{state.Phase}</td><td class="num weight">{state.CanaryWeight} %</td><td class="num score">{Score(state.LastScore)}</td><td class="muted updated">{AnalysisRunner.Format(rollout.UpdatedAt)}</td></tr>
+                <tr data-key="{E(rollout.Key)}"><td><a href="/rollouts/{E(rollout.Key)}">{E(rollout.Key)}</a></td><td class="phase {state.Phase}">{state.Phase}</td><td class="num weight">{state.CanaryWeight} %</td><td class="num score">{Score(state.LastScore)}</td><td class="muted updated">{AnalysisDocument.Format(rollout.UpdatedAt)}</td></tr>
 
                 """);
         }
@@ -123,7 +124,7 @@ public static class Dashboard
         var decisions = await store.DecisionsAsync(key, token);
         var analyses = await store.AnalysesAsync(key, token);
         var state = rollout.State;
-        var operate = access.Identify(context, out _) is { Role: >= ApiRole.Operator };
+        var operate = ApiAccess.CallerOf(context).Role >= ApiRole.Operator;
         var steps = commands.Steps(key) is { } weights ? string.Join(" → ", weights.Select(w => $"{w} %")) : "–";
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"""
@@ -150,7 +151,10 @@ public static class Dashboard
                 """);
         }
 
-        html.Append("<h2>Canary weight over time</h2>\n").Append(WeightChart(decisions)).Append("<h2>Analyses</h2>\n");
+        html.Append("<h2>Canary weight over time</h2>\n").Append(decisions.Count == 0
+            ? "<p class=\"muted\">No decision yet.</p>\n"
+            : Reports.WeightChart.Svg([.. decisions.Select(d => ((d.At - decisions[0].At).TotalSeconds, d.CanaryWeight))], (decisions[^1].At - decisions[0].At).TotalSeconds, 760, 180,
+                $"{AnalysisDocument.Format(decisions[0].At)} … {AnalysisDocument.Format(decisions[^1].At)}", "weights")).Append("<h2>Analyses</h2>\n");
         html.Append("<table><thead><tr><th>at</th><th>verdict</th><th class=\"num\">score</th><th>metric</th><th>classification</th><th>interval (experiment − control)</th><th>reason</th></tr></thead><tbody>\n");
         foreach (var analysis in analyses.Reverse())
         {
@@ -159,7 +163,7 @@ public static class Dashboard
             foreach (var metric in metrics.Count == 0 ? [null] : metrics.ToArray())
             {
                 var lead = first
-                    ? $"<td rowspan=\"{Math.Max(1, metrics.Count)}\"><a href=\"/analyses/{analysis.Id}\">{AnalysisRunner.Format(analysis.At)}</a></td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"{E(analysis.Verdict)}\">{E(analysis.Verdict)}</td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"num\">{Score(analysis.Score)}</td>"
+                    ? $"<td rowspan=\"{Math.Max(1, metrics.Count)}\"><a href=\"/analyses/{analysis.Id}\">{AnalysisDocument.Format(analysis.At)}</a></td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"{E(analysis.Verdict)}\">{E(analysis.Verdict)}</td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"num\">{Score(analysis.Score)}</td>"
                     : string.Empty;
                 first = false;
                 if (metric is null)
@@ -181,7 +185,7 @@ public static class Dashboard
         html.Append("</tbody></table>\n<h2>Decisions</h2>\n<table><thead><tr><th>at</th><th>phase</th><th class=\"num\">weight</th><th>verdict</th><th>reason</th></tr></thead><tbody>\n");
         foreach (var decision in decisions.Reverse().Take(200))
         {
-            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{AnalysisRunner.Format(decision.At)}</td><td class=\"{E(decision.Phase)}\">{E(decision.Phase)}</td><td class=\"num\">{decision.CanaryWeight} %</td><td>{E(decision.Verdict)}</td><td>{E(decision.Reason)}</td></tr>\n");
+            html.Append(CultureInfo.InvariantCulture, $"<tr><td>{AnalysisDocument.Format(decision.At)}</td><td class=\"{E(decision.Phase)}\">{E(decision.Phase)}</td><td class=\"num\">{decision.CanaryWeight} %</td><td>{E(decision.Verdict)}</td><td>{E(decision.Reason)}</td></tr>\n");
         }
 
         html.Append("</tbody></table>\n");
@@ -200,13 +204,13 @@ public static class Dashboard
         if (await store.GetAnalysisAsync(id, token) is { } analysis)
         {
             result = JsonNode.Parse(analysis.ResultJson);
-            title = $"Analysis of {analysis.RolloutKey} at {AnalysisRunner.Format(analysis.At)}";
+            title = $"Analysis of {analysis.RolloutKey} at {AnalysisDocument.Format(analysis.At)}";
         }
         else if (await store.GetRequestedAnalysisAsync(id, token) is { } requested)
         {
             // A requested analysis: its last judgement.
             result = (requested.ResultJson is null ? null : JsonNode.Parse(requested.ResultJson))?["judgements"]?.AsArray().LastOrDefault();
-            title = $"Analysis of {requested.Service} ({requested.Status}) requested {AnalysisRunner.Format(requested.CreatedAt)}";
+            title = $"Analysis of {requested.Service} ({requested.Status}) requested {AnalysisDocument.Format(requested.CreatedAt)}";
         }
         else
         {
@@ -271,9 +275,7 @@ public static class Dashboard
 
         var form = await context.Request.ReadFormAsync();
         var token = form["token"].ToString();
-        var probe = new DefaultHttpContext();
-        probe.Request.Headers.Authorization = $"Bearer {token}";
-        if (access.Identify(probe, out _) is null)
+        if (token.Length == 0 || access.Find(token) is null)
         {
             return Page(context, "Sign in", SignInForm("That token is not known."), StatusCodes.Status401Unauthorized);
         }
@@ -315,43 +317,6 @@ public static class Dashboard
             </main></body></html>
             """;
         return Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
-    }
-
-    /// <summary>The canary's weight after each decision, as a step line.</summary>
-    private static string WeightChart(IReadOnlyList<DecisionRecord> decisions)
-    {
-        if (decisions.Count == 0)
-        {
-            return "<p class=\"muted\">No decision yet.</p>\n";
-        }
-
-        const int Width = 760, Height = 180, Left = 44, Bottom = 22;
-        var start = decisions[0].At;
-        var span = Math.Max(1, (decisions[^1].At - start).TotalSeconds);
-        double X(DateTimeOffset at) => Left + ((at - start).TotalSeconds / span * (Width - Left - 12));
-        double Y(int weight) => Height - Bottom - (weight / 100.0 * (Height - Bottom - 12));
-        var points = new StringBuilder();
-        int? previous = null;
-        foreach (var decision in decisions)
-        {
-            if (previous is { } p)
-            {
-                points.Append(CultureInfo.InvariantCulture, $"{X(decision.At):0.#},{Y(p):0.#} ");
-            }
-
-            points.Append(CultureInfo.InvariantCulture, $"{X(decision.At):0.#},{Y(decision.CanaryWeight):0.#} ");
-            previous = decision.CanaryWeight;
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"""
-            <svg id="weights" width="{Width}" height="{Height}" role="img" aria-label="canary weight over time">
-            <line x1="{Left}" y1="{Y(0):0.#}" x2="{Width - 12}" y2="{Y(0):0.#}" stroke="#8c959f"/><line x1="{Left}" y1="{Y(100):0.#}" x2="{Width - 12}" y2="{Y(100):0.#}" stroke="#eaeef2"/>
-            <text x="4" y="{Y(100) + 4:0.#}" font-size="11">100 %</text><text x="4" y="{Y(0) + 4:0.#}" font-size="11">0 %</text>
-            <text x="{Left}" y="{Height - 5}" font-size="11">{AnalysisRunner.Format(start)} … {AnalysisRunner.Format(decisions[^1].At)}</text>
-            <polyline fill="none" stroke="#0969da" stroke-width="2" points="{points}"/>
-            </svg>
-
-            """);
     }
 
     /// <summary>Both cohorts over the window, one point per step (gaps for missing steps).</summary>

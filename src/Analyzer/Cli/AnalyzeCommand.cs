@@ -124,8 +124,8 @@ internal static class AnalyzeCommand
             using var buffer = new MemoryStream();
             JudgeDocumentWriter.Write(buffer, result, writer =>
             {
-                WriteWindow(writer, window, interval);
-                WriteQueries(writer, config, queries);
+                AnalysisDocument.WriteWindow(writer, window, interval);
+                AnalysisDocument.WriteQueries(writer, config, queries);
                 if (warnings.Count > 0)
                 {
                     // A partial answer (e.g. a store of Thanos or Mimir down) is kept with the verdict it shaped.
@@ -226,7 +226,7 @@ internal static class AnalyzeCommand
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
-            WriteQueries(writer, config, queries);
+            AnalysisDocument.WriteQueries(writer, config, queries);
             writer.WriteEndObject();
         }
 
@@ -234,28 +234,4 @@ internal static class AnalyzeCommand
     }
 
     private static string Flatten(string query) => string.Join(' ', query.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
-
-    internal static void WriteQueries(Utf8JsonWriter writer, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries)
-    {
-        writer.WriteStartObject("queries");
-        foreach (var metric in config.Metrics)
-        {
-            writer.WriteStartObject(metric.Name);
-            writer.WriteString("control", queries[metric.Name].Control);
-            writer.WriteString("experiment", queries[metric.Name].Experiment);
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndObject();
-    }
-
-    internal static void WriteWindow(Utf8JsonWriter writer, AnalysisWindow window, string interval)
-    {
-        writer.WriteStartObject("window");
-        writer.WriteString("start", window.Start.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture));
-        writer.WriteString("end", window.End.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture));
-        writer.WriteString("step", TimeArguments.Format(window.Step));
-        writer.WriteString("interval", interval);
-        writer.WriteEndObject();
-    }
 }

@@ -48,7 +48,7 @@ internal static class DemoCommand
 
         var fast = line.Has("--fast");
         var output = Path.GetFullPath(line.Option("--output") ?? "canary-demo");
-        var programs = new Dictionary<string, string?> { ["prometheus"] = Locate("prometheus"), ["haproxy"] = Locate("haproxy") };
+        var programs = new Dictionary<string, string?> { ["prometheus"] = ChildProcess.Locate("prometheus"), ["haproxy"] = ChildProcess.Locate("haproxy") };
         if (programs.Where(p => p.Value is null).Select(p => p.Key).ToList() is { Count: > 0 } missing)
         {
             throw new InputException($"needs {string.Join(" and ", missing)} on PATH; on Debian: apt-get install -y {string.Join(' ', missing)} (./canary demo installs them)");
@@ -77,12 +77,6 @@ internal static class DemoCommand
         await stdout.WriteLineAsync($"summary: {Path.Combine(output, "summary.html")} and summary.json; logs in {work}");
         return summary.Interrupted ? Interrupted : summary.AsExpected ? ExitCodes.Done : ExitCodes.GateFailed;
     }
-
-    /// <summary>A program on PATH, or in /usr/sbin (HAProxy's place on Debian, not on every user's PATH).</summary>
-    internal static string? Locate(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin"])
-            .Select(folder => Path.Combine(folder, program))
-            .FirstOrDefault(File.Exists);
 }
 
 /// <summary>The demo's timings: --fast for tests and a quick look, the default for watching it happen.</summary>

@@ -47,9 +47,7 @@ public static class ReportCharts
         }
 
         plot.Add.Bars(bars);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [.. Enumerable.Range(0, days.Count).Select(i => (double)i)],
-            [.. days.Select(d => DateTime.ParseExact(d["day"]!.GetValue<string>(), "yyyy-MM-dd", CultureInfo.InvariantCulture).ToString("ddd d MMM", CultureInfo.InvariantCulture))]);
+        plot.Axes.Bottom.TickGenerator = Labels([.. days.Select(d => DateTime.ParseExact(d["day"]!.GetValue<string>(), "yyyy-MM-dd", CultureInfo.InvariantCulture).ToString("ddd d MMM", CultureInfo.InvariantCulture))]);
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "promoted", FillColor = PromotedColor });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "rolled back", FillColor = RolledBackColor });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "running", FillColor = RunningColor });
@@ -105,9 +103,7 @@ public static class ReportCharts
         var plot = new Plot();
         var bars = plot.Add.Bars(metrics.Select((m, i) => new Bar { Position = i, Value = m["failures"]!.GetValue<int>(), FillColor = RolledBackColor }).ToArray());
         bars.Horizontal = true;
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [.. Enumerable.Range(0, metrics.Count).Select(i => (double)i)],
-            [.. metrics.Select(m => m["medianMeanRatio"] is JsonValue r && r.TryGetValue<double>(out var ratio)
+        plot.Axes.Left.TickGenerator = Labels([.. metrics.Select(m => m["medianMeanRatio"] is JsonValue r && r.TryGetValue<double>(out var ratio)
                 ? $"{m["metric"]!.GetValue<string>()} (×{ratio.ToString("0.##", CultureInfo.InvariantCulture)})"
                 : m["metric"]!.GetValue<string>())]);
         plot.Axes.Margins(left: 0);
@@ -130,13 +126,15 @@ public static class ReportCharts
             line.MarkerSize = 8;
         }
 
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [.. Enumerable.Range(0, weeks.Count).Select(i => (double)i)], [.. weeks.Select(w => w["week"]!.GetValue<string>())]);
+        plot.Axes.Bottom.TickGenerator = Labels([.. weeks.Select(w => w["week"]!.GetValue<string>())]);
         plot.Axes.SetLimitsY(0, Math.Max(10, points.Count == 0 ? 10 : points.Max(p => p.Rate) * 1.2));
         plot.YLabel("rolled back, % of decided releases");
         Finish(plot, $"Rollback rate, last {WeeklyReport.TrendWeeks} weeks", points.Count == 0);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
+
+    /// <summary>One labelled tick per bar or point, at 0, 1, 2, …</summary>
+    private static ScottPlot.TickGenerators.NumericManual Labels(string[] labels) => new([.. Enumerable.Range(0, labels.Length).Select(i => (double)i)], labels);
 
     /// <summary>Ticks at whole numbers only: the axis counts releases or analyses.</summary>
     private static ScottPlot.TickGenerators.NumericAutomatic Counts() => new() { IntegerTicksOnly = true };

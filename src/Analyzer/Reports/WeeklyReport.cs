@@ -47,6 +47,38 @@ public sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
     private DateTimeOffset Local(DateTime wall) => new(wall, Zone.GetUtcOffset(wall));
 }
 
+/// <summary>One metric of an analysis, as the report reads it from the Judge's output.</summary>
+public sealed record MetricOutcome(string Name, string Classification, double? MeanRatio, string Reason);
+
+/// <summary>An analysis with its Judge output read once: the metrics and the overall reason.</summary>
+public sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricOutcome> Metrics, string Reason)
+{
+    public string RolloutKey => Record.RolloutKey;
+
+    public DateTimeOffset At => Record.At;
+
+    public static ReadAnalysis Of(AnalysisRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        JsonNode? result;
+        try
+        {
+            result = JsonNode.Parse(record.ResultJson);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return new ReadAnalysis(record, [], string.Empty);
+        }
+
+        var metrics = (result?["metrics"] as JsonArray ?? []).OfType<JsonObject>().Select(metric => new MetricOutcome(
+            metric["name"]?.GetValue<string>() ?? "?",
+            metric["classification"]?.GetValue<string>() ?? "?",
+            metric["effectSize"]?["meanRatio"] is JsonValue v && v.TryGetValue<double>(out var ratio) ? ratio : null,
+            metric["reason"]?.GetValue<string>() ?? string.Empty)).ToList();
+        return new ReadAnalysis(record, metrics, result?["reason"] is JsonValue r && r.TryGetValue<string>(out var reason) ? reason : string.Empty);
+    }
+}
+
 /// <summary>One release, reconstructed from a rollout's decisions: from the new revision to promotion or rollback.</summary>
 public sealed class Release(string key, string? revision, DateTimeOffset started)
 {
@@ -72,7 +104,7 @@ public sealed class Release(string key, string? revision, DateTimeOffset started
 
     public List<DecisionRecord> Decisions { get; } = [];
 
-    public List<AnalysisRecord> Analyses { get; } = [];
+    public List<ReadAnalysis> Analyses { get; } = [];
 
     /// <summary>
     /// Releases from decisions sorted by rollout and time: one starts at a Progressing decision
@@ -149,10 +181,12 @@ public static class WeeklyReport
         var first = week.Previous(TrendWeeks - 1);
         // One more week before the trend's first, so a release already running when it began is seen from its start.
         var decisions = await store.DecisionsBetweenAsync(first.Previous().Start, week.End, cancellationToken);
-        var analyses = await store.AnalysesBetweenAsync(week.Start, week.End, cancellationToken);
+        // Each analysis's Judge output is parsed once, here.
+        var analyses = (await store.AnalysesBetweenAsync(week.Start, week.End, cancellationToken)).Select(ReadAnalysis.Of).ToList();
         var all = Release.Reconstruct(decisions);
         var releases = all.Where(r => r.Started >= week.Start && r.Started < week.End).ToList();
         Attach(releases, analyses, week.End);
+        var inWeek = decisions.Where(d => d.At >= week.Start && d.At < week.End).ToList();
 
         var report = new JsonObject
         {
@@ -161,15 +195,13 @@ public static class WeeklyReport
             ["from"] = Format(week.Start),
             ["to"] = Format(week.End),
             ["createdAt"] = Format(now),
-            ["overall"] = Summary(releases, [.. analyses], decisions.Where(d => d.At >= week.Start && d.At < week.End).ToList()),
+            ["overall"] = Summary(releases, analyses, inWeek),
         };
         var services = new JsonObject();
+        var (releasesOf, analysesOf, decisionsOf) = (releases.ToLookup(r => r.Key), analyses.ToLookup(a => a.RolloutKey), inWeek.ToLookup(d => d.RolloutKey));
         foreach (var group in releases.Select(r => r.Key).Concat(analyses.Select(a => a.RolloutKey)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            services[group] = Summary(
-                [.. releases.Where(r => r.Key == group)],
-                [.. analyses.Where(a => a.RolloutKey == group)],
-                [.. decisions.Where(d => d.RolloutKey == group && d.At >= week.Start && d.At < week.End)]);
+            services[group] = Summary([.. releasesOf[group]], [.. analysesOf[group]], [.. decisionsOf[group]]);
         }
 
         report["services"] = services;
@@ -218,7 +250,7 @@ public static class WeeklyReport
         return report;
     }
 
-    private static void Attach(List<Release> releases, IReadOnlyList<AnalysisRecord> analyses, DateTimeOffset end)
+    private static void Attach(List<Release> releases, List<ReadAnalysis> analyses, DateTimeOffset end)
     {
         foreach (var group in releases.GroupBy(r => r.Key))
         {
@@ -231,13 +263,13 @@ public static class WeeklyReport
         }
     }
 
-    private static JsonObject Summary(List<Release> releases, List<AnalysisRecord> analyses, List<DecisionRecord> decisions)
+    private static JsonObject Summary(List<Release> releases, List<ReadAnalysis> analyses, List<DecisionRecord> decisions)
     {
         var promoted = releases.Count(r => r.Outcome == Release.Promoted);
         var rolledBack = releases.Where(r => r.Outcome == Release.RolledBack).ToList();
         var decided = releases.Where(r => r.Outcome is Release.Promoted or Release.RolledBack).Select(r => (r.Decided!.Value - r.Started).TotalSeconds).ToList();
         var rollbacks = rolledBack.Select(r => (r.Decided!.Value - r.Started).TotalSeconds).ToList();
-        var metrics = releases.SelectMany(r => r.Analyses.SelectMany(a => Metrics(a).Select(m => (Release: r, m.Name, m.Classification, m.MeanRatio)))).ToList();
+        var metrics = releases.SelectMany(r => r.Analyses.SelectMany(a => a.Metrics.Select(m => (Release: r, m.Name, m.Classification, m.MeanRatio)))).ToList();
         var failing = metrics.Where(m => Failing.Contains(m.Classification))
             .GroupBy(m => m.Name, StringComparer.Ordinal)
             .Select(g => (Name: g.Key, Failures: g.Count(), Releases: g.Select(m => m.Release).Distinct().Count(), Ratio: Quantile([.. g.Select(m => m.MeanRatio).OfType<double>()], 0.5)))
@@ -247,13 +279,13 @@ public static class WeeklyReport
             .Select(g => (Name: g.Key, Releases: g.GroupBy(m => m.Release).Count(r =>
                 r.SkipWhile(m => !Failing.Contains(m.Classification)).Any(m => m.Classification == "Pass"))))
             .Where(g => g.Releases > 0).OrderByDescending(g => g.Releases).ThenBy(g => g.Name, StringComparer.Ordinal).ToList();
-        var withoutData = analyses.SelectMany(a => Metrics(a).Select(m => (a.RolloutKey, m.Name, m.Classification)))
+        var withoutData = analyses.SelectMany(a => a.Metrics.Select(m => (a.RolloutKey, m.Name, m.Classification)))
             .GroupBy(m => (m.RolloutKey, m.Name))
             .Where(g => g.All(m => m.Classification is "NoData" or "NoDataFailure"))
             .Select(g => g.Key).OrderBy(k => k.RolloutKey, StringComparer.Ordinal).ThenBy(k => k.Name, StringComparer.Ordinal).ToList();
         var commands = decisions.Where(d => d.Commands is not null)
             .SelectMany(d => d.Commands!.Split(',').Select(c => (Decision: d, Command: c))).ToList();
-        var prometheusFaults = analyses.Count(a => a.Inconclusive && Reason(a).StartsWith("the metrics source failed", StringComparison.Ordinal));
+        var prometheusFaults = analyses.Count(a => a.Record.Inconclusive && a.Reason.StartsWith("the metrics source failed", StringComparison.Ordinal));
         return new JsonObject
         {
             ["started"] = releases.Count,
@@ -284,45 +316,11 @@ public static class WeeklyReport
     /// <summary>What failed in the last failing analysis of a rolled-back release, and by how much.</summary>
     private static IEnumerable<JsonNode> LastFailure(Release release)
     {
-        var last = release.Analyses.LastOrDefault(a => Metrics(a).Any(m => Failing.Contains(m.Classification) || m.Classification is "NoDataFailure" or "Error"));
+        var last = release.Analyses.LastOrDefault(a => a.Metrics.Any(m => Failing.Contains(m.Classification) || m.Classification is "NoDataFailure" or "Error"));
         return last is null
             ? []
-            : Metrics(last).Where(m => m.Classification != "Pass" && m.Classification != "NoData")
+            : last.Metrics.Where(m => m.Classification != "Pass" && m.Classification != "NoData")
                 .Select(m => (JsonNode)new JsonObject { ["metric"] = m.Name, ["classification"] = m.Classification, ["meanRatio"] = Round(m.MeanRatio), ["reason"] = m.Reason });
-    }
-
-    internal static IEnumerable<(string Name, string Classification, double? MeanRatio, string Reason)> Metrics(AnalysisRecord analysis)
-    {
-        JsonNode? result;
-        try
-        {
-            result = JsonNode.Parse(analysis.ResultJson);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            yield break;
-        }
-
-        foreach (var metric in (result?["metrics"] as JsonArray ?? []).OfType<JsonObject>())
-        {
-            yield return (
-                metric["name"]?.GetValue<string>() ?? "?",
-                metric["classification"]?.GetValue<string>() ?? "?",
-                metric["effectSize"]?["meanRatio"] is JsonValue v && v.TryGetValue<double>(out var ratio) ? ratio : null,
-                metric["reason"]?.GetValue<string>() ?? string.Empty);
-        }
-    }
-
-    private static string Reason(AnalysisRecord analysis)
-    {
-        try
-        {
-            return JsonNode.Parse(analysis.ResultJson)?["reason"]?.GetValue<string>() ?? string.Empty;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return string.Empty;
-        }
     }
 
     /// <summary>The p-quantile with linear interpolation between order statistics (R's quantile type 7, its default); null for no values.</summary>

@@ -18,7 +18,8 @@ public sealed record LocalTick(CanaryResource Resource, TickResult Result);
 /// </summary>
 public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutCommands
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CanaryResource> known = new(StringComparer.Ordinal);
+    // Each Canary as last read, with its file; and per file, the signal that ends its loop's wait early.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (CanaryResource Resource, string File)> known = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentQueue<RolloutCommand>> queued = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> wakeups = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<string> files;
@@ -81,8 +82,7 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
             resource = resource with { Cohorts = Cohorts(resource.Target, processFile) };
         }
 
-        known[resource.Key] = resource;
-        wakeups.TryAdd(resource.Key, Wakeup(file));
+        known[resource.Key] = (resource, file);
         var commands = new List<RolloutCommand>();
         if (queued.TryGetValue(resource.Key, out var queue))
         {
@@ -99,23 +99,19 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
     }
 
     /// <summary>The steps of a Canary read at least once (the API shows them).</summary>
-    public IReadOnlyList<int>? Steps(string key) => known.TryGetValue(key, out var resource) ? resource.Rollout.StepWeights : null;
+    public IReadOnlyList<int>? Steps(string key) => known.TryGetValue(key, out var canary) ? canary.Resource.Rollout.StepWeights : null;
 
     /// <summary>A command from the API: carried out by the Canary's next tick, which runs at once.</summary>
     public Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken)
     {
         var key = $"{ns}/{name}";
-        if (!known.ContainsKey(key))
+        if (!known.TryGetValue(key, out var canary))
         {
             return Task.FromResult(false);
         }
 
         queued.GetOrAdd(key, _ => new()).Enqueue(command);
-        if (wakeups.TryGetValue(key, out var wakeup))
-        {
-            wakeup.TrySetResult();
-        }
-
+        Wakeup(canary.File).TrySetResult();
         return Task.FromResult(true);
     }
 
@@ -125,10 +121,8 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
         http.Dispose();
     }
 
-    /// <summary>The signal that ends a loop's wait early (a command arrived), one per Canary file, renewed after each wait.</summary>
-    private TaskCompletionSource Wakeup(string file) => loopWakeups.GetOrAdd(file, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> loopWakeups = new(StringComparer.Ordinal);
+    /// <summary>The signal that ends a loop's wait early (a command arrived), one per Canary file, renewed after it fires.</summary>
+    private TaskCompletionSource Wakeup(string file) => wakeups.GetOrAdd(file, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private async Task LoopAsync(string file, CancellationToken cancellationToken)
     {
@@ -159,13 +153,7 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
             await waiting.CancelAsync();
             if (wakeup.Task.IsCompleted)
             {
-                // A fresh signal for the next wait, for this file and every Canary key it holds.
-                var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                loopWakeups[file] = next;
-                foreach (var key in wakeups.Where(w => w.Value == wakeup).Select(w => w.Key).ToList())
-                {
-                    wakeups[key] = next;
-                }
+                wakeups[file] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             if (cancellationToken.IsCancellationRequested)

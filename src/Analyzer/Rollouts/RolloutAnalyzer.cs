@@ -54,7 +54,7 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
             .Where(s => s.Count < resource.MinSamples && config.Judge.Metrics.Any(m => m.Name == s.Metric && !m.Muted))
             .ToList();
         var result = CanaryJudge.Judge(config.Judge, series);
-        var resultJson = Write(result, window, series.Values);
+        var resultJson = Write(result, series.Values);
         if (thin.Count > 0)
         {
             var names = string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"));
@@ -78,11 +78,11 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
     private static RolloutAnalysis Inconclusive(string reason, string queriesJson) =>
         new(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), JsonSerializer.Serialize(new { inconclusive = true, reason }), queriesJson);
 
-    /// <summary>The Judge's output with the window and both cohorts' samples (for the dashboard's analysis page).</summary>
-    private static string Write(JudgeResult result, AnalysisWindow window, IEnumerable<Judge.Config.MetricSeries> series)
+    /// <summary>The Judge's output with both cohorts' samples (for the dashboard's analysis page).</summary>
+    private static string Write(JudgeResult result, IEnumerable<Judge.Config.MetricSeries> series)
     {
         using var buffer = new MemoryStream();
-        JudgeDocumentWriter.Write(buffer, result, writer => Api.AnalysisRunner.WriteSeries(writer, window, series));
+        JudgeDocumentWriter.Write(buffer, result, writer => AnalysisDocument.WriteSeries(writer, series));
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

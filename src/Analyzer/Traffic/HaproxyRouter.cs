@@ -80,8 +80,7 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
     {
         ArgumentNullException.ThrowIfNull(target);
         var (header, rows) = await ServersAsync(target, cancellationToken);
-        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
-        var (name, address, port) = (Column("srv_name"), Column("srv_addr"), Column("srv_port"));
+        var (name, address, port) = (Column(header, "srv_name"), Column(header, "srv_addr"), Column(header, "srv_port"));
         return rows.Where(f => f.Length > Math.Max(address, port))
             .ToDictionary(f => f[name], f => (f[address], int.TryParse(f[port], CultureInfo.InvariantCulture, out var p) ? p : 0), StringComparer.Ordinal);
     }
@@ -90,8 +89,7 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
     private async Task<(int Primary, int Canary)> WeightsAsync(RouterTarget target, CancellationToken cancellationToken)
     {
         var (header, rows) = await ServersAsync(target, cancellationToken);
-        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
-        var (nameColumn, weightColumn) = (Column("srv_name"), Column("srv_uweight"));
+        var (nameColumn, weightColumn) = (Column(header, "srv_name"), Column(header, "srv_uweight"));
         int Weight(string server) => rows.FirstOrDefault(f => f.Length > weightColumn && f[nameColumn] == server) is { } fields
             ? int.Parse(fields[weightColumn], CultureInfo.InvariantCulture)
             : throw new RoutingException($"HAProxy backend {Backend(target)} has no server {server}");
@@ -159,6 +157,9 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
             }
         }
     }
+
+    private static int Column(string[] header, string name) =>
+        Array.IndexOf(header, name) is var i and >= 0 ? i : throw new RoutingException($"HAProxy's server state has no {name} column");
 
     private static string Backend(RouterTarget target) => target.Backend ?? target.Name;
 

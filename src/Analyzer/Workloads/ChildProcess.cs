@@ -50,7 +50,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(environment);
-        program = Resolve(name, program);
+        // A missing program is an error now, not an exit code later.
+        program = Locate(program) ?? throw new InvalidOperationException($"{name}: cannot start {program}: {(program.Contains('/', StringComparison.Ordinal) ? "no such file" : "not found on PATH")}");
         // setsid execs the program in place (the child of a fork is no group leader): same pid, new group.
         var grouped = File.Exists(Setsid);
         var start = new ProcessStartInfo(grouped ? Setsid : program)
@@ -98,15 +99,14 @@ public sealed partial class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    /// <summary>The program's full path: as given when it has a '/', else the first on PATH; missing is an error now, not an exit code later.</summary>
-    private static string Resolve(string name, string program)
+    /// <summary>A program's full path: as given when it has a '/', else the first on PATH or in /usr/sbin and /sbin (HAProxy's place on Debian, not on every user's PATH); null when there is none.</summary>
+    public static string? Locate(string program)
     {
-        var path = program.Contains('/', StringComparison.Ordinal)
-            ? program
-            : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(folder => Path.Combine(folder, program)).FirstOrDefault(File.Exists);
-        return path is not null && File.Exists(path)
-            ? path
-            : throw new InvalidOperationException($"{name}: cannot start {program}: {(path is null ? "not found on PATH" : "no such file")}");
+        ArgumentNullException.ThrowIfNull(program);
+        return program.Contains('/', StringComparison.Ordinal)
+            ? (File.Exists(program) ? program : null)
+            : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin"])
+                .Select(folder => Path.Combine(folder, program)).FirstOrDefault(File.Exists);
     }
 
     /// <summary>The last lines of the log, for error messages.</summary>

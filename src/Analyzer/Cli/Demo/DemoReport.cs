@@ -192,41 +192,10 @@ public sealed class DemoSummary
         return html.ToString();
     }
 
-    /// <summary>The canary's weight over time as an inline SVG step line (no script, readable offline).</summary>
     private static string Chart(DemoRelease release)
     {
-        if (release.Steps.Count == 0)
-        {
-            return string.Empty;
-        }
-
-        const int Width = 600, Height = 140, Left = 40, Bottom = 20;
-        var start = release.StartedAt;
-        var end = Math.Max(release.DecidedAt ?? release.Steps[^1].At, release.Steps[^1].At) + 1;
-        double X(double at) => Left + ((at - start) / Math.Max(1, end - start) * (Width - Left - 10));
-        double Y(int weight) => Height - Bottom - (weight / 100.0 * (Height - Bottom - 10));
-        var points = new StringBuilder();
-        var previous = (int?)null;
-        foreach (var step in release.Steps)
-        {
-            if (previous is { } p)
-            {
-                points.Append(CultureInfo.InvariantCulture, $"{X(step.At):0.#},{Y(p):0.#} ");
-            }
-
-            points.Append(CultureInfo.InvariantCulture, $"{X(step.At):0.#},{Y(step.Weight):0.#} ");
-            previous = step.Weight;
-        }
-
-        points.Append(CultureInfo.InvariantCulture, $"{X(end):0.#},{Y(previous!.Value):0.#}");
-        return string.Create(CultureInfo.InvariantCulture, $"""
-            <svg width="{Width}" height="{Height}" role="img" aria-label="canary weight over time">
-            <line x1="{Left}" y1="{Y(0):0.#}" x2="{Width - 10}" y2="{Y(0):0.#}" stroke="#999"/><line x1="{Left}" y1="{Y(100):0.#}" x2="{Width - 10}" y2="{Y(100):0.#}" stroke="#eee"/>
-            <text x="4" y="{Y(100) + 4:0.#}" font-size="11">100 %</text><text x="4" y="{Y(0) + 4:0.#}" font-size="11">0 %</text>
-            <text x="{Left}" y="{Height - 4}" font-size="11">canary weight over {end - start:0} s</text>
-            <polyline fill="none" stroke="#2a62c9" stroke-width="2" points="{points}"/>
-            </svg>
-            """);
+        var end = Math.Max(release.DecidedAt ?? 0, release.Steps.Count == 0 ? 0 : release.Steps[^1].At) + 1;
+        return Reports.WeightChart.Svg([.. release.Steps.Select(s => (s.At, s.Weight))], end, 600, 140, $"canary weight over {(end - release.StartedAt).ToString("0", CultureInfo.InvariantCulture)} s");
     }
 
     private static List<DemoMetric> FailingMetrics(string resultJson)
