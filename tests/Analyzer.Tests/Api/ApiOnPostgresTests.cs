@@ -62,16 +62,5 @@ public sealed class ApiOnPostgresTests(PrometheusFixture prometheus) : IAsyncLif
         Assert.Equal(["Failed", "Succeeded"], history["items"]!.AsArray().Select(i => i!["status"]!.GetValue<string>()));
     }
 
-    private static async Task<JsonNode> RunAsync(HttpClient client, string body)
-    {
-        using var accepted = await client.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), ServeHost.Json(body));
-        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
-        JsonNode? done = null;
-        await Poll.UntilAsync(async () =>
-        {
-            done = await ServeHost.ReadJsonAsync(await client.GetAsync(accepted.Headers.Location));
-            return done["status"]!.GetValue<string>() != "Running";
-        }, "the analysis to finish", TimeSpan.FromMinutes(2));
-        return done!;
-    }
+    private static async Task<JsonNode> RunAsync(HttpClient client, string body) => (await ServeHost.RunAnalysisAsync(client, body, TimeSpan.FromMinutes(2))).Done;
 }

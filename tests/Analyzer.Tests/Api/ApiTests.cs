@@ -242,17 +242,9 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     /// <summary>Posts an analysis, checks the 202 and its Location, and polls it until it is done.</summary>
     private static async Task<JsonNode> RunAsync(HttpClient client, string body)
     {
-        using var accepted = await client.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), ServeHost.Json(body));
-        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
-        var location = accepted.Headers.Location!;
-        Assert.Equal((await ServeHost.ReadJsonAsync(accepted))["location"]!.GetValue<string>(), location.OriginalString);
-        JsonNode? done = null;
-        await Poll.UntilAsync(async () =>
-        {
-            done = await ServeHost.ReadJsonAsync(await client.GetAsync(location));
-            return done["status"]!.GetValue<string>() != "Running";
-        }, $"analysis {location} to finish");
-        return done!;
+        var (done, accepted, location) = await ServeHost.RunAnalysisAsync(client, body);
+        Assert.Equal(accepted["location"]!.GetValue<string>(), location.OriginalString);
+        return done;
     }
 
     private static async Task<JsonNode> ProblemAsync(HttpResponseMessage answer, HttpStatusCode status)

@@ -40,12 +40,7 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
         gate = await GateServer.StartAsync();
         serve = await ServeHost.StartAsync(prometheus.Url, $"sqlite:{store}");
         playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        browser = await Chromium.LaunchAsync(playwright);
     }
 
     public async Task DisposeAsync()
@@ -145,25 +140,8 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
         return page;
     }
 
-    private static async Task Screenshot(IPage page, string name)
-    {
-        var folder = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
-        Directory.CreateDirectory(folder);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"dashboard-{name}.png"), FullPage = true });
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "analysis.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        return AppContext.BaseDirectory;
-    }
+    private static Task<byte[]> Screenshot(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Chromium.Screenshot($"dashboard-{name}"), FullPage = true });
 
     private static Task<long> SaveAsync(SqliteAnalysisStore store, string key, RolloutState state, long? version)
     {

@@ -120,6 +120,23 @@ public sealed class ServeHost : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Posts an analysis, checks the 202, and polls its Location until it is no longer Running; returns the last answer and the 202's body.</summary>
+    public static async Task<(JsonNode Done, JsonNode Accepted, Uri Location)> RunAnalysisAsync(HttpClient client, string body, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var accepted = await client.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), Json(body));
+        Assert.True(accepted.StatusCode == System.Net.HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+        var location = accepted.Headers.Location!;
+        var answer = await ReadJsonAsync(accepted);
+        JsonNode? done = null;
+        await Support.Poll.UntilAsync(async () =>
+        {
+            done = await ReadJsonAsync(await client.GetAsync(location));
+            return done["status"]!.GetValue<string>() != "Running";
+        }, $"analysis {location} to finish", timeout);
+        return (done!, answer, location);
+    }
+
     public static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
 
     public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage answer)

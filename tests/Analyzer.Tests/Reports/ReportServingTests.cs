@@ -80,12 +80,7 @@ public sealed class ReportServingTests(PrometheusFixture prometheus)
         Assert.True(run.ExitCode == 0, run.Stderr);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 900 } });
         var errors = new List<string>();
         page.Console += (_, message) =>
@@ -101,8 +96,6 @@ public sealed class ReportServingTests(PrometheusFixture prometheus)
         var widths = await page.EvaluateAsync<int[]>("() => [...document.images].map(i => i.complete ? i.naturalWidth : 0)");
         Assert.Equal([760, 760, 760, 760], widths);
         Assert.Empty(errors);
-        var shots = Path.Combine(DashboardBrowserTests.RepositoryRoot(), "artifacts", "screenshots");
-        Directory.CreateDirectory(shots);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "weekly-report.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Chromium.Screenshot("weekly-report"), FullPage = true });
     }
 }
