@@ -17,19 +17,21 @@ using var hungUp = owner ? System.Runtime.InteropServices.PosixSignalRegistratio
 
 try
 {
-    return await CanaryCli.RunAsync(args, Console.In, Console.Out, Console.Error, TimeProvider.System, interrupted.Token);
+    // Standard input as bytes (canary judge - reads it bounded, and refuses what is not UTF-8): never decoded with replacement characters.
+using var stdin = new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true));
+return await CanaryCli.RunAsync(args, stdin, Console.Out, Console.Error, TimeProvider.System, interrupted.Token);
 }
 catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
 {
     await Console.Error.WriteLineAsync("canary: interrupted");
-    return 130;
+    return ExitCodes.Interrupted;
 }
 #pragma warning disable CA1031 // The last resort: one line instead of a stack trace, and a status no command uses.
 catch (Exception e)
 #pragma warning restore CA1031
 {
     await Console.Error.WriteLineAsync($"canary: internal error ({e.GetType().Name}): {e.Message}; please report it with the command line that caused it");
-    return 70;
+    return ExitCodes.InternalError;
 }
 
 void Stop(System.Runtime.InteropServices.PosixSignalContext context)

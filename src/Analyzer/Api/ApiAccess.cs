@@ -53,8 +53,17 @@ public sealed class ApiOptions
     /// <summary>How many requested analyses judge at once; the others wait their turn (still 202).</summary>
     public int ConcurrentAnalyses { get; set; } = 4;
 
-    /// <summary>How many accepted analyses may be unfinished in one process (429 beyond).</summary>
+    /// <summary>How many accepted analyses may be unfinished in one process (429 beyond); an admin is never refused by it.</summary>
     public int MaxPendingAnalyses { get; set; } = 100;
+
+    /// <summary>How many unfinished analyses one caller (one token) may have in one process (429 beyond), so no caller starves the others.</summary>
+    public int MaxPendingAnalysesPerCaller { get; set; } = 10;
+
+    /// <summary>The least role that may send inline PromQL (a metric's "query"); below it, analyses use templates and named configs.</summary>
+    public ApiRole InlineQueriesRole { get; set; } = ApiRole.Operator;
+
+    /// <summary>The dashboard's address as users reach it (https://canary.example.com): sign-in and sign-out forms must come from it. Unset: the request's own host.</summary>
+    public Uri? PublicUrl { get; set; }
 }
 
 /// <summary>Who called: the token's name (never the token) and its role.</summary>

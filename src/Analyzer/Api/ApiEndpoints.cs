@@ -33,51 +33,33 @@ public static partial class ApiEndpoints
         var api = app.MapGroup("/api/v1");
         api.MapJudge();
         api.MapPost("/analyses", StartAnalysisAsync).WithName("startAnalysis").WithSummary("Start an analysis over Prometheus; 202 with its id and location.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>(StatusCodes.Status202Accepted);
+            .RequireRole(ApiRole.Viewer, read: false).WithBody(Problems.JsonBody).Produces<JsonObject>(StatusCodes.Status202Accepted);
         api.MapGet("/analyses/{id:guid}", GetAnalysisAsync).WithName("getAnalysis").WithSummary("An analysis: its status and, when done, its judgements with the rendered queries.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+            .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
         api.MapGet("/analyses", FindAnalysesAsync).WithName("findAnalyses").WithSummary("Requested analyses, newest first, by service, time and verdict; page with ?after=NEXT.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
-        api.MapGet("/rollouts", ListRolloutsAsync).WithName("listRollouts").WithSummary("Every rollout: phase, weight, last score.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
-        api.MapGet("/rollouts/{ns}/{name}", GetRolloutAsync).WithName("getRollout").WithSummary("One rollout: phase, weight, steps, every analysis and decision.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
-        foreach (var command in new[] { RolloutCommand.Approve, RolloutCommand.Abort, RolloutCommand.Pause, RolloutCommand.Resume })
-        {
-            var word = command.ToString().ToLowerInvariant();
-            api.MapPost($"/rollouts/{{ns}}/{{name}}/{word}", (string ns, string name, IRolloutCommands commands, Microsoft.Extensions.Logging.ILoggerFactory log, HttpContext context, CancellationToken token) => CommandAsync(ns, name, command, commands, log, context, token))
-                .WithName(word).WithSummary($"{command} the rollout (operator); the next tick, run at once, carries it out.")
-                .AddEndpointFilter(Require(ApiRole.Operator, read: false)).Produces<JsonObject>(StatusCodes.Status202Accepted);
-        }
+            .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
+        api.MapRollouts();
 
         api.MapGet("/reports", async (IAnalysisStore store, CancellationToken token) =>
                 Results.Json(new { items = (await store.ReportWeeksAsync(token)).Select(w => new { week = w, location = $"/api/v1/reports/{w}" }) }, Json))
             .WithName("listReports").WithSummary("The weekly reports kept, newest first.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+            .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
         api.MapGet("/reports/{week}", GetReportAsync).WithName("getReport").WithSummary("A weekly report (2026-W47): HTML when the client accepts text/html, else JSON; ?format=json|html decides instead.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true));
+            .RequireRole(ApiRole.Viewer, read: true);
         api.MapGet("/configs", ListConfigsAsync).WithName("listConfigs").WithSummary("The named canary configs.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true)).Produces<JsonObject>();
+            .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
         api.MapGet("/configs/{name}", GetConfigAsync).WithName("getConfig").WithSummary("A named canary config, as it was put (YAML or JSON).")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: true));
+            .RequireRole(ApiRole.Viewer, read: true);
         api.MapPut("/configs/{name}", PutConfigAsync).WithName("putConfig").WithSummary("Create or replace a named canary config (admin); it is checked first.")
-            .AddEndpointFilter(Require(ApiRole.Admin, read: false));
+            .RequireRole(ApiRole.Admin, read: false).WithBody(Problems.DocumentBody);
         api.MapDelete("/configs/{name}", DeleteConfigAsync).WithName("deleteConfig").WithSummary("Delete a named canary config (admin).")
-            .AddEndpointFilter(Require(ApiRole.Admin, read: false));
+            .RequireRole(ApiRole.Admin, read: false);
     }
 
     /// <summary>POST /judge alone (the API maps it with the rest; the benchmark maps only it). Needs ApiAccess and ApiOptions as services.</summary>
     public static RouteHandlerBuilder MapJudge(this RouteGroupBuilder api) =>
         api.MapPost("/judge", JudgeAsync).WithName("judge").WithSummary("Judge a Judge-contract document (the input of `canary judge`); answers its output.")
-            .AddEndpointFilter(Require(ApiRole.Viewer, read: false)).Accepts<JsonObject>("application/json").Produces<JsonObject>();
-
-    /// <summary>An endpoint filter admitting callers with at least the role (anonymous readers too, for reads, when configured).</summary>
-    public static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> Require(ApiRole role, bool read) => async (context, next) =>
-    {
-        var access = context.HttpContext.RequestServices.GetService(typeof(ApiAccess)) as ApiAccess
-            ?? throw new InvalidOperationException("ApiAccess is not registered");
-        return access.Check(context.HttpContext, role, read) is { } refused ? refused : await next(context);
-    };
+            .RequireRole(ApiRole.Viewer, read: false).WithBody(Problems.JsonBody).Produces<JsonObject>();
 
     private static async Task<IResult> JudgeAsync(HttpContext context, ApiAccess access)
     {
@@ -170,59 +152,6 @@ public static partial class ApiEndpoints
         }
     }
 
-    private static async Task<IResult> ListRolloutsAsync(IAnalysisStore store, CancellationToken token)
-    {
-        var rollouts = await store.ListRolloutsAsync(token);
-        return Results.Json(new { items = rollouts.Select(Summary) }, Json);
-    }
-
-    private static async Task<IResult> GetRolloutAsync(string ns, string name, IAnalysisStore store, IRolloutCommands commands, CancellationToken token)
-    {
-        var key = $"{ns}/{name}";
-        if (await store.GetRolloutAsync(key, token) is not { } rollout)
-        {
-            return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no rollout {key}");
-        }
-
-        var decisions = await store.DecisionsAsync(key, token);
-        var analyses = await store.AnalysesAsync(key, token);
-        var summary = Summary(rollout);
-        summary["steps"] = new JsonArray([.. (commands.Steps(key) ?? []).Select(w => JsonValue.Create(w))]);
-        summary["decisions"] = new JsonArray([.. decisions.Select(d => (JsonNode)new JsonObject
-        {
-            ["id"] = d.Id.ToString(),
-            ["at"] = AnalysisDocument.Format(d.At),
-            ["phase"] = d.Phase,
-            ["weight"] = d.CanaryWeight,
-            ["verdict"] = d.Verdict,
-            ["reason"] = d.Reason,
-            ["actions"] = JsonNode.Parse(d.ActionsJson),
-            ["analysisId"] = d.AnalysisId?.ToString(),
-        })]);
-        summary["analyses"] = new JsonArray([.. analyses.Select(a => (JsonNode)Analysis(a))]);
-        return Results.Json(summary, Json);
-    }
-
-    private static async Task<IResult> CommandAsync(string ns, string name, RolloutCommand command, IRolloutCommands commands, Microsoft.Extensions.Logging.ILoggerFactory log, HttpContext context, CancellationToken token)
-    {
-        try
-        {
-            if (!await commands.SendAsync(ns, name, command, token))
-            {
-                return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no Canary {ns}/{name} is known");
-            }
-        }
-        catch (Workloads.KubernetesWriteException e)
-        {
-            return Problems.Of(StatusCodes.Status503ServiceUnavailable, "Kubernetes unavailable", $"the command could not be written to the Canary: {e.Message}");
-        }
-
-        var caller = ApiAccess.CallerOf(context).Name;
-        var logger = log.CreateLogger("Canary.Api");
-        CommandSent(logger, command, ns, name, caller);
-        return Results.Json(new { rollout = $"{ns}/{name}", command = command.ToString().ToLowerInvariant(), status = "sent" }, Json, statusCode: StatusCodes.Status202Accepted);
-    }
-
     private static async Task<IResult> GetReportAsync(string week, HttpContext context, IAnalysisStore store, CancellationToken token)
     {
         if (await store.GetReportAsync(week, token) is not { } report)
@@ -278,36 +207,6 @@ public static partial class ApiEndpoints
     private static async Task<IResult> DeleteConfigAsync(string name, IAnalysisStore store, CancellationToken token) =>
         await store.DeleteConfigAsync(name, token) ? Results.NoContent() : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no config is named \"{name}\"");
 
-    private static JsonObject Summary(StoredRollout rollout)
-    {
-        var state = rollout.State;
-        var slash = rollout.Key.IndexOf('/', StringComparison.Ordinal);
-        return new JsonObject
-        {
-            ["namespace"] = rollout.Key[..slash],
-            ["name"] = rollout.Key[(slash + 1)..],
-            ["phase"] = state.Phase.ToString(),
-            ["weight"] = state.CanaryWeight,
-            ["lastScore"] = state.LastScore,
-            ["revision"] = state.Revision,
-            ["primaryRevision"] = state.PrimaryRevision,
-            ["failedChecks"] = state.FailedChecks,
-            ["paused"] = state.Paused,
-            ["updatedAt"] = AnalysisDocument.Format(rollout.UpdatedAt),
-        };
-    }
-
-    internal static JsonObject Analysis(AnalysisRecord a) => new()
-    {
-        ["id"] = a.Id.ToString(),
-        ["at"] = AnalysisDocument.Format(a.At),
-        ["verdict"] = a.Verdict,
-        ["score"] = a.Score,
-        ["inconclusive"] = a.Inconclusive,
-        ["result"] = JsonNode.Parse(a.ResultJson),
-        ["queries"] = JsonNode.Parse(a.QueriesJson),
-    };
-
     private static JsonObject Describe(RequestedAnalysis a, bool full)
     {
         var json = new JsonObject
@@ -337,9 +236,6 @@ public static partial class ApiEndpoints
 
     [GeneratedRegex("^[a-z0-9][-a-z0-9.]{0,62}$")]
     private static partial Regex ConfigName();
-
-    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "API: {Command} sent to rollout {Namespace}/{Name} by {Caller}")]
-    private static partial void CommandSent(Microsoft.Extensions.Logging.ILogger logger, RolloutCommand command, string @namespace, string name, string caller);
 
     /// <summary>A result with a Location header.</summary>
     private sealed class WithLocation(IResult inner, string location) : IResult

@@ -40,8 +40,14 @@ public static class Dashboard
         app.MapGet("/analyses/{id:guid}", AnalysisAsync).ExcludeFromDescription();
         app.MapGet("/reports", ReportsAsync).ExcludeFromDescription();
         app.MapPost("/signin", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
-        app.MapPost("/signout", (HttpContext context) =>
+        app.MapPost("/signout", (HttpContext context, ApiAccess access) =>
         {
+            // Like sign-in, only this site's own page may sign a browser out (no logout CSRF).
+            if (!ApiSecurity.SameOrigin(context, access.Options))
+            {
+                return Page(context, "Sign out", "<h1>Sign out from this site's own page</h1>", StatusCodes.Status403Forbidden);
+            }
+
             context.Response.Cookies.Delete(ApiAccess.Cookie);
             return Results.Redirect("/");
         }).ExcludeFromDescription().DisableAntiforgery();
@@ -121,11 +127,26 @@ public static class Dashboard
             return Page(context, "Not found", $"<h1>No rollout {E(key)}</h1>", StatusCodes.Status404NotFound);
         }
 
-        var decisions = await store.DecisionsAsync(key, token);
-        var analyses = await store.AnalysesAsync(key, token);
+        // The newest of each (?decisions= and ?analyses= page back): a page never grows with the history.
+        var query = context.Request.Query;
+        var olderDecisions = query["decisions"].ToString() is { Length: > 0 } d ? d : null;
+        var olderAnalyses = query["analyses"].ToString() is { Length: > 0 } a ? a : null;
+        Page<DecisionRecord> decisions;
+        Page<AnalysisRecord> analyses;
+        try
+        {
+            decisions = await store.DecisionsAsync(key, new PageRequest(After: olderDecisions), token);
+            analyses = await store.AnalysesAsync(key, new PageRequest(After: olderAnalyses), token);
+        }
+        catch (ArgumentException)
+        {
+            return Page(context, "Bad request", "<h1>That page link is not valid</h1><p><a href=\"/\">Back to the rollouts</a></p>", StatusCodes.Status400BadRequest);
+        }
+
+        var weights = await store.WeightHistoryAsync(key, RolloutEndpoints.MaxWeightPoints, token);
         var state = rollout.State;
         var operate = ApiAccess.CallerOf(context).Role >= ApiRole.Operator;
-        var steps = commands.Steps(key) is { } weights ? string.Join(" → ", weights.Select(w => $"{w} %")) : "–";
+        var steps = commands.Steps(key) is { } stepWeights ? string.Join(" → ", stepWeights.Select(w => $"{w} %")) : "–";
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"""
             <h1>{E(key)}</h1>
@@ -151,12 +172,12 @@ public static class Dashboard
                 """);
         }
 
-        html.Append("<h2>Canary weight over time</h2>\n").Append(decisions.Count == 0
+        html.Append("<h2>Canary weight over time</h2>\n").Append(weights.Count == 0
             ? "<p class=\"muted\">No decision yet.</p>\n"
-            : Reports.WeightChart.Svg([.. decisions.Select(d => ((d.At - decisions[0].At).TotalSeconds, d.CanaryWeight))], (decisions[^1].At - decisions[0].At).TotalSeconds, 760, 180,
-                $"{AnalysisDocument.Format(decisions[0].At)} … {AnalysisDocument.Format(decisions[^1].At)}", "weights")).Append("<h2>Analyses</h2>\n");
+            : Reports.WeightChart.Svg([.. weights.Select(w => ((w.At - weights[0].At).TotalSeconds, w.Weight))], (weights[^1].At - weights[0].At).TotalSeconds, 760, 180,
+                $"{AnalysisDocument.Format(weights[0].At)} … {AnalysisDocument.Format(weights[^1].At)}", "weights")).Append("<h2>Analyses</h2>\n");
         html.Append("<table><thead><tr><th>at</th><th>verdict</th><th class=\"num\">score</th><th>metric</th><th>classification</th><th>interval (experiment − control)</th><th>reason</th></tr></thead><tbody>\n");
-        foreach (var analysis in analyses.Reverse())
+        foreach (var analysis in analyses.Items)
         {
             var metrics = JsonNode.Parse(analysis.ResultJson)?["metrics"] as JsonArray ?? [];
             var first = true;
@@ -176,19 +197,20 @@ public static class Dashboard
                 var classification = metric["classification"]?.GetValue<string>() ?? "?";
                 var test = metric["test"];
                 var interval = test is JsonObject t && t["lower"] is JsonValue lower && t["upper"] is JsonValue upper
-                    ? $"{Number(lower)} … {Number(upper)}"
+                    ? $"{DashboardCharts.Number(lower)} … {DashboardCharts.Number(upper)}"
                     : "–";
                 html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td>{E(metric["name"]?.GetValue<string>() ?? "?")}</td><td class=\"{E(classification)}\">{E(classification)}</td><td class=\"num\">{E(interval)}</td><td>{E(metric["reason"]?.GetValue<string>() ?? string.Empty)}</td></tr>\n");
             }
         }
 
-        html.Append("</tbody></table>\n<h2>Decisions</h2>\n<table><thead><tr><th>at</th><th>phase</th><th class=\"num\">weight</th><th>verdict</th><th>reason</th></tr></thead><tbody>\n");
-        foreach (var decision in decisions.Reverse().Take(200))
+        html.Append("</tbody></table>\n").Append(Older(key, "analyses", analyses.Next, olderDecisions));
+        html.Append("<h2>Decisions</h2>\n<table><thead><tr><th>at</th><th>phase</th><th class=\"num\">weight</th><th>verdict</th><th>reason</th></tr></thead><tbody>\n");
+        foreach (var decision in decisions.Items)
         {
             html.Append(CultureInfo.InvariantCulture, $"<tr><td>{AnalysisDocument.Format(decision.At)}</td><td class=\"{E(decision.Phase)}\">{E(decision.Phase)}</td><td class=\"num\">{decision.CanaryWeight} %</td><td>{E(decision.Verdict)}</td><td>{E(decision.Reason)}</td></tr>\n");
         }
 
-        html.Append("</tbody></table>\n");
+        html.Append("</tbody></table>\n").Append(Older(key, "decisions", decisions.Next, olderAnalyses));
         return Page(context, key, html.ToString());
     }
 
@@ -232,9 +254,9 @@ public static class Dashboard
             html.Append(CultureInfo.InvariantCulture, $"<h2>{E(name)} <span class=\"{E(classification)}\">{E(classification)}</span></h2>\n<p>{E(metric["reason"]?.GetValue<string>() ?? string.Empty)}</p>\n");
             if (series?[name] is JsonObject pair)
             {
-                var control = Values(pair["control"]);
-                var experiment = Values(pair["experiment"]);
-                html.Append("<div class=\"charts\">").Append(SeriesChart(control, experiment)).Append(Distribution(control, experiment)).Append("</div>\n");
+                var control = DashboardCharts.Values(pair["control"]);
+                var experiment = DashboardCharts.Values(pair["experiment"]);
+                html.Append("<div class=\"charts\">").Append(DashboardCharts.Series(control, experiment)).Append(DashboardCharts.Distribution(control, experiment)).Append("</div>\n");
             }
             else
             {
@@ -262,8 +284,7 @@ public static class Dashboard
     private static async Task<IResult> SignInAsync(HttpContext context, ApiAccess access)
     {
         // Only this site's own form may sign a browser in (no login CSRF from another origin).
-        var origin = context.Request.Headers.Origin.ToString();
-        if (origin.Length > 0 && (!Uri.TryCreate(origin, UriKind.Absolute, out var from) || from.Authority != context.Request.Host.Value))
+        if (!ApiSecurity.SameOrigin(context, access.Options))
         {
             return Page(context, "Sign in", SignInForm("Sign in from this site's own page."), StatusCodes.Status403Forbidden);
         }
@@ -291,10 +312,35 @@ public static class Dashboard
         var back = form["back"].ToString();
         // A local path only: not //host, not /\host (which browsers read as //host), no control characters.
         var local = back.StartsWith('/') && back.Length > 0 && (back.Length == 1 || (back[1] != '/' && back[1] != '\\')) && !back.Any(char.IsControl);
-        return Results.Redirect(local ? back : "/");
+        return Results.Redirect(local ? LocalUrl(back) : "/");
     }
 
-    private static IResult SignInPage(HttpContext context) => Page(context, "Sign in", SignInForm(null, context.Request.Path), StatusCodes.Status401Unauthorized);
+    /// <summary>A local path as a Location header may carry it: characters beyond ASCII (and spaces) percent-encoded as UTF-8, escapes already there kept.</summary>
+    private static string LocalUrl(string path)
+    {
+        var url = new StringBuilder(path.Length);
+        Span<byte> bytes = stackalloc byte[4];
+        foreach (var rune in path.EnumerateRunes())
+        {
+            if (rune.Value is > 0x20 and < 0x7F)
+            {
+                url.Append((char)rune.Value);
+            }
+            else
+            {
+                foreach (var b in bytes[..rune.EncodeToUtf8(bytes)])
+                {
+                    url.Append(CultureInfo.InvariantCulture, $"%{b:X2}");
+                }
+            }
+        }
+
+        return url.ToString();
+    }
+
+    // The path as the browser sent it (escaped), so the form takes the user back to the same page.
+    private static IResult SignInPage(HttpContext context) =>
+        Page(context, "Sign in", SignInForm(null, context.Request.PathBase.Add(context.Request.Path).ToUriComponent() + context.Request.QueryString.ToUriComponent()), StatusCodes.Status401Unauthorized);
 
     private static string SignInForm(string? error, string back = "/") => $"""
         <h1>Sign in</h1>
@@ -319,105 +365,18 @@ public static class Dashboard
         return Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
     }
 
-    /// <summary>Both cohorts over the window, one point per step (gaps for missing steps).</summary>
-    private static string SeriesChart(double?[] control, double?[] experiment)
+    /// <summary>The link to the page of older rows (the other list stays where it is), or nothing on the last page.</summary>
+    private static string Older(string key, string list, string? next, string? other)
     {
-        const int Width = 460, Height = 200, Pad = 30;
-        var all = control.Concat(experiment).OfType<double>().ToList();
-        if (all.Count == 0)
-        {
-            return "<p class=\"muted\">No samples.</p>";
-        }
-
-        var (low, high) = (all.Min(), all.Max());
-        if (high <= low)
-        {
-            (low, high) = (low - 1, high + 1);
-        }
-
-        var count = Math.Max(2, Math.Max(control.Length, experiment.Length));
-        string Line(double?[] values, string color)
-        {
-            var path = new StringBuilder();
-            var pen = 'M';
-            for (var i = 0; i < values.Length; i++)
-            {
-                if (values[i] is not { } v)
-                {
-                    pen = 'M';
-                    continue;
-                }
-
-                path.Append(CultureInfo.InvariantCulture, $"{pen}{Pad + (i * (Width - (2 * Pad)) / (count - 1.0)):0.#},{Height - Pad - ((v - low) / (high - low) * (Height - (2 * Pad))):0.#} ");
-                pen = 'L';
-            }
-
-            return $"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"/>";
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"""
-            <svg class="series" width="{Width}" height="{Height}" role="img" aria-label="samples of both cohorts over the window">
-            <text x="4" y="14" font-size="11">{Number(high)}</text><text x="4" y="{Height - Pad + 4}" font-size="11">{Number(low)}</text>
-            {Line(control, "#57606a")}{Line(experiment, "#bf3989")}
-            <text x="{Pad}" y="{Height - 8}" font-size="11" fill="#57606a">control</text><text x="{Pad + 60}" y="{Height - 8}" font-size="11" fill="#bf3989">experiment</text>
-            </svg>
-            """);
-    }
-
-    /// <summary>Both cohorts' values as side-by-side histograms over the same bins.</summary>
-    private static string Distribution(double?[] control, double?[] experiment)
-    {
-        const int Width = 460, Height = 200, Pad = 30, Bins = 20;
-        var a = control.OfType<double>().ToArray();
-        var b = experiment.OfType<double>().ToArray();
-        if (a.Length + b.Length == 0)
+        if (next is null)
         {
             return string.Empty;
         }
 
-        var (low, high) = (a.Concat(b).Min(), a.Concat(b).Max());
-        if (high <= low)
-        {
-            (low, high) = (low - 1, high + 1);
-        }
-
-        int[] Count(double[] values)
-        {
-            var bins = new int[Bins];
-            foreach (var v in values)
-            {
-                bins[Math.Min(Bins - 1, (int)((v - low) / (high - low) * Bins))]++;
-            }
-
-            return bins;
-        }
-
-        var (ca, cb) = (Count(a), Count(b));
-        var most = Math.Max(1, Math.Max(ca.Max(), cb.Max()));
-        var bars = new StringBuilder();
-        var width = (Width - (2.0 * Pad)) / Bins;
-        for (var i = 0; i < Bins; i++)
-        {
-            foreach (var (counts, offset, color) in new[] { (ca, 0.0, "#57606a"), (cb, width / 2, "#bf3989") })
-            {
-                var h = counts[i] * (Height - (2.0 * Pad)) / most;
-                bars.Append(CultureInfo.InvariantCulture, $"<rect x=\"{Pad + (i * width) + offset:0.#}\" y=\"{Height - Pad - h:0.#}\" width=\"{(width / 2) - 1:0.#}\" height=\"{h:0.#}\" fill=\"{color}\"/>");
-            }
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"""
-            <svg class="distribution" width="{Width}" height="{Height}" role="img" aria-label="distribution of both cohorts">
-            {bars}<text x="{Pad}" y="{Height - 8}" font-size="11">{Number(low)} … {Number(high)}</text>
-            </svg>
-            """);
+        var otherList = list == "decisions" ? "analyses" : "decisions";
+        var keep = other is null ? string.Empty : $"&{otherList}={Uri.EscapeDataString(other)}";
+        return $"<p><a class=\"older\" id=\"older-{list}\" href=\"/rollouts/{E(key)}?{list}={Uri.EscapeDataString(next)}{E(keep)}\">older {list} →</a></p>\n";
     }
-
-    private static double?[] Values(JsonNode? node) =>
-        node is JsonArray array ? [.. array.Select(v => v is JsonValue value && value.TryGetValue<double>(out var d) ? d : (double?)null)] : [];
-
-    private static string Number(JsonValue value) => value.TryGetValue<double>(out var d) ? Number(d) : "–";
-
-    private static string Number(double value) => Math.Abs(value) is >= 1e4 or (< 1e-3 and > 0) ? value.ToString("0.###e0", CultureInfo.InvariantCulture) : value.ToString("0.####", CultureInfo.InvariantCulture);
 
     private static string Score(double? score) => score is { } s ? s.ToString("0.#", CultureInfo.InvariantCulture) : "–";
 

@@ -1,11 +1,16 @@
 using System.Text.RegularExpressions;
+using Canary.Analyzer.Judging;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Canary.Analyzer.Api;
 
-/// <summary>One field of a request and what is wrong with it.</summary>
-public sealed record FieldProblem(string Field, string Reason, int? Line = null);
+/// <summary>One field of a request and what is wrong with it; Line and Column say where in the body, when known.</summary>
+public sealed record FieldProblem(string Field, string Reason, int? Line = null, int? Column = null);
+
+/// <summary>The media types an endpoint's body may have (metadata: the body reader checks them, the OpenAPI document lists them).</summary>
+public sealed record BodyTypes(IReadOnlyList<string> Types);
 
 /// <summary>RFC 7807 problem+json answers, with an "errors" list naming each field and its reason.</summary>
 public static partial class Problems
@@ -32,10 +37,26 @@ public static partial class Problems
         return Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", errors.Select(e => $"{e.Field}: {e.Reason}")), errors);
     }
 
-    /// <summary>The request body, at most the limit; null with a 413 (or 400) problem when it cannot be read.</summary>
+    /// <summary>JSON bodies: application/json (and any +json type).</summary>
+    public static readonly IReadOnlyList<string> JsonBody = ["application/json"];
+
+    /// <summary>Config documents: JSON or YAML.</summary>
+    public static readonly IReadOnlyList<string> DocumentBody = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/plain"];
+
+    /// <summary>Declares the body's media types: the reader refuses others with 415 (after authentication), the OpenAPI document lists them.</summary>
+    public static RouteHandlerBuilder WithBody(this RouteHandlerBuilder endpoint, IReadOnlyList<string> types) =>
+        endpoint.WithMetadata(new BodyTypes(types));
+
+    /// <summary>The request body, at most the limit; null with a 415, 413 (or 400) problem when it cannot be taken.</summary>
     public static async Task<(byte[]? Body, IResult? Problem)> ReadBodyAsync(HttpContext context, long limit)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var accepted = context.GetEndpoint()?.Metadata.GetMetadata<BodyTypes>()?.Types ?? JsonBody;
+        if (Unsupported(context.Request.ContentType, accepted) is { } unsupported)
+        {
+            return (null, unsupported);
+        }
+
         if (context.Request.ContentLength > limit)
         {
             return (null, TooLarge(limit));
@@ -62,6 +83,22 @@ public static partial class Problems
         }
 
         return buffer.Length == 0 ? (null, Field("body", "is empty: send a JSON document")) : (buffer.ToArray(), null);
+    }
+
+    /// <summary>A 415 naming what is accepted, when a Content-Type is given and is none of them (none given is taken as the first).</summary>
+    private static IResult? Unsupported(string? contentType, IReadOnlyList<string> accepted)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return null;
+        }
+
+        var type = contentType.Split(';', 2)[0].Trim();
+        var json = accepted.Contains("application/json") && type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+        return json || accepted.Contains(type, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : Of(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", $"the body is {DocumentNode.Shorten(type)}; send Content-Type: {string.Join(" or ", accepted)}",
+                [new FieldProblem("Content-Type", $"\"{DocumentNode.Shorten(type)}\" is not one of {string.Join(", ", accepted)}")]);
     }
 
     private static IResult TooLarge(long limit) =>

@@ -25,7 +25,8 @@ public static class CanaryCli
           help                                        print this text
 
         exit status: 0 done, 1 --gate and the verdict is not Pass, 2 bad input or usage,
-                     3 the metrics source failed
+                     3 an external system failed (the metrics source, the store or the Kubernetes API),
+                     70 a fault inside canary (please report it), 130 interrupted
         """;
 
     public static Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
@@ -75,7 +76,17 @@ public static class CanaryCli
                 await stderr.WriteLineAsync($"canary {args[0]}:   query: {string.Join(' ', e.Query.Split('\n', StringSplitOptions.TrimEntries))}");
             }
 
-            return ExitCodes.SourceFailed;
+            return ExitCodes.ExternalFailed;
+        }
+        catch (Storage.StoreException e)
+        {
+            await stderr.WriteLineAsync($"canary {args[0]}: {e.Message}");
+            return ExitCodes.ExternalFailed;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            await stderr.WriteLineAsync($"canary {args[0]}: the store failed: {e.Message}");
+            return ExitCodes.ExternalFailed;
         }
     }
 

@@ -33,7 +33,6 @@ internal static class DemoCommand
         1 when not, 2 for bad usage or missing programs, 130 when interrupted.
         """;
 
-    private const int Interrupted = 130;
     private static readonly HashSet<string> Flags = ["--help", "--fast"];
     private static readonly HashSet<string> ValueOptions = ["--output"];
 
@@ -75,7 +74,7 @@ internal static class DemoCommand
         await File.WriteAllTextAsync(Path.Combine(output, "summary.json"), summary.ToJson(), CancellationToken.None);
         await File.WriteAllTextAsync(Path.Combine(output, "summary.html"), summary.ToHtml(), CancellationToken.None);
         await stdout.WriteLineAsync($"summary: {Path.Combine(output, "summary.html")} and summary.json; logs in {work}");
-        return summary.Interrupted ? Interrupted : summary.AsExpected ? ExitCodes.Done : ExitCodes.GateFailed;
+        return summary.Interrupted ? ExitCodes.Interrupted : summary.AsExpected ? ExitCodes.Done : ExitCodes.GateFailed;
     }
 }
 

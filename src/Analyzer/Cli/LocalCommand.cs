@@ -4,7 +4,6 @@ using Serilog;
 using Serilog.Extensions.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -62,8 +61,7 @@ internal static class LocalCommand
 
         await using (store)
         {
-            using var logger = new LoggerConfiguration().MinimumLevel.Information()
-                .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger();
+            using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
             using var logs = new SerilogLoggerFactory(logger);
             using var client = new PrometheusClient(prometheus, time);
             await using var rollouts = new LocalRollouts(line.Positional, store, new PrometheusMetricSource(client), templates, line.Option("--state") ?? "canary-state", time, logs);
@@ -85,7 +83,6 @@ internal static class LocalCommand
                 Api.ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
                 web = builder.Build();
                 Api.ApiHosting.MapCanaryApi(web);
-                web.MapGet("/healthz", () => Results.Text("ok\n"));
                 await web.StartAsync(cancellationToken);
                 await stdout.WriteLineAsync($"canary local: the API and the dashboard on {urls}");
             }

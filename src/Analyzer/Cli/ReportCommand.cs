@@ -42,7 +42,7 @@ internal static class ReportCommand
         {
             // Opening would create an empty database: say that there is none instead.
             await stderr.WriteLineAsync($"canary report: the store cannot be read: {location["sqlite:".Length..]}: no such file; nothing was written");
-            return ExitCodes.SourceFailed;
+            return ExitCodes.ExternalFailed;
         }
 
         var (store, _) = Settings.Store(settings, location);
@@ -59,7 +59,7 @@ internal static class ReportCommand
                 var older = e.Message.Contains("no such", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase);
                 await stderr.WriteLineAsync($"canary report: the store cannot be read ({Storage.StoreLocation.Redact(location)}): {e.Message}; nothing was written"
                     + (older ? " (a store of an older canary: start canary serve once on it to migrate it)" : string.Empty));
-                return ExitCodes.SourceFailed;
+                return ExitCodes.ExternalFailed;
             }
 
             var folder = Path.GetFullPath(line.Option("--output") ?? $"report-{week.Label}");

@@ -7,14 +7,12 @@ using Canary.Analyzer.Workloads;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using Quartz;
 using Canary.Analyzer.Api;
 using Serilog;
-using Serilog.Formatting.Compact;
 
 namespace Canary.Analyzer.Cli;
 
@@ -71,19 +69,7 @@ internal static class ServeCommand
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(settings);
         builder.WebHost.UseUrls(line.Option("--urls") ?? "http://0.0.0.0:8080");
-        builder.Services.AddSerilog(configuration =>
-        {
-            configuration.MinimumLevel.Information().MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
-                .MinimumLevel.Override("Quartz", Serilog.Events.LogEventLevel.Warning).Enrich.FromLogContext();
-            if (json)
-            {
-                configuration.WriteTo.Console(new RenderedCompactJsonFormatter());
-            }
-            else
-            {
-                configuration.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-            }
-        });
+        builder.Services.AddSerilog(configuration => Logs.Configure(configuration, json));
 
         var reportZone = ReportCommand.Zone(settings["Canary:Reports:TimeZone"] ?? "UTC", "Canary:Reports:TimeZone");
         var reportCron = settings["Canary:Reports:Cron"] ?? ReportJob.DefaultCron;
@@ -160,25 +146,7 @@ internal static class ServeCommand
         services.AddHostedService<TargetWatcher>();
 
         var app = builder.Build();
-        ApiHosting.MapCanaryApi(app);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", async (CanaryRegistry registry, IAnalysisStore readyStore, CancellationToken token) =>
-        {
-            if (!registry.Synced)
-            {
-                return Results.Text("not ready: the Canary resources have not been listed yet\n", statusCode: 503);
-            }
-
-            try
-            {
-                await readyStore.ListRolloutsAsync(token);
-                return Results.Text("ok\n");
-            }
-            catch (System.Data.Common.DbException e)
-            {
-                return Results.Text($"not ready: the store cannot be read: {e.Message}\n", statusCode: 503);
-            }
-        });
+        ApiHosting.MapCanaryApi(app, services => services.GetRequiredService<CanaryRegistry>().Synced ? null : "the Canary resources have not been listed yet");
         app.MapMetrics("/metrics");
         await app.StartAsync(cancellationToken);
         return await HostRun.UntilStoppedAsync(app, cancellationToken);
