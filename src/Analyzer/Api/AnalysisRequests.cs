@@ -53,10 +53,14 @@ public static class AnalysisRequestReader
 
     /// <summary>The request, or the problems; configName is resolved by lookup (null when no such config).</summary>
     public static async Task<(AnalysisRequest? Request, IReadOnlyList<FieldProblem> Problems)> ReadAsync(
-        byte[] body, TemplateLibrary templates, Func<string, Task<string?>> lookup, ApiOptions limits, TimeProvider time)
+        byte[] body, TemplateLibrary templates, Func<string, Task<string?>> lookup, ApiOptions limits, TimeProvider clock, ApiRole role)
     {
         ArgumentNullException.ThrowIfNull(lookup);
         ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(clock);
+
+        // "now" is one instant for the whole request: start now-7d and end now make exactly 7 days.
+        var time = new FixedTime(clock.GetUtcNow());
         DocumentNode root;
         try
         {
@@ -64,7 +68,7 @@ public static class AnalysisRequestReader
         }
         catch (DocumentException e)
         {
-            return (null, [new FieldProblem("body", e.Reason, e.Line)]);
+            return (null, [Problems.Syntax(e)]);
         }
 
         var fields = new DocumentFields();
@@ -88,6 +92,15 @@ public static class AnalysisRequestReader
             {
                 fields.Problem(cohort, "is required: the label matchers of the cohort, e.g. version=\"v1\"", root.Line);
             }
+            else if (LabelMatchers.Parse(value, out var reason) is { } canonical)
+            {
+                // Only label matchers, written back with every value escaped: a caller selects a cohort, never adds PromQL.
+                (control, experiment) = cohort == "control" ? (canonical, experiment) : (control, canonical);
+            }
+            else
+            {
+                fields.Problem(cohort, reason, root[cohort]!.Line);
+            }
         }
 
         var variables = fields.StringMap(root, string.Empty, "variables");
@@ -102,6 +115,14 @@ public static class AnalysisRequestReader
         else if (inline is not null)
         {
             config = CanaryConfigReader.ReadNode(inline, "config", fields, templates, variables, templateProblems);
+            for (var i = 0; config is not null && role < limits.InlineQueriesRole && i < config.Metrics.Count; i++)
+            {
+                if (config.Metrics[i].TemplateName is null)
+                {
+                    var needed = limits.InlineQueriesRole.ToString().ToLowerInvariant();
+                    fields.Problem($"config.metrics[{i}].query", $"inline PromQL needs the {needed} role (Api:InlineQueriesRole); use a template, or a named config an admin put", fields.LineOf($"config.metrics[{i}]"));
+                }
+            }
         }
         else if (name is not null)
         {
@@ -243,198 +264,12 @@ public static class AnalysisRequestReader
         return null;
     }
 
+    /// <summary>A clock stopped at one instant: what "now" means for all of one request.</summary>
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
     private static List<FieldProblem> Convert(DocumentFields fields) =>
         [.. fields.Problems.OrderBy(p => p.Line).Select(p => new FieldProblem(p.Path, p.Reason, p.Line > 0 ? p.Line : null))];
-}
-
-/// <summary>
-/// Runs requested analyses in the background, a few at once: each judgement fetches both cohorts
-/// from Prometheus and judges them; a judgement whose window ends in the future waits for it (a
-/// real-time canary, as Kayenta runs them). The record moves Running → Succeeded (verdict of the
-/// last judgement) or Failed (why: Prometheus down, a rejected query), and is saved at each step.
-/// </summary>
-public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClient prometheus, ApiOptions options, TimeProvider time, ILogger<AnalysisRunner> log) : IHostedService, IDisposable
-{
-    /// <summary>How often a running analysis tells the store it is alive; one silent for a few of these is taken for lost.</summary>
-    public static readonly TimeSpan Heartbeat = TimeSpan.FromMinutes(1);
-
-    private readonly SemaphoreSlim slots = new(Math.Max(1, options.ConcurrentAnalyses));
-    private readonly CancellationTokenSource stopping = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task> running = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, RequestedAnalysis> records = new();
-    private ITimer? heartbeat;
-
-    /// <summary>Analyses accepted and not finished in this process (running, waiting for their windows or for a slot).</summary>
-    public int Pending => running.Count;
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Analyses whose replica stopped beating (crashed, stopped) are marked Failed, by whichever replica notices first.
-        heartbeat = time.CreateTimer(_ => _ = BeatAsync(), null, TimeSpan.Zero, Heartbeat);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (heartbeat is not null)
-        {
-            await heartbeat.DisposeAsync();
-        }
-
-        await stopping.CancelAsync();
-        await Task.WhenAll(running.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
-
-    public void Dispose()
-    {
-        heartbeat?.Dispose();
-        slots.Dispose();
-        stopping.Dispose();
-    }
-
-    /// <summary>Saves the record as Running and starts it; returns once it is saved.</summary>
-    public async Task<RequestedAnalysis> StartAsync(AnalysisRequest request, string requestJson, string caller, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var now = time.GetUtcNow();
-        var record = new RequestedAnalysis(Guid.NewGuid(), request.Service, now, now, RequestedAnalysis.Running, null, null, requestJson, null, null, caller);
-        await store.SaveRequestedAnalysisAsync(record, cancellationToken);
-        records[record.Id] = record;
-        var task = Task.Run(() => RunAsync(record, request), CancellationToken.None);
-        running[record.Id] = task;
-        _ = task.ContinueWith(t => running.TryRemove(record.Id, out _), TaskScheduler.Default);
-        return record;
-    }
-
-    private async Task BeatAsync()
-    {
-        try
-        {
-            var now = time.GetUtcNow();
-            foreach (var record in records.Values.Where(r => r.Status == RequestedAnalysis.Running))
-            {
-                await store.TouchRequestedAnalysisAsync(record.Id, now, stopping.Token);
-            }
-
-            var abandoned = await store.AbandonRunningAnalysesAsync("canary stopped while the analysis ran; ask again", now - (3 * Heartbeat), stopping.Token);
-            if (abandoned > 0)
-            {
-                Abandoned(log, abandoned);
-            }
-        }
-        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The next beat tries again.
-        }
-    }
-
-    private async Task RunAsync(RequestedAnalysis record, AnalysisRequest request)
-    {
-        var token = stopping.Token;
-        var judgements = new JsonArray();
-        try
-        {
-            JudgeResult? last = null;
-            foreach (var window in request.Judgements())
-            {
-                // Waiting for a window of a real-time analysis holds no slot; only judging does.
-                var wait = window.End - time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, time, token);
-                }
-
-                await slots.WaitAsync(token);
-                (JudgeResult Result, JsonNode Json) judged;
-                try
-                {
-                    judged = await JudgeAsync(request, window, token);
-                }
-                finally
-                {
-                    slots.Release();
-                }
-
-                // Only the last judgement keeps its samples: a growing window repeats them all.
-                if (judgements.Count > 0 && judgements[^1] is JsonObject previous)
-                {
-                    previous.Remove("series");
-                }
-
-                judgements.Add(judged.Json);
-                last = judged.Result;
-                record = record with { UpdatedAt = time.GetUtcNow(), Verdict = last.Classification.ToString(), Score = last.Score, ResultJson = Result(judgements) };
-                records[record.Id] = record;
-                await store.SaveRequestedAnalysisAsync(record, token);
-                if (request.FailFast && last.Classification != AnalysisClassification.Pass)
-                {
-                    break;
-                }
-            }
-
-            record = record with { Status = RequestedAnalysis.Succeeded, UpdatedAt = time.GetUtcNow(), Verdict = last?.Classification.ToString(), Score = last?.Score, ResultJson = Result(judgements) };
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            record = Failed(record, "canary stopped while the analysis ran; ask again", judgements);
-        }
-#pragma warning disable CA1031 // Whatever failed, the analysis is marked Failed with the reason; it is never left Running.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            var reason = e is MetricsSourceException or SeriesShapeException or ArgumentException or Cli.InputException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-            record = Failed(record, reason, judgements);
-        }
-
-        records.TryRemove(record.Id, out _);
-        try
-        {
-            await store.SaveRequestedAnalysisAsync(record, CancellationToken.None);
-            Finished(log, record.Id, record.Service, record.Status, record.Verdict ?? "-", record.Error ?? string.Empty);
-        }
-        catch (System.Data.Common.DbException e)
-        {
-            // Its heartbeat stops, so another look marks it Failed.
-            SaveFailed(log, record.Id, e.Message);
-        }
-    }
-
-    /// <summary>Failed: the reason, the judgements made so far, and no verdict (docs/api.md).</summary>
-    private RequestedAnalysis Failed(RequestedAnalysis record, string reason, JsonArray judgements) =>
-        record with { Status = RequestedAnalysis.Failed, UpdatedAt = time.GetUtcNow(), Error = reason, Verdict = null, Score = null, ResultJson = Result(judgements) };
-
-    private async Task<(JudgeResult Result, JsonNode Json)> JudgeAsync(AnalysisRequest request, AnalysisWindow window, CancellationToken cancellationToken)
-    {
-        var config = request.Config;
-        var queries = MetricCollector.Render(config, request.Cohorts, config.Interval);
-        var source = new PrometheusMetricSource(prometheus);
-        var series = await MetricCollector.CollectAsync(source, config, queries, window, 8, cancellationToken);
-        var result = CanaryJudge.Judge(config.Judge, series);
-        var warnings = source.Warnings.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        using var buffer = new MemoryStream();
-        JudgeDocumentWriter.Write(buffer, result, writer =>
-        {
-            AnalysisDocument.WriteWindow(writer, window, config.Interval);
-            AnalysisDocument.WriteQueries(writer, config, queries);
-            AnalysisDocument.WriteSeries(writer, series.Values);
-            if (warnings.Count > 0)
-            {
-                writer.WriteStartArray("warnings");
-                warnings.ForEach(writer.WriteStringValue);
-                writer.WriteEndArray();
-            }
-        });
-        return (result, JsonNode.Parse(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length))!);
-    }
-
-    private static string Result(JsonArray judgements) => new JsonObject { ["judgements"] = judgements.DeepClone() }.ToJsonString();
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "analysis {Id} of {Service}: {Status}, verdict {Verdict} {Error}")]
-    private static partial void Finished(ILogger logger, Guid id, string service, string status, string verdict, string error);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "analysis {Id}: its result cannot be saved: {Error}")]
-    private static partial void SaveFailed(ILogger logger, Guid id, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} requested analyses were running when canary stopped; they are marked Failed")]
-    private static partial void Abandoned(ILogger logger, int count);
 }

@@ -36,6 +36,8 @@ public static partial class ApiEndpoints
             .RequireRole(ApiRole.Viewer, read: false).WithBody(Problems.JsonBody).Produces<JsonObject>(StatusCodes.Status202Accepted);
         api.MapGet("/analyses/{id:guid}", GetAnalysisAsync).WithName("getAnalysis").WithSummary("An analysis: its status and, when done, its judgements with the rendered queries.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
+        api.MapDelete("/analyses/{id:guid}", CancelAnalysisAsync).WithName("cancelAnalysis").WithSummary("Stop a running analysis (the token that asked for it, or an admin); it ends Cancelled.")
+            .RequireRole(ApiRole.Viewer, read: false).Produces<JsonObject>();
         api.MapGet("/analyses", FindAnalysesAsync).WithName("findAnalyses").WithSummary("Requested analyses, newest first, by service, time and verdict; page with ?after=NEXT.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
         api.MapRollouts();
@@ -76,7 +78,7 @@ public static partial class ApiEndpoints
         }
         catch (Cli.InputException e)
         {
-            return Problems.Invalid(e.Problems);
+            return Problems.Invalid(e);
         }
 
         var result = CanaryJudge.Judge(document.Config, document.Series);
@@ -94,20 +96,43 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var (request, problems) = await AnalysisRequestReader.ReadAsync(body!, templates, async name => (await store.GetConfigAsync(name, token))?.Body, access.Options, time);
+        var (request, problems) = await AnalysisRequestReader.ReadAsync(body!, templates, async name => (await store.GetConfigAsync(name, token))?.Body, access.Options, time, ApiAccess.CallerOf(context).Role);
         if (request is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Reason}")), problems);
         }
 
-        if (runner.Pending >= access.Options.MaxPendingAnalyses)
+        var (record, refusal) = await runner.StartAsync(request, Encoding.UTF8.GetString(body!), ApiAccess.CallerOf(context), token);
+        if (refusal is not null)
         {
-            return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many analyses", $"{runner.Pending} analyses are unfinished here, the most Api:MaxPendingAnalyses allows; ask again when some are done");
+            context.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Problems.Of(StatusCodes.Status429TooManyRequests, "Too many analyses", refusal.Detail);
         }
 
-        var record = await runner.StartAsync(request, Encoding.UTF8.GetString(body!), ApiAccess.CallerOf(context).Name, token);
-        var location = $"/api/v1/analyses/{record.Id}";
+        var location = $"/api/v1/analyses/{record!.Id}";
         return new WithLocation(Results.Json(new { id = record.Id, status = record.Status, location }, Json, statusCode: StatusCodes.Status202Accepted), location);
+    }
+
+    private static async Task<IResult> CancelAnalysisAsync(Guid id, HttpContext context, IAnalysisStore store, AnalysisRunner runner, CancellationToken token)
+    {
+        if (await store.GetRequestedAnalysisAsync(id, token) is not { } analysis)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no analysis has the id {id}");
+        }
+
+        var caller = ApiAccess.CallerOf(context);
+        if (caller.Name != analysis.RequestedBy && caller.Role < ApiRole.Admin)
+        {
+            return Problems.Of(StatusCodes.Status403Forbidden, "Forbidden", $"analysis {id} was asked for by \"{analysis.RequestedBy}\"; only that token or an admin may stop it");
+        }
+
+        if (analysis.Status != RequestedAnalysis.Running || !await runner.CancelAsync(id, caller.Name, token))
+        {
+            var now = await store.GetRequestedAnalysisAsync(id, token);
+            return Problems.Of(StatusCodes.Status409Conflict, "Not running", $"analysis {id} is {now?.Status ?? analysis.Status}, not Running; there is nothing to stop");
+        }
+
+        return Results.Json(new { id, status = RequestedAnalysis.Cancelled, location = $"/api/v1/analyses/{id}" }, Json);
     }
 
     private static async Task<IResult> GetAnalysisAsync(Guid id, IAnalysisStore store, CancellationToken token) =>
@@ -195,7 +220,7 @@ public static partial class ApiEndpoints
         }
         catch (Cli.InputException e)
         {
-            return Problems.Invalid(e.Problems, "body");
+            return Problems.Invalid(e, "body");
         }
 
         var created = await store.PutConfigAsync(new NamedConfig(name, text, time.GetUtcNow(), ApiAccess.CallerOf(context).Name), token);

@@ -29,13 +29,22 @@ public static partial class Problems
     /// <summary>A 400 for one field.</summary>
     public static IResult Field(string field, string reason) => Of(StatusCodes.Status400BadRequest, "Bad request", $"{field}: {reason}", [new FieldProblem(field, reason)]);
 
-    /// <summary>A 400 from the readers' problems ("source:line path: reason"), each split into its field, line and reason.</summary>
-    public static IResult Invalid(IReadOnlyList<string> problems, string prefix = "")
+    /// <summary>A 400 from a reader's problems, each with its field (under prefix: "body.metrics[0]"), line, column and reason.</summary>
+    public static IResult Invalid(Cli.InputException input, string prefix = "")
     {
-        ArgumentNullException.ThrowIfNull(problems);
-        var errors = problems.Select(p => Parse(p, prefix)).ToList();
+        ArgumentNullException.ThrowIfNull(input);
+        var errors = input.Details is { } details
+            ? details.Select(d => new FieldProblem(FieldOf(d.Path, prefix), d.Reason, d.Line > 0 ? d.Line : null, d.Column > 0 ? d.Column : null)).ToList()
+            : input.Problems.Select(p => Parse(p, prefix)).ToList();
         return Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", errors.Select(e => $"{e.Field}: {e.Reason}")), errors);
     }
+
+    /// <summary>A body that is not well-formed: the field being read, the line and the column.</summary>
+    internal static FieldProblem Syntax(DocumentException error, string prefix = "") =>
+        new(FieldOf(error.Path, prefix), error.Reason, error.Line > 0 ? error.Line : null, error.Column > 0 ? error.Column : null);
+
+    private static string FieldOf(string path, string prefix) =>
+        path is "$" or "document" or "" ? (prefix.Length > 0 ? prefix : "$") : prefix.Length > 0 ? $"{prefix}.{path}" : path;
 
     /// <summary>JSON bodies: application/json (and any +json type).</summary>
     public static readonly IReadOnlyList<string> JsonBody = ["application/json"];
@@ -109,15 +118,14 @@ public static partial class Problems
         var match = ProblemText().Match(problem);
         if (!match.Success)
         {
-            return new FieldProblem(prefix.Length > 0 ? prefix : "body", problem);
+            return new FieldProblem(prefix.Length > 0 ? prefix : "$", problem);
         }
 
-        var path = match.Groups["path"].Value;
-        var field = path is "document" ? (prefix.Length > 0 ? prefix : "body") : prefix.Length > 0 ? $"{prefix}.{path}" : path;
-        return new FieldProblem(field, match.Groups["reason"].Value, match.Groups["line"].Success ? int.Parse(match.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture) : null);
+        int? Number(string group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+        return new FieldProblem(FieldOf(match.Groups["path"].Success ? match.Groups["path"].Value : "$", prefix), match.Groups["reason"].Value, Number("line"), Number("column"));
     }
 
-    // "source:12 path: reason", "source: path: reason" or "source:12: reason" (a syntax error).
-    [GeneratedRegex(@"^[^:]*:(?<line>\d+)?:? ?(?:(?<path>[^ :][^:]*?): )?(?<reason>.*)$", RegexOptions.Singleline)]
+    // "source:12 path: reason", "source:12:5 path: reason", "source: path: reason" or "source:12:5: reason" (a syntax error of the document itself); paths have no spaces.
+    [GeneratedRegex(@"^[^:]*:(?:(?<line>\d+)(?::(?<column>\d+))?)?:? ?(?:(?<path>[^\s:]+): )?(?<reason>.*)$", RegexOptions.Singleline)]
     private static partial Regex ProblemText();
 }

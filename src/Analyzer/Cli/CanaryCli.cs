@@ -47,7 +47,7 @@ public static class CanaryCli
         {
             return args[0] switch
             {
-                "judge" => await JudgeCommand.RunAsync(args[1..], stdin, stdout),
+                "judge" => await JudgeCommand.RunAsync(args[1..], stdin, stdout, cancellationToken),
                 "analyze" => await AnalyzeCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
                 "validate" => await ValidateCommand.RunAsync(args[1..], stdout),
                 "serve" => await ServeCommand.RunAsync(args[1..], stdout, cancellationToken),

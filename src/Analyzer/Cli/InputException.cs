@@ -19,5 +19,11 @@ public sealed class InputException : Exception
     public InputException(string message, Exception innerException)
         : base(message, innerException) => Problems = [message];
 
+    /// <summary>The problems as structured fields, when the reader kept them (the API answers with their path, line and column).</summary>
+    public InputException(IReadOnlyList<Judging.DocumentProblem> problems, string source)
+        : this([.. (problems ?? []).Select(p => p.Format(source))]) => Details = problems;
+
     public IReadOnlyList<string> Problems { get; } = [];
+
+    public IReadOnlyList<Judging.DocumentProblem>? Details { get; }
 }

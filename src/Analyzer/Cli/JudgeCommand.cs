@@ -1,4 +1,5 @@
 using Canary.Analyzer.Judging;
+using Microsoft.Extensions.Configuration;
 using Canary.Judge;
 using Canary.Judge.Results;
 
@@ -9,7 +10,7 @@ internal static class JudgeCommand
 {
     private const string Usage = "usage: canary judge FILE [--gate] [--format json|table]   (FILE '-' reads stdin)";
 
-    public static async Task<int> RunAsync(string[] words, TextReader stdin, TextWriter stdout)
+    public static async Task<int> RunAsync(string[] words, TextReader stdin, TextWriter stdout, CancellationToken cancellationToken)
     {
         var line = CommandLine.Parse("judge", words, new HashSet<string> { "--gate", "--help" }, new HashSet<string> { "--format" });
         if (line.Has("--help"))
@@ -25,34 +26,26 @@ internal static class JudgeCommand
         }
 
         var file = line.Positional[0];
-        var bytes = await ReadInputAsync(file, stdin);
+        long maxBytes;
+        try
+        {
+            maxBytes = Settings.Load().GetValue("Judge:MaxInputBytes", JudgeInput.DefaultMaxBytes);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new InputException("Judge:MaxInputBytes: is not a whole number of bytes");
+        }
+
+        if (maxBytes <= 0)
+        {
+            throw new InputException($"Judge:MaxInputBytes: {maxBytes} is not a positive number of bytes");
+        }
+
+        var bytes = await JudgeInput.ReadAsync(file, stdin, maxBytes, cancellationToken);
         var document = JudgeDocumentReader.Read(bytes, file);
 
         var result = CanaryJudge.Judge(document.Config, document.Series);
         await VerdictOutput.WriteAsync(format, result, stdout);
         return line.Has("--gate") && result.Classification != AnalysisClassification.Pass ? ExitCodes.GateFailed : ExitCodes.Done;
-    }
-
-    private static async Task<ReadOnlyMemory<byte>> ReadInputAsync(string file, TextReader stdin)
-    {
-        if (file == "-")
-        {
-            return System.Text.Encoding.UTF8.GetBytes(await stdin.ReadToEndAsync());
-        }
-
-        try
-        {
-            return await File.ReadAllBytesAsync(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            var reason = e switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "no such file",
-                UnauthorizedAccessException => "permission denied",
-                _ => e.Message,
-            };
-            throw new InputException($"{file}: cannot read: {reason}");
-        }
     }
 }

@@ -2,11 +2,18 @@ using System.Globalization;
 
 namespace Canary.Analyzer.Judging;
 
-/// <summary>One problem of a document: the 1-based line (0 when unknown), the field's path and the reason.</summary>
+/// <summary>One problem of a document: the 1-based line (0 when unknown), the field's path and the reason; syntax errors also have a column, and "$" as the path of the document itself.</summary>
 public sealed record DocumentProblem(int Line, string Path, string Reason)
 {
-    /// <summary>"checkout.yaml:14 metrics[2].direction: reason", or "file: path: reason" without a line.</summary>
-    public string Format(string file) => Line > 0 ? $"{file}:{Line} {Path}: {Reason}" : $"{file}: {Path}: {Reason}";
+    /// <summary>The 1-based column (0 when unknown).</summary>
+    public int Column { get; init; }
+
+    /// <summary>"checkout.yaml:14 metrics[2].direction: reason", "c.json:2:13 config.metrics: malformed JSON: …", or "file: path: reason" without a line.</summary>
+    public string Format(string file)
+    {
+        var at = Line > 0 ? (Column > 0 ? $"{file}:{Line}:{Column}" : $"{file}:{Line}") : $"{file}:";
+        return Path == "$" ? $"{at}{(Line > 0 ? ":" : string.Empty)} {Reason}" : $"{at} {Path}: {Reason}";
+    }
 
     public override string ToString() => Line > 0 ? $"line {Line} {Path}: {Reason}" : $"{Path}: {Reason}";
 }
@@ -39,7 +46,7 @@ internal sealed class DocumentFields
         }
         catch (DocumentException e)
         {
-            return (null, [$"{source}:{e.Line}: {e.Reason}"]);
+            return (null, [e.ToProblem().Format(source)]);
         }
 
         var fields = new DocumentFields();

@@ -21,7 +21,7 @@ internal sealed partial class DocumentNode
             }
 
             parser.Consume<DocumentStart>();
-            var root = ReadYaml(parser, anchors, 0);
+            var root = ReadYaml(parser, anchors, 0, string.Empty);
             parser.Consume<DocumentEnd>();
             if (!parser.TryConsume<StreamEnd>(out _))
             {
@@ -32,12 +32,30 @@ internal sealed partial class DocumentNode
         }
         catch (YamlException e)
         {
-            var reason = e.InnerException is YamlException inner && inner.Message.Length > 0 ? inner.Message : e.Message;
-            throw new DocumentException((int)e.Start.Line, $"malformed YAML at column {e.Start.Column}: {FirstSentence(StripLocation(reason))}");
+            throw Syntax(e, "$");
         }
     }
 
-    private static DocumentNode ReadYaml(IParser parser, Dictionary<string, DocumentNode> anchors, int depth)
+    private static DocumentException Syntax(YamlException e, string path)
+    {
+        var reason = e.InnerException is YamlException inner && inner.Message.Length > 0 ? inner.Message : e.Message;
+        return new DocumentException((int)e.Start.Line, $"malformed YAML: {FirstSentence(StripLocation(reason))}", (int)e.Start.Column, path.Length == 0 ? "$" : path);
+    }
+
+    private static DocumentNode ReadYaml(IParser parser, Dictionary<string, DocumentNode> anchors, int depth, string path)
+    {
+        try
+        {
+            return ReadYamlNode(parser, anchors, depth, path);
+        }
+        catch (YamlException e)
+        {
+            // Raised while reading this node and none below it: the innermost path.
+            throw Syntax(e, path);
+        }
+    }
+
+    private static DocumentNode ReadYamlNode(IParser parser, Dictionary<string, DocumentNode> anchors, int depth, string path)
     {
         if (depth > MaxDepth)
         {
@@ -59,16 +77,16 @@ internal sealed partial class DocumentNode
             node = new DocumentNode(NodeKind.Mapping, (int)mappingStart.Start.Line);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var keyNode = ReadYaml(parser, anchors, depth + 1);
+                var keyNode = ReadYaml(parser, anchors, depth + 1, path);
                 if (keyNode.Kind is NodeKind.Mapping or NodeKind.Sequence)
                 {
                     throw new DocumentException(keyNode.Line, "keys must be plain words, not objects or arrays");
                 }
 
-                var value = ReadYaml(parser, anchors, depth + 1);
+                var value = ReadYaml(parser, anchors, depth + 1, Child(path, keyNode.Text));
                 if (node[keyNode.Text] is not null)
                 {
-                    throw new DocumentException(keyNode.Line, $"duplicate key \"{keyNode.Text}\"");
+                    throw new DocumentException(keyNode.Line, $"duplicate key \"{keyNode.Text}\"", 0, Child(path, keyNode.Text));
                 }
 
                 node.Members.Add((keyNode.Text, value));
@@ -80,7 +98,7 @@ internal sealed partial class DocumentNode
             node = new DocumentNode(NodeKind.Sequence, (int)sequenceStart.Start.Line);
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                node.Items.Add(ReadYaml(parser, anchors, depth + 1));
+                node.Items.Add(ReadYaml(parser, anchors, depth + 1, $"{path}[{node.Items.Count}]"));
             }
         }
         else

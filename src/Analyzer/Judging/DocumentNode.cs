@@ -131,9 +131,10 @@ internal sealed partial class DocumentNode
         return json ? ParseJson(Encoding.UTF8.GetBytes(text)) : ParseYaml(text);
     }
 
-    /// <exception cref="DocumentException">The bytes are not one well-formed JSON value.</exception>
+    /// <exception cref="DocumentException">The bytes are not UTF-8, or not one well-formed JSON value; it names the path, line and column.</exception>
     public static DocumentNode ParseJson(ReadOnlyMemory<byte> utf8)
     {
+        CheckUtf8(utf8.Span);
         var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { MaxDepth = MaxDepth });
         var lines = new LineCounter(utf8);
         try
@@ -148,7 +149,22 @@ internal sealed partial class DocumentNode
         }
         catch (JsonException e)
         {
-            throw new DocumentException((int)(e.LineNumber ?? 0) + 1, $"malformed JSON at column {(e.BytePositionInLine ?? 0) + 1}: {FirstSentence(e.Message)}");
+            throw JsonLocation.Syntax(utf8.Span, e);
+        }
+        catch (DocumentException e) when (e.Offset >= 0)
+        {
+            throw JsonLocation.At(utf8.Span, e.Offset, e.Reason);
+        }
+    }
+
+    /// <summary>JSON text is UTF-8 (RFC 8259): a byte that is not is an input error at its place, never a fault later.</summary>
+    /// <exception cref="DocumentException">There is one.</exception>
+    public static void CheckUtf8(ReadOnlySpan<byte> utf8)
+    {
+        var bad = JsonLocation.FirstInvalidUtf8(utf8);
+        if (bad >= 0)
+        {
+            throw JsonLocation.At(utf8, bad, $"byte 0x{utf8[(int)bad]:X2} at offset {bad} is not UTF-8; JSON text must be UTF-8");
         }
     }
 
@@ -164,12 +180,13 @@ internal sealed partial class DocumentNode
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var keyLine = lines.LineOf(reader.TokenStartIndex);
+                    var keyOffset = reader.TokenStartIndex;
                     var key = reader.GetString()!;
                     reader.Read();
                     var value = ReadJson(ref reader, lines);
                     if (mapping[key] is not null)
                     {
-                        throw new DocumentException(keyLine, $"duplicate key \"{key}\"");
+                        throw new DocumentException(keyLine, $"duplicate key \"{key}\"") { Offset = keyOffset };
                     }
 
                     mapping.Members.Add((key, value));
@@ -201,6 +218,8 @@ internal sealed partial class DocumentNode
         return end > 0 ? message[..end] : message.TrimEnd('.');
     }
 
+    private static string Child(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
     [GeneratedRegex(@"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")]
     private static partial Regex YamlNumber();
 }
@@ -224,10 +243,23 @@ internal sealed class LineCounter(ReadOnlyMemory<byte> utf8)
     }
 }
 
-/// <summary>A document that is not well-formed JSON or YAML; Line is 1-based, 0 when unknown.</summary>
-internal sealed class DocumentException(int line, string reason) : Exception(reason)
+/// <summary>
+/// A document that is not well-formed JSON or YAML. Line and Column are 1-based (0 when unknown);
+/// Path is the field being read ("$" for the document itself); Offset, while known only as a byte
+/// offset of a JSON text (≥ 0), is turned into line, column and path by the parser.
+/// </summary>
+internal sealed class DocumentException(int line, string reason, int column = 0, string path = "$") : Exception(reason)
 {
     public int Line { get; } = line;
 
+    public int Column { get; } = column;
+
+    public string Path { get; } = path;
+
     public string Reason { get; } = reason;
+
+    public long Offset { get; init; } = -1;
+
+    /// <summary>As a problem naming the field, the line and the column.</summary>
+    public DocumentProblem ToProblem() => new(Line, Path, Reason) { Column = Column };
 }

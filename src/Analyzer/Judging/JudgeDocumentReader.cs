@@ -13,6 +13,15 @@ public static class JudgeDocumentReader
     /// <exception cref="InputException">The document is malformed or invalid; one problem per field, each starting with source and the line.</exception>
     public static JudgeDocument Read(ReadOnlyMemory<byte> utf8, string source)
     {
+        try
+        {
+            DocumentNode.CheckUtf8(utf8.Span);
+        }
+        catch (DocumentException e)
+        {
+            throw new InputException([e.ToProblem()], source);
+        }
+
         var lines = new LineCounter(utf8);
         var fields = new DocumentFields();
         // Data problems are listed after the config's, as the document reads.
@@ -25,7 +34,7 @@ public static class JudgeDocumentReader
             reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new InputException($"{source}: document: must be an object with \"config\" and \"data\", got {reader.TokenType.ToString().ToLowerInvariant()}");
+                throw new InputException([new DocumentProblem(1, "$", $"must be an object with \"config\" and \"data\", got {reader.TokenType.ToString().ToLowerInvariant()}")], source);
             }
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -54,11 +63,11 @@ public static class JudgeDocumentReader
         }
         catch (JsonException e)
         {
-            throw new InputException($"{source}:{(e.LineNumber ?? 0) + 1}: malformed JSON at column {(e.BytePositionInLine ?? 0) + 1}: {FirstSentence(e.Message)}");
+            throw new InputException([JsonLocation.Syntax(utf8.Span, e).ToProblem()], source);
         }
         catch (DocumentException e)
         {
-            throw new InputException($"{source}:{e.Line}: {e.Reason}");
+            throw new InputException([(e.Offset >= 0 ? JsonLocation.At(utf8.Span, e.Offset, e.Reason) : e).ToProblem()], source);
         }
 
         {
@@ -86,7 +95,7 @@ public static class JudgeDocumentReader
 
             if (fields.Problems.Count > 0 || config is null)
             {
-                throw new InputException(fields.Problems.Select(p => p.Format(source)).ToList());
+                throw new InputException(fields.Problems, source);
             }
 
             return new JudgeDocument(config, series);
@@ -132,11 +141,5 @@ public static class JudgeDocumentReader
         }
 
         return series;
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end > 0 ? message[..end] : message.TrimEnd('.');
     }
 }

@@ -3,14 +3,30 @@ namespace Canary.Analyzer.Metrics;
 /// <summary>
 /// The folder of PromQL templates (queries/NAME.promql). By default the one next to the executable,
 /// where the build copies the shipped templates; --queries DIR (or Canary:Queries) points elsewhere.
+/// Messages name a template by its file name and say "the shipped templates" or "the --queries
+/// folder", never the folder's path (an API caller has no business knowing where canary is installed).
 /// </summary>
 public sealed class TemplateLibrary
 {
-    public TemplateLibrary(string directory) => Directory = Path.GetFullPath(directory);
+    public TemplateLibrary(string directory)
+        : this(directory, shipped: false)
+    {
+    }
+
+    private TemplateLibrary(string directory, bool shipped)
+    {
+        Directory = Path.GetFullPath(directory);
+        Shipped = shipped;
+    }
 
     public string Directory { get; }
 
-    public static TemplateLibrary Default() => new(Path.Combine(AppContext.BaseDirectory, "queries"));
+    /// <summary>The templates shipped next to the executable (not a --queries folder).</summary>
+    public bool Shipped { get; }
+
+    private string Where => Shipped ? "the shipped templates" : "the --queries folder";
+
+    public static TemplateLibrary Default() => new(Path.Combine(AppContext.BaseDirectory, "queries"), shipped: true);
 
     /// <summary>The template names in the folder, sorted.</summary>
     public IReadOnlyList<string> Names() =>
@@ -25,7 +41,7 @@ public sealed class TemplateLibrary
         ArgumentNullException.ThrowIfNull(name);
         if (name.Length == 0 || name.AsSpan().IndexOfAny(['/', '\\']) >= 0 || name.StartsWith('.'))
         {
-            throw new TemplateException($"\"{name}\" is not a template name: use the file name in {Directory} without .promql");
+            throw new TemplateException($"\"{name}\" is not a template name: use a file name of {Where} without .promql");
         }
 
         var file = Path.Combine(Directory, name + ".promql");
@@ -37,14 +53,14 @@ public sealed class TemplateLibrary
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             var known = Names();
-            var hint = known.Count == 0 ? $"the folder {Directory} has no templates (--queries DIR names another)" : $"known: {string.Join(", ", known)}";
-            throw new TemplateException($"no template \"{name}\" in {Directory}; {hint}");
+            var hint = known.Count == 0 ? $"{Where} has none (--queries DIR names another folder)" : $"known: {string.Join(", ", known)}";
+            throw new TemplateException($"no template \"{name}\" in {Where}; {hint}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TemplateException($"{file}: cannot read: {e.Message}");
+            throw new TemplateException($"{name}.promql ({Where}): cannot be read: {(e is UnauthorizedAccessException ? "permission denied" : "I/O error")}");
         }
 
-        return QueryTemplate.Parse(file, text, variables);
+        return QueryTemplate.Parse($"{name}.promql", text, variables);
     }
 }

@@ -52,6 +52,16 @@ public static partial class CanaryResourceReader
         {
             fields.Problem("metadata.name", "is required", metadata?.Line ?? root.Line);
         }
+        else if (name.Length > 253 || !SubdomainName().IsMatch(name))
+        {
+            // As Kubernetes names them (DNS-1123): they become folder and file names in local mode, so "../x" must never pass.
+            fields.Problem("metadata.name", $"\"{DocumentNode.Shorten(name)}\" is not a Kubernetes name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253", metadata!["name"]?.Line ?? metadata.Line);
+        }
+
+        if (!LocalName().IsMatch(ns))
+        {
+            fields.Problem("metadata.namespace", $"\"{DocumentNode.Shorten(ns)}\" is not a Kubernetes namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63", metadata?["namespace"]?.Line ?? root.Line);
+        }
 
         if (fields.Get(root, string.Empty, "spec") is not { } spec || !fields.Object(spec, "spec", SpecFields))
         {
@@ -207,6 +217,9 @@ public static partial class CanaryResourceReader
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex LocalName();
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex SubdomainName();
 
     private static RouterTarget ReadService(DocumentNode spec, DocumentFields fields, string ns, string target)
     {
