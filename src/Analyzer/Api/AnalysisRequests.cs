@@ -26,6 +26,9 @@ public enum JudgementWindow
 public sealed record AnalysisRequest(
     string Service, CanaryConfig Config, Cohorts Cohorts, DateTimeOffset Start, DateTimeOffset End, TimeSpan Step, TimeSpan? Interval, JudgementWindow Window, bool FailFast)
 {
+    /// <summary>The config is a named one (an admin put it), not inline in the request.</summary>
+    public bool FromConfigName { get; init; }
+
     /// <summary>The judgements' windows: one over the whole window, or one per interval (growing from the start, or sliding).</summary>
     public IReadOnlyList<AnalysisWindow> Judgements()
     {
@@ -53,7 +56,7 @@ public static class AnalysisRequestReader
 
     /// <summary>The request, or the problems; configName is resolved by lookup (null when no such config).</summary>
     public static async Task<(AnalysisRequest? Request, IReadOnlyList<FieldProblem> Problems)> ReadAsync(
-        byte[] body, TemplateLibrary templates, Func<string, Task<string?>> lookup, ApiOptions limits, TimeProvider clock, ApiRole role)
+        byte[] body, TemplateLibrary templates, Func<string, Task<string?>> lookup, ApiOptions limits, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(lookup);
         ArgumentNullException.ThrowIfNull(limits);
@@ -115,14 +118,6 @@ public static class AnalysisRequestReader
         else if (inline is not null)
         {
             config = CanaryConfigReader.ReadNode(inline, "config", fields, templates, variables, templateProblems);
-            for (var i = 0; config is not null && role < limits.InlineQueriesRole && i < config.Metrics.Count; i++)
-            {
-                if (config.Metrics[i].TemplateName is null)
-                {
-                    var needed = limits.InlineQueriesRole.ToString().ToLowerInvariant();
-                    fields.Problem($"config.metrics[{i}].query", $"inline PromQL needs the {needed} role (Api:InlineQueriesRole); use a template, or a named config an admin put", fields.LineOf($"config.metrics[{i}]"));
-                }
-            }
         }
         else if (name is not null)
         {
@@ -186,7 +181,7 @@ public static class AnalysisRequestReader
             return (null, [new FieldProblem(root["lifetime"] is null ? "end" : "lifetime", $"ends after now + {Cli.TimeArguments.Format(limits.MaxWindow)} (Api:MaxWindow); a real-time analysis may wait that long at most")]);
         }
 
-        var request = new AnalysisRequest(service, config, new Cohorts(control, experiment), start.Value, end.Value, realStep, interval, window, failFast);
+        var request = new AnalysisRequest(service, config, new Cohorts(control, experiment), start.Value, end.Value, realStep, interval, window, failFast) { FromConfigName = name is not null };
         return Check(request, limits) is { } bound ? (null, [bound]) : (request, []);
     }
 

@@ -96,10 +96,20 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var (request, problems) = await AnalysisRequestReader.ReadAsync(body!, templates, async name => (await store.GetConfigAsync(name, token))?.Body, access.Options, time, ApiAccess.CallerOf(context).Role);
+        var (request, problems) = await AnalysisRequestReader.ReadAsync(body!, templates, async name => (await store.GetConfigAsync(name, token))?.Body, access.Options, time);
         if (request is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, "Bad request", string.Join("; ", problems.Select(p => $"{p.Field}: {p.Reason}")), problems);
+        }
+
+        // Inline PromQL reaches the whole Prometheus: it needs Api:InlineQueriesRole; below it, templates and named configs.
+        var caller = ApiAccess.CallerOf(context);
+        var inline = request.FromConfigName ? [] : request.Config.Metrics.Select((m, i) => (m, i)).Where(x => x.m.TemplateName is null).Select(x => x.i).ToList();
+        if (inline.Count > 0 && caller.Role < access.Options.InlineQueriesRole)
+        {
+            var needed = access.Options.InlineQueriesRole.ToString().ToLowerInvariant();
+            return Problems.Of(StatusCodes.Status403Forbidden, "Forbidden", $"inline PromQL needs the {needed} role (Api:InlineQueriesRole); the token \"{caller.Name}\" has {caller.Role.ToString().ToLowerInvariant()}: use templates, or a named config",
+                [.. inline.Select(i => new FieldProblem($"config.metrics[{i}].query", $"inline PromQL needs the {needed} role"))]);
         }
 
         var (record, refusal) = await runner.StartAsync(request, Encoding.UTF8.GetString(body!), ApiAccess.CallerOf(context), token);

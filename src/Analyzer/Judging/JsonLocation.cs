@@ -36,7 +36,7 @@ internal static class JsonLocation
     public static DocumentException At(ReadOnlySpan<byte> utf8, long offset, string reason)
     {
         var (line, column) = LineAndColumn(utf8, offset);
-        return new DocumentException(line, reason, column, PathAt(utf8, offset));
+        return new DocumentException(line, reason, column, PathAt(utf8, offset, element: true));
     }
 
     /// <summary>A syntax error the reader raised, with the path of the field it was reading.</summary>
@@ -45,11 +45,14 @@ internal static class JsonLocation
         ArgumentNullException.ThrowIfNull(error);
         var line = (int)(error.LineNumber ?? 0) + 1;
         var column = Column(utf8, line, (int)(error.BytePositionInLine ?? 0));
-        return new DocumentException(line, $"malformed JSON: {FirstSentence(error.Message)}", column, PathAt(utf8, null));
+        return new DocumentException(line, $"malformed JSON: {FirstSentence(error.Message)}", column, PathAt(utf8, null, element: false));
     }
 
-    /// <summary>The path of the value being read when the reader reaches offset (or, offset null, its first error).</summary>
-    private static string PathAt(ReadOnlySpan<byte> utf8, long? offset)
+    /// <summary>
+    /// The path of the value being read when the reader reaches offset (or, offset null, its first
+    /// error): a key's value in an object; in an array the item (element) or the array itself.
+    /// </summary>
+    private static string PathAt(ReadOnlySpan<byte> utf8, long? offset, bool element)
     {
         // One frame per open container: its path, and the key (object) or the count of items (array) so far.
         var frames = new List<(string Path, bool Array, string? Key, int Items)>();
@@ -62,7 +65,7 @@ internal static class JsonLocation
                 {
                     return reader.TokenType == JsonTokenType.PropertyName && frames.Count > 0
                         ? Join(frames[^1].Path, Encoding.UTF8.GetString(reader.ValueSpan))
-                        : Current(frames);
+                        : Current(frames, element);
                 }
 
                 switch (reader.TokenType)
@@ -71,7 +74,7 @@ internal static class JsonLocation
                         frames[^1] = frames[^1] with { Key = Encoding.UTF8.GetString(reader.ValueSpan) };
                         break;
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        frames.Add((Current(frames), reader.TokenType == JsonTokenType.StartArray, null, 0));
+                        frames.Add((Current(frames, element: true), reader.TokenType == JsonTokenType.StartArray, null, 0));
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
                         frames.RemoveAt(frames.Count - 1);
@@ -88,11 +91,11 @@ internal static class JsonLocation
             // Stopped where the first reading stopped.
         }
 
-        return Current(frames);
+        return Current(frames, element);
     }
 
     /// <summary>The path of the value that comes next: the key's in an object, the next index's in an array.</summary>
-    private static string Current(List<(string Path, bool Array, string? Key, int Items)> frames)
+    private static string Current(List<(string Path, bool Array, string? Key, int Items)> frames, bool element)
     {
         if (frames.Count == 0)
         {
@@ -100,7 +103,7 @@ internal static class JsonLocation
         }
 
         var (path, array, key, items) = frames[^1];
-        return array ? $"{Root(path)}[{items}]" : key is null ? path : Join(path, key);
+        return array ? (element ? $"{Root(path)}[{items}]" : path) : key is null ? path : Join(path, key);
     }
 
     /// <summary>A value ended: an object's key is used up, an array has one item more.</summary>

@@ -97,10 +97,10 @@ internal static class StoreSchema
 
     /// <summary>Applies the migrations the database has not seen (the caller serializes replicas).</summary>
     /// <exception cref="StoreException">The database was migrated by a newer canary.</exception>
-    public static async Task MigrateAsync(DbConnection connection, string store, DateTimeOffset now, CancellationToken cancellationToken)
+    public static async Task MigrateAsync(DbConnection connection, string store, DateTimeOffset now, CancellationToken cancellationToken, int upTo = int.MaxValue)
     {
         await Sql.ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)", cancellationToken);
-        foreach (var (version, sql) in Migrations)
+        foreach (var (version, sql) in Migrations.Where(m => m.Version <= upTo))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using (var check = Sql.Command(connection, transaction, "SELECT COUNT(*) FROM schema_migrations WHERE version = @v", ("v", version)))

@@ -95,7 +95,7 @@ public class JudgeCommandTests
         { """{"config": {"metrics": [{"name": "a"}]}}""",
           "-: data: is required: an array of {\"metric\", \"control\", \"experiment\"}" },
         { """{"config": {"metrics": [{"name": 'a'}]}, "data": []}""",
-          "-:1: malformed JSON at column 34: ''' is an invalid start of a value" },
+          "-:1:34 config.metrics[0].name: malformed JSON: ''' is an invalid start of a value" },
     };
 
     [Theory]

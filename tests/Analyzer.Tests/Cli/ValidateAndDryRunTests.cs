@@ -43,7 +43,8 @@ public sealed class ValidateAndDryRunTests
         var config = CanaryRunner.TempFile("c.yaml", "variables: {job: api}\nmetrics:\n  - name: broken\n    template: broken\n");
         var run = await CanaryRunner.RunAsync("validate", config, "--queries", folder);
         Assert.Equal(2, run.ExitCode);
-        var template = Path.Combine(folder, "broken.promql");
+        // The template by its file name: never the folder's path (an API caller must not learn where canary is installed).
+        const string template = "broken.promql";
         Assert.Equal(
         [
             $"canary validate: {config}:4 metrics[0].template: {template}:2: unknown header key \"colour\"; expected kind, unit, direction, description",

@@ -63,7 +63,7 @@ public sealed class CanaryConfigReaderTests
         var config = CanaryConfigReader.Read("c.json", """{"namespace": "shop", "metrics": [{"name": "p99", "template": "http-latency-p99"}]}""", Shipped);
         Assert.Equal("p99", Assert.Single(config.Judge.Metrics).Name);
         var malformed = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", "{\"metrics\": [}", Shipped));
-        Assert.Equal(["c.json:1: malformed JSON at column 14: '}' is an invalid start of a value"], malformed.Problems);
+        Assert.Equal(["c.json:1:14 metrics: malformed JSON: '}' is an invalid start of a value"], malformed.Problems);
 
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", """
             {
@@ -107,7 +107,7 @@ public sealed class CanaryConfigReaderTests
         Assert.Equal(
         [
             "checkout.yaml:2 interval: \"1x\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)",
-            $"checkout.yaml:7 metrics[1].template: no template \"nope\" in {Shipped.Directory}; known: {string.Join(", ", Shipped.Names())}",
+            $"checkout.yaml:7 metrics[1].template: no template \"nope\" in the shipped templates; known: {string.Join(", ", Shipped.Names())}",
             "checkout.yaml:10 metrics[2].direction: \"up\" is not one of increase, decrease, either",
             "checkout.yaml:13 metrics[3].kind: \"gauges\" is not one of ratio, latency, count, gauge",
             "checkout.yaml:15 metrics[4].query: unknown placeholder {{service}}; known: cohort, interval, namespace",
@@ -121,10 +121,10 @@ public sealed class CanaryConfigReaderTests
     }
 
     [Theory]
-    [InlineData("metrics: [", "checkout.yaml:2: malformed YAML at column")]
-    [InlineData("metrics:\n  - name: a\n    name: b\n", "checkout.yaml:3: duplicate key \"name\"")]
+    [InlineData("metrics: [", "checkout.yaml:2:1 metrics: malformed YAML: ")]
+    [InlineData("metrics:\n  - name: a\n    name: b\n", "checkout.yaml:3 metrics[0].name: duplicate key \"name\"")]
     [InlineData("- just\n- a list\n", "checkout.yaml:1 document: must be an object, got an array")]
-    [InlineData("{\"metrics\": [}", "checkout.yaml:1: malformed YAML at column")]
+    [InlineData("{\"metrics\": [}", "checkout.yaml:1:14 metrics: malformed YAML: ")]
     [InlineData("thresholds: {pass: 0x1FFFFFFFFFFFFFFFF}\nmetrics:\n  - {name: a, template: cpu-usage}\n", "checkout.yaml:1 thresholds.pass: must be a finite number, got 0x1FFFFFFFFFFFFFFFF")]
     [InlineData("metrics:\n  - name: a\n    template: http-error-rate\n    critical: \"yes\"\n", "checkout.yaml:4 metrics[0].critical: must be true or false, got \"yes\"")]
     [InlineData("metrics:\n  - name: a\n    template: ../secrets\n", "checkout.yaml:3 metrics[0].template: \"../secrets\" is not a template name")]
@@ -142,7 +142,7 @@ public sealed class CanaryConfigReaderTests
         var library = new TemplateLibrary(folder);
         const string config = "metrics:\n  - name: route errors\n    template: route-errors\n";
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.yaml", config, library));
-        Assert.Equal([$"c.yaml:3 metrics[0].template: {Path.Combine(folder, "route-errors.promql")}:3: unknown placeholder {{{{route}}}}; known: cohort, interval, namespace"], e.Problems);
+        Assert.Equal([$"c.yaml:3 metrics[0].template: route-errors.promql:3: unknown placeholder {{{{route}}}}; known: cohort, interval, namespace"], e.Problems);
 
         Assert.Single(CanaryConfigReader.Read("c.yaml", config + "variables: {route: /pay}\n", library).Metrics);
         Assert.Single(CanaryConfigReader.Read("c.yaml", config, library, new Dictionary<string, string> { ["route"] = "/pay" }).Metrics);

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Tests.Support;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
@@ -57,9 +58,9 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal([0, 20, 50, 0], weights);
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
         Assert.Equal(0, Replicas("checkout", resource.Namespace));
-        var decisions = await store.DecisionsAsync(resource.Key, CancellationToken.None);
+        var decisions = await store.AllDecisionsAsync(resource.Key);
         Assert.Contains(decisions, d => d.Verdict == "Promote" && d.Reason.Contains("promoting revision", StringComparison.Ordinal));
-        var analyses = await store.AnalysesAsync(resource.Key, CancellationToken.None);
+        var analyses = await store.AllAnalysesAsync(resource.Key);
         Assert.All(analyses, a => Assert.Equal("Pass", a.Verdict));
         var query = JsonNode.Parse(analyses[0].QueriesJson)!["error rate"]!["experiment"]!.GetValue<string>();
         Assert.Contains("namespace=\"e2e-healthy\", version=\"v2\"", query, StringComparison.Ordinal);
@@ -101,7 +102,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         });
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
         Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
-        Assert.Contains((await store.AnalysesAsync(resource.Key, CancellationToken.None)).Select(a => a.Verdict), v => v == "Pass");
+        Assert.Contains((await store.AllAnalysesAsync(resource.Key)).Select(a => a.Verdict), v => v == "Pass");
     }
 
     [Fact]
@@ -113,10 +114,10 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var state = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State;
         Assert.Equal(RolloutPhase.Failed, state.Phase);
         Assert.Equal([0, 20, 0], weights);
-        var analyses = await store.AnalysesAsync(resource.Key, CancellationToken.None);
+        var analyses = await store.AllAnalysesAsync(resource.Key);
         Assert.Equal(resource.Rollout.Threshold, analyses.Count);
         Assert.All(analyses, a => Assert.Equal("Fail", a.Verdict));
-        var last = (await store.DecisionsAsync(resource.Key, CancellationToken.None))[^1];
+        var last = (await store.AllDecisionsAsync(resource.Key))[^1];
         Assert.StartsWith("rolled back: analysis failed", last.Reason, StringComparison.Ordinal);
         Assert.Contains("error rate", last.Reason, StringComparison.Ordinal);
         Assert.Equal("checkout:1.0", Image("checkout-primary", resource.Namespace));
@@ -243,7 +244,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             await Task.Delay(30);
         }
 
-        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await store.DecisionsAsync(resource.Key, CancellationToken.None))[^1].Reason}");
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await store.AllDecisionsAsync(resource.Key))[^1].Reason}");
     }
 
     private string Image(string name, string ns) => emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Rollouts;
@@ -80,12 +81,12 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
         Assert.Equal("checkout:2.0", emulator.Read("apps", "v1", "deployments", Ns, "checkout-primary")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
         await using var history = new SqliteAnalysisStore(store);
-        var decisions = await history.DecisionsAsync($"{Ns}/checkout", CancellationToken.None);
+        var decisions = await history.AllDecisionsAsync($"{Ns}/checkout");
         // Continued, not restarted: no decision after the kill goes back below the weight it had reached.
         var afterKill = decisions.SkipWhile(d => d.CanaryWeight < killedAt).ToList();
         Assert.DoesNotContain(afterKill.TakeWhile(d => d.Phase == "Progressing"), d => d.CanaryWeight < killedAt);
         Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
-        Assert.True((await history.AnalysesAsync($"{Ns}/checkout", CancellationToken.None)).Count >= analysesBefore);
+        Assert.True((await history.AllAnalysesAsync($"{Ns}/checkout")).Count >= analysesBefore);
         Assert.Contains(decisions, d => d.Phase == "Succeeded");
     }
 
@@ -185,7 +186,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
             // Each tick ran on one replica only: no replica ever found the other had decided the same tick.
             Assert.DoesNotContain("tick skipped", logA.ToString() + logB.ToString(), StringComparison.Ordinal);
             await using var history = new Canary.Analyzer.Storage.PostgresAnalysisStore(store["postgres:".Length..]);
-            var decisions = await history.DecisionsAsync($"{Ns}/checkout", CancellationToken.None);
+            var decisions = await history.AllDecisionsAsync($"{Ns}/checkout");
             Assert.True(decisions.Count >= Decisions(logA).Count + Decisions(logB).Count);
             Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
         }
@@ -280,7 +281,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
     private static async Task<int> CountAnalysesAsync(string path)
     {
         await using var store = new SqliteAnalysisStore(path);
-        return (await store.AnalysesAsync($"{Ns}/checkout", CancellationToken.None)).Count;
+        return (await store.AllAnalysesAsync($"{Ns}/checkout")).Count;
     }
 
     private static JsonObject Canary() => JsonNode.Parse("""

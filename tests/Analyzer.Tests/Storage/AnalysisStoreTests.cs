@@ -1,3 +1,4 @@
+using Canary.Analyzer.Tests.Support;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
 using Canary.Testing;
@@ -24,8 +25,8 @@ public abstract class AnalysisStoreContract
         var stored = await store.GetRolloutAsync("shop/checkout", CancellationToken.None);
         Assert.Equal(state, stored!.State);
         Assert.Equal(1, stored.Version);
-        Assert.Equal([analysis], await store.AnalysesAsync("shop/checkout", CancellationToken.None));
-        Assert.Equal([decision], await store.DecisionsAsync("shop/checkout", CancellationToken.None));
+        Assert.Equal([analysis], await store.AllAnalysesAsync("shop/checkout"));
+        Assert.Equal([decision], await store.AllDecisionsAsync("shop/checkout"));
         Assert.Null(await store.GetRolloutAsync("shop/other", CancellationToken.None));
     }
 
@@ -71,7 +72,7 @@ public abstract class AnalysisStoreContract
         var e = await Assert.ThrowsAsync<StaleRolloutException>(() => store.SaveTickAsync(Tick(T0.AddMinutes(2), 25, first), CancellationToken.None));
         Assert.Equal("rollout shop/checkout is at version 2, not 1: another replica decided first", e.Message);
         Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
-        Assert.Equal(2, (await store.DecisionsAsync("shop/checkout", CancellationToken.None)).Count);
+        Assert.Equal(2, (await store.AllDecisionsAsync("shop/checkout")).Count);
     }
 
     [Fact]
@@ -82,7 +83,7 @@ public abstract class AnalysisStoreContract
         await store.SaveTickAsync(Tick(T0.AddDays(-100), 5, null), CancellationToken.None);
         await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
         Assert.Equal(1, await store.PruneAsync(T0.AddDays(-90), CancellationToken.None));
-        Assert.Equal([T0], (await store.DecisionsAsync("shop/checkout", CancellationToken.None)).Select(d => d.At));
+        Assert.Equal([T0], (await store.AllDecisionsAsync("shop/checkout")).Select(d => d.At));
         Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
 
         await store.DeleteRolloutAsync("shop/checkout", CancellationToken.None);
@@ -135,8 +136,8 @@ public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
         }
 
         await using var again = new SqliteAnalysisStore(path);
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => again.MigrateAsync(CancellationToken.None));
-        Assert.Equal($"the store's schema is at version 999, newer than this canary knows ({SqlAnalysisStore.SchemaVersion}); upgrade canary", e.Message);
+        var e = await Assert.ThrowsAsync<StoreException>(() => again.MigrateAsync(CancellationToken.None));
+        Assert.Equal($"its schema is at version 999, newer than this canary knows ({SqlAnalysisStore.SchemaVersion}); upgrade canary", e.Reason);
     }
 }
 
