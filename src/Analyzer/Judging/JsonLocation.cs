@@ -61,7 +61,8 @@ internal static class JsonLocation
         {
             while (reader.Read())
             {
-                if (offset is { } stop && reader.TokenStartIndex >= stop)
+                // The token that holds the offset (a key at its start, a string with a bad byte inside).
+                if (offset is { } stop && stop < reader.BytesConsumed)
                 {
                     return reader.TokenType == JsonTokenType.PropertyName && frames.Count > 0
                         ? Join(frames[^1].Path, Encoding.UTF8.GetString(reader.ValueSpan))

@@ -26,19 +26,36 @@ internal static class CanaryRunner
     public static Task<CliRun> RunAsync(params string[] args) => RunWithInputAsync(string.Empty, args);
 
     /// <summary>Runs the built canary executable as a separate process, as a user's script would.</summary>
-    public static async Task<CliRun> RunProcessAsync(params string[] args)
+    public static Task<CliRun> RunProcessAsync(params string[] args) => RunProcessAsync(null, null, args);
+
+    /// <summary>The same, with settings in the environment (CANARY__Section__Key) and standard input read from a file (e.g. /dev/urandom).</summary>
+    public static async Task<CliRun> RunProcessAsync(IReadOnlyDictionary<string, string>? environment, string? stdinFile, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // With stdin from a file, a shell opens it, as `canary judge - < FILE` would.
+        var start = new ProcessStartInfo(stdinFile is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (stdinFile is not null)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec dotnet \"$@\" < \"$STDIN_FILE\"");
+            start.ArgumentList.Add("bash");
+            start.Environment["STDIN_FILE"] = stdinFile;
+        }
+
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "canary.dll"));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         using var process = Process.Start(start)!;
