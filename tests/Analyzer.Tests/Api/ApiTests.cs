@@ -247,17 +247,5 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         return done;
     }
 
-    private static async Task<JsonNode> ProblemAsync(HttpResponseMessage answer, HttpStatusCode status)
-    {
-        using (answer)
-        {
-            var text = await answer.Content.ReadAsStringAsync();
-            Assert.True(answer.StatusCode == status, $"{answer.StatusCode}: {text}");
-            Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
-            var problem = JsonNode.Parse(text)!;
-            Assert.Equal((int)status, problem["status"]!.GetValue<int>());
-            return problem;
-        }
-    }
-
+    private static Task<JsonNode> ProblemAsync(HttpResponseMessage answer, HttpStatusCode status) => ServeHost.ProblemAsync(answer, status);
 }

@@ -139,6 +139,33 @@ public sealed class ServeHost : IAsyncDisposable
 
     public static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
 
+    /// <summary>Checks that the answer is problem+json with the status, and returns it.</summary>
+    public static async Task<JsonNode> ProblemAsync(HttpResponseMessage answer, System.Net.HttpStatusCode status)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        using (answer)
+        {
+            var text = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == status, $"{answer.StatusCode}: {text}");
+            Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(text)!;
+            Assert.Equal((int)status, problem["status"]!.GetValue<int>());
+            return problem;
+        }
+    }
+
+    /// <summary>A client that does not follow redirects, with the token (or none) and the request headers given.</summary>
+    public HttpClient BrowserClient(params (string Name, string Value)[] headers)
+    {
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var (name, value) in headers)
+        {
+            client.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
+        }
+
+        return client;
+    }
+
     public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage answer)
     {
         ArgumentNullException.ThrowIfNull(answer);
