@@ -29,8 +29,7 @@ public sealed class PostgresServer : IAsyncLifetime
         // The postgres user must own the folder it initialises and the socket folder.
         await ExternalProcess.RunAsync("chown", ["-R", "postgres:postgres", Folder], Folder, TimeSpan.FromSeconds(30));
         await AsPostgresAsync(Path.Combine(Bin, "initdb"), "-D", Data, "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync");
-        await AsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", Data, "-l", Path.Combine(Folder, "server.log"), "-w", "-t", "60",
-            "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)} -c listen_addresses=127.0.0.1 -k {Folder} -c fsync=off -c max_connections=200", "start");
+        await StartAsync();
     }
 
     /// <summary>A new, empty database and its connection string.</summary>
@@ -44,6 +43,12 @@ public sealed class PostgresServer : IAsyncLifetime
         await create.ExecuteNonQueryAsync();
         return ConnectionString(name);
     }
+
+    /// <summary>Stops the server at once (as a crash would), keeping its data; <see cref="StartAsync"/> brings it back.</summary>
+    public Task StopAsync() => AsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", Data, "-m", "immediate", "-w", "stop");
+
+    public Task StartAsync() => AsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", Data, "-l", Path.Combine(Folder, "server.log"), "-w", "-t", "60",
+        "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)} -c listen_addresses=127.0.0.1 -k {Folder} -c fsync=off -c max_connections=200", "start");
 
     public string ConnectionString(string database) => $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Database={database};Pooling=true;Timeout=30";
 

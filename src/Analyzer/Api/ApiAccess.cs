@@ -62,6 +62,9 @@ public sealed class ApiOptions
     /// <summary>The least role that may send inline PromQL (a metric's "query"); below it, analyses use templates and named configs.</summary>
     public ApiRole InlineQueriesRole { get; set; } = ApiRole.Operator;
 
+    /// <summary>How many reads of rollout history (a rollout, its decisions and analyses, their pages) are answered at once; the others wait their turn, so many readers cannot exhaust memory.</summary>
+    public int ConcurrentHistoryReads { get; set; } = 4;
+
     /// <summary>The dashboard's address as users reach it (https://canary.example.com): sign-in and sign-out forms must come from it. Unset: the request's own host.</summary>
     public Uri? PublicUrl { get; set; }
 }

@@ -3,6 +3,7 @@ using Canary.Analyzer.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -11,6 +12,9 @@ namespace Canary.Analyzer.Api;
 /// <summary>The API and the dashboard in a web host: `canary serve` and `canary local --urls` both use these calls.</summary>
 public static partial class ApiHosting
 {
+    /// <summary>The rate-limiter policy of the reads of rollout history.</summary>
+    public const string HistoryReads = "history-reads";
+
     /// <summary>Registers what the endpoints need besides the store, the templates, the Prometheus client and an <see cref="IRolloutCommands"/>.</summary>
     public static void AddCanaryApi(WebApplicationBuilder builder, ApiOptions api)
     {
@@ -25,6 +29,22 @@ public static partial class ApiHosting
         services.AddSingleton<AnalysisRunner>();
         services.AddHostedService(p => p.GetRequiredService<AnalysisRunner>());
         services.AddProblemDetails();
+
+        // History reads take memory in proportion to their page: a few at a time, the rest queued (429 with Retry-After when the queue is full).
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddConcurrencyLimiter(HistoryReads, c =>
+            {
+                c.PermitLimit = Math.Max(1, api.ConcurrentHistoryReads);
+                c.QueueLimit = 1000;
+                c.QueueProcessingOrder = System.Threading.RateLimiting.QueueProcessingOrder.OldestFirst;
+            });
+            limiter.OnRejected = async (context, token) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.Of(StatusCodes.Status429TooManyRequests, "Too many reads", "too many reads of rollout history are waiting; ask again in a second").ExecuteAsync(context.HttpContext);
+            };
+        });
         services.AddOpenApi(options => ApiSecurity.Describe(options));
     }
 
@@ -35,6 +55,7 @@ public static partial class ApiHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(StoreFaultsAsync);
+        app.UseRateLimiter();
         app.MapOpenApi();
         ApiEndpoints.MapCanaryApi(app);
         app.MapDashboard();

@@ -6,6 +6,7 @@ using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 
 namespace Canary.Analyzer.Api;
@@ -36,8 +37,8 @@ public static class Dashboard
     public static void MapDashboard(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", ListAsync).ExcludeFromDescription();
-        app.MapGet("/rollouts/{ns}/{name}", RolloutAsync).ExcludeFromDescription();
-        app.MapGet("/analyses/{id:guid}", AnalysisAsync).ExcludeFromDescription();
+        app.MapGet("/rollouts/{ns}/{name}", RolloutAsync).ExcludeFromDescription().RequireRateLimiting(ApiHosting.HistoryReads);
+        app.MapGet("/analyses/{id:guid}", AnalysisAsync).ExcludeFromDescription().RequireRateLimiting(ApiHosting.HistoryReads);
         app.MapGet("/reports", ReportsAsync).ExcludeFromDescription();
         app.MapPost("/signin", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
         app.MapPost("/signout", (HttpContext context, ApiAccess access) =>
@@ -132,11 +133,11 @@ public static class Dashboard
         var olderDecisions = query["decisions"].ToString() is { Length: > 0 } d ? d : null;
         var olderAnalyses = query["analyses"].ToString() is { Length: > 0 } a ? a : null;
         Page<DecisionRecord> decisions;
-        Page<AnalysisRecord> analyses;
+        Page<AnalysisSummary> analyses;
         try
         {
             decisions = await store.DecisionsAsync(key, new PageRequest(After: olderDecisions), token);
-            analyses = await store.AnalysesAsync(key, new PageRequest(After: olderAnalyses), token);
+            analyses = await store.AnalysisSummariesAsync(key, new PageRequest(After: olderAnalyses), token);
         }
         catch (ArgumentException)
         {
@@ -179,27 +180,19 @@ public static class Dashboard
         html.Append("<table><thead><tr><th>at</th><th>verdict</th><th class=\"num\">score</th><th>metric</th><th>classification</th><th>interval (experiment − control)</th><th>reason</th></tr></thead><tbody>\n");
         foreach (var analysis in analyses.Items)
         {
-            var metrics = JsonNode.Parse(analysis.ResultJson)?["metrics"] as JsonArray ?? [];
-            var first = true;
-            foreach (var metric in metrics.Count == 0 ? [null] : metrics.ToArray())
+            var rows = Math.Max(1, analysis.Metrics.Count);
+            var lead = $"<td rowspan=\"{rows}\"><a href=\"/analyses/{analysis.Id}\">{AnalysisDocument.Format(analysis.At)}</a></td><td rowspan=\"{rows}\" class=\"{E(analysis.Verdict)}\">{E(analysis.Verdict)}</td><td rowspan=\"{rows}\" class=\"num\">{Score(analysis.Score)}</td>";
+            if (analysis.Metrics.Count == 0)
             {
-                var lead = first
-                    ? $"<td rowspan=\"{Math.Max(1, metrics.Count)}\"><a href=\"/analyses/{analysis.Id}\">{AnalysisDocument.Format(analysis.At)}</a></td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"{E(analysis.Verdict)}\">{E(analysis.Verdict)}</td><td rowspan=\"{Math.Max(1, metrics.Count)}\" class=\"num\">{Score(analysis.Score)}</td>"
-                    : string.Empty;
-                first = false;
-                if (metric is null)
-                {
-                    var reason = JsonNode.Parse(analysis.ResultJson)?["reason"]?.GetValue<string>() ?? string.Empty;
-                    html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td colspan=\"3\"></td><td>{E(reason)}</td></tr>\n");
-                    continue;
-                }
+                html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td colspan=\"3\"></td><td>{E(analysis.Reason)}</td></tr>\n");
+                continue;
+            }
 
-                var classification = metric["classification"]?.GetValue<string>() ?? "?";
-                var test = metric["test"];
-                var interval = test is JsonObject t && t["lower"] is JsonValue lower && t["upper"] is JsonValue upper
-                    ? $"{DashboardCharts.Number(lower)} … {DashboardCharts.Number(upper)}"
-                    : "–";
-                html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td>{E(metric["name"]?.GetValue<string>() ?? "?")}</td><td class=\"{E(classification)}\">{E(classification)}</td><td class=\"num\">{E(interval)}</td><td>{E(metric["reason"]?.GetValue<string>() ?? string.Empty)}</td></tr>\n");
+            foreach (var metric in analysis.Metrics)
+            {
+                var interval = metric.Lower is { } lower && metric.Upper is { } upper ? $"{DashboardCharts.Number(lower)} … {DashboardCharts.Number(upper)}" : "–";
+                html.Append(CultureInfo.InvariantCulture, $"<tr>{lead}<td>{E(metric.Name)}</td><td class=\"{E(metric.Classification)}\">{E(metric.Classification)}</td><td class=\"num\">{E(interval)}</td><td>{E(metric.Reason)}</td></tr>\n");
+                lead = string.Empty;
             }
         }
 

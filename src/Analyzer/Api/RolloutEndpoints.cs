@@ -28,14 +28,14 @@ public static partial class RolloutEndpoints
         ArgumentNullException.ThrowIfNull(api);
         api.MapGet("/rollouts", ListAsync).WithName("listRollouts").WithSummary("Every rollout: phase, weight, last score.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
-        api.MapGet("/rollouts/{ns}/{name}", GetAsync).WithName("getRollout")
+        api.MapGet("/rollouts/{ns}/{name}", GetAsync).WithName("getRollout").RequireRateLimiting(ApiHosting.HistoryReads)
             .WithSummary("One rollout: phase, weight, steps, its weight over time (at most 500 points), and the newest decisions and analyses (?limit, default 50, at most 500) with the cursors of the older ones.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
-        api.MapGet("/rollouts/{ns}/{name}/decisions", DecisionsAsync).WithName("listRolloutDecisions").WithSummary("A rollout's decisions, newest first; page with ?limit and ?after=NEXT.")
+        api.MapGet("/rollouts/{ns}/{name}/decisions", DecisionsAsync).WithName("listRolloutDecisions").RequireRateLimiting(ApiHosting.HistoryReads).WithSummary("A rollout's decisions, newest first; page with ?limit and ?after=NEXT.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
-        api.MapGet("/rollouts/{ns}/{name}/analyses", AnalysesAsync).WithName("listRolloutAnalyses").WithSummary("A rollout's analyses (verdict, score, metric classifications), newest first; page with ?limit and ?after=NEXT.")
+        api.MapGet("/rollouts/{ns}/{name}/analyses", AnalysesAsync).WithName("listRolloutAnalyses").RequireRateLimiting(ApiHosting.HistoryReads).WithSummary("A rollout's analyses (verdict, score, metric classifications), newest first; page with ?limit and ?after=NEXT.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
-        api.MapGet("/rollouts/{ns}/{name}/analyses/{id:guid}", AnalysisAsync).WithName("getRolloutAnalysis").WithSummary("One analysis of a rollout in full: the Judge's output with the samples, and the rendered queries.")
+        api.MapGet("/rollouts/{ns}/{name}/analyses/{id:guid}", AnalysisAsync).WithName("getRolloutAnalysis").RequireRateLimiting(ApiHosting.HistoryReads).WithSummary("One analysis of a rollout in full: the Judge's output with the samples, and the rendered queries.")
             .RequireRole(ApiRole.Viewer, read: true).Produces<JsonObject>();
         foreach (var command in new[] { RolloutCommand.Approve, RolloutCommand.Abort, RolloutCommand.Pause, RolloutCommand.Resume })
         {
@@ -79,7 +79,7 @@ public static partial class RolloutEndpoints
         }
 
         var decisions = await store.DecisionsAsync(key, page, token);
-        var analyses = await store.AnalysesAsync(key, page, token);
+        var analyses = await store.AnalysisSummariesAsync(key, page, token);
         var weights = await store.WeightHistoryAsync(key, MaxWeightPoints, token);
         var summary = Summary(rollout);
         summary["steps"] = new JsonArray([.. (commands.Steps(key) ?? []).Select(w => JsonValue.Create(w))]);
@@ -122,7 +122,7 @@ public static partial class RolloutEndpoints
 
         try
         {
-            var analyses = await store.AnalysesAsync(key, page!, token);
+            var analyses = await store.AnalysisSummariesAsync(key, page!, token);
             return Results.Json(new JsonObject { ["items"] = new JsonArray([.. analyses.Items.Select(a => (JsonNode)AnalysisSummary(ns, name, a))]), ["next"] = analyses.Next }, Json);
         }
         catch (ArgumentException e)
@@ -199,25 +199,17 @@ public static partial class RolloutEndpoints
     };
 
     /// <summary>An analysis without its samples and queries: verdict, score, reason and each metric's classification.</summary>
-    private static JsonObject AnalysisSummary(string ns, string name, AnalysisRecord a)
+    private static JsonObject AnalysisSummary(string ns, string name, AnalysisSummary a) => new()
     {
-        var result = JsonNode.Parse(a.ResultJson);
-        return new JsonObject
-        {
-            ["id"] = a.Id.ToString(),
-            ["at"] = AnalysisDocument.Format(a.At),
-            ["verdict"] = a.Verdict,
-            ["score"] = a.Score,
-            ["inconclusive"] = a.Inconclusive,
-            ["reason"] = result?["reason"]?.DeepClone(),
-            ["metrics"] = new JsonArray([.. (result?["metrics"] as JsonArray ?? []).OfType<JsonObject>().Select(m => (JsonNode)new JsonObject
-            {
-                ["name"] = m["name"]?.DeepClone(),
-                ["classification"] = m["classification"]?.DeepClone(),
-            })]),
-            ["location"] = $"/api/v1/rollouts/{ns}/{name}/analyses/{a.Id}",
-        };
-    }
+        ["id"] = a.Id.ToString(),
+        ["at"] = AnalysisDocument.Format(a.At),
+        ["verdict"] = a.Verdict,
+        ["score"] = a.Score,
+        ["inconclusive"] = a.Inconclusive,
+        ["reason"] = a.Reason,
+        ["metrics"] = new JsonArray([.. a.Metrics.Select(m => (JsonNode)new JsonObject { ["name"] = m.Name, ["classification"] = m.Classification })]),
+        ["location"] = $"/api/v1/rollouts/{ns}/{name}/analyses/{a.Id}",
+    };
 
     internal static JsonObject Analysis(AnalysisRecord a) => new()
     {

@@ -114,6 +114,10 @@ public interface IAnalysisStore : IAsyncDisposable
     /// <exception cref="ArgumentException">page.After is not a cursor this store gave.</exception>
     Task<Page<AnalysisRecord>> AnalysesAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken);
 
+    /// <summary>A rollout's analyses as lists show them (no samples, no queries), newest first, one page at a time.</summary>
+    /// <exception cref="ArgumentException">page.After is not a cursor this store gave.</exception>
+    Task<Page<AnalysisSummary>> AnalysisSummariesAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken);
+
     /// <summary>A rollout's decisions, newest first, one page at a time.</summary>
     /// <exception cref="ArgumentException">page.After is not a cursor this store gave.</exception>
     Task<Page<DecisionRecord>> DecisionsAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken);

@@ -20,6 +20,9 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
 
     private const string AnalysisColumns = "id, rollout_key, at, verdict, score, inconclusive, result, queries";
 
+    // The result is read only for rows kept before the summary column (schema 4).
+    private const string SummaryColumns = "id, rollout_key, at, verdict, score, inconclusive, summary, CASE WHEN summary IS NULL THEN result END";
+
     private const string DecisionColumns = "id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault";
 
     /// <summary>The schema version this build writes.</summary>
@@ -110,8 +113,9 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         if (tick.Analysis is { } a)
         {
             await using var insert = Sql.Command(connection, transaction, """
-                INSERT INTO analyses (id, rollout_key, at, verdict, score, inconclusive, result, queries) VALUES (@id, @k, @at, @verdict, @score, @inconclusive, @result, @queries)
-                """, ("id", a.Id.ToString()), ("k", a.RolloutKey), ("at", a.At.ToUnixTimeMilliseconds()), ("verdict", a.Verdict), ("score", a.Score), ("inconclusive", a.Inconclusive), ("result", a.ResultJson), ("queries", a.QueriesJson));
+                INSERT INTO analyses (id, rollout_key, at, verdict, score, inconclusive, result, queries, summary) VALUES (@id, @k, @at, @verdict, @score, @inconclusive, @result, @queries, @summary)
+                """, ("id", a.Id.ToString()), ("k", a.RolloutKey), ("at", a.At.ToUnixTimeMilliseconds()), ("verdict", a.Verdict), ("score", a.Score), ("inconclusive", a.Inconclusive), ("result", a.ResultJson), ("queries", a.QueriesJson),
+                ("summary", AnalysisSummary.Summarize(a.ResultJson)));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -139,6 +143,9 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<Page<AnalysisRecord>> AnalysesAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken) =>
         Sql.PageOf(await NewestAsync("analyses", AnalysisColumns, rolloutKey, page, ReadAnalysis, cancellationToken), page.Limit, a => (a.At, a.Id));
 
+    public async Task<Page<AnalysisSummary>> AnalysisSummariesAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken) =>
+        Sql.PageOf(await NewestAsync("analyses", SummaryColumns, rolloutKey, page, ReadSummary, cancellationToken), page.Limit, a => (a.At, a.Id));
+
     public async Task<Page<DecisionRecord>> DecisionsAsync(string rolloutKey, PageRequest page, CancellationToken cancellationToken) =>
         Sql.PageOf(await NewestAsync("decisions", DecisionColumns, rolloutKey, page, ReadDecision, cancellationToken), page.Limit, d => (d.At, d.Id));
 
@@ -159,11 +166,27 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         }
 
         // maxPoints equal stretches of time, each drawn at its first decision with its highest weight (a short step up stays visible).
+        // The rows stream in time order from the index: memory holds the points, never the history.
         var width = Math.Max(1, ((last - first) / maxPoints) + 1);
-        await using var buckets = Sql.Command(connection, null, """
-            SELECT MIN(at), MAX(canary_weight) FROM decisions WHERE rollout_key = @k GROUP BY (at - @first) / @width ORDER BY MIN(at)
-            """, ("k", rolloutKey), ("first", first), ("width", width));
-        return await Sql.ReadAllAsync(buckets, r => new WeightPoint(Sql.Time(r, 0), r.GetInt32(1)), cancellationToken);
+        var points = new List<WeightPoint>(maxPoints + 1);
+        long bucket = -1;
+        await using var rows = Sql.Command(connection, null, "SELECT at, canary_weight FROM decisions WHERE rollout_key = @k ORDER BY at", ("k", rolloutKey));
+        await using var stream = await rows.ExecuteReaderAsync(cancellationToken);
+        while (await stream.ReadAsync(cancellationToken))
+        {
+            var (at, weight) = (stream.GetInt64(0), stream.GetInt32(1));
+            if ((at - first) / width != bucket)
+            {
+                bucket = (at - first) / width;
+                points.Add(new WeightPoint(DateTimeOffset.FromUnixTimeMilliseconds(at), weight));
+            }
+            else if (weight > points[^1].Weight)
+            {
+                points[^1] = points[^1] with { Weight = weight };
+            }
+        }
+
+        return points;
     }
 
     public async Task<IReadOnlyList<DecisionRecord>> DecisionsBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
@@ -329,6 +352,10 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     private static AnalysisRecord ReadAnalysis(DbDataReader reader) => new(
         Guid.Parse(reader.GetString(0)), reader.GetString(1), Sql.Time(reader, 2), reader.GetString(3),
         reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), reader.GetString(6), reader.GetString(7));
+
+    private static AnalysisSummary ReadSummary(DbDataReader reader) => AnalysisSummary.FromRow(
+        Guid.Parse(reader.GetString(0)), reader.GetString(1), Sql.Time(reader, 2), reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetBoolean(5), Sql.Text(reader, 6), Sql.Text(reader, 7));
 
     private static DecisionRecord ReadDecision(DbDataReader reader) => new(
         Guid.Parse(reader.GetString(0)), reader.GetString(1), Sql.Time(reader, 2), reader.GetString(3),

@@ -11,7 +11,9 @@ internal static class StoreSchema
 {
     // Migration 4 compacts the history of idle rollouts: of a run of decisions that repeat the one
     // before (same phase, weight, verdict, reason, revision and fault, no command, no analysis) only
-    // the first is kept; from then on such ticks only update the rollout's own row.
+    // the first is kept; from then on such ticks only update the rollout's own row. It also gives
+    // analyses a summary column (verdict, reason, each metric's classification), so lists of them
+    // never read the samples.
     /// <summary>The schema, one entry per version; never edit a released entry, add one.</summary>
     private static readonly (int Version, string Sql)[] Migrations =
     [
@@ -87,7 +89,8 @@ internal static class StoreSchema
                     WINDOW w AS (PARTITION BY rollout_key ORDER BY at, id)) AS ranked
                 WHERE previous_phase IS NOT NULL AND commands IS NULL AND analysis_id IS NULL
                     AND phase = previous_phase AND canary_weight = previous_weight AND verdict = previous_verdict
-                    AND reason = previous_reason AND revision = previous_revision AND fault = previous_fault)
+                    AND reason = previous_reason AND revision = previous_revision AND fault = previous_fault);
+            ALTER TABLE analyses ADD COLUMN summary TEXT
             """),
     ];
 

@@ -62,4 +62,30 @@ public sealed class ApiOnPostgresTests(PrometheusFixture prometheus) : IAsyncLif
     }
 
     private static async Task<JsonNode> RunAsync(HttpClient client, string body) => (await ServeHost.RunAnalysisAsync(client, body, TimeSpan.FromMinutes(2))).Done;
+
+    [Fact]
+    public async Task A_store_that_fails_at_runtime_is_a_503_naming_it_and_readyz_says_so()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        (await viewer.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).EnsureSuccessStatusCode();
+        var store = $"postgres:127.0.0.1:{postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/canary_1";
+
+        await postgres.StopAsync();
+        var problem = await ServeHost.ProblemAsync(await viewer.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative)), HttpStatusCode.ServiceUnavailable);
+        Assert.StartsWith($"the store {store} cannot be used: ", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("store", problem["errors"]![0]!["field"]!.GetValue<string>());
+        using (var ready = await viewer.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.StartsWith($"not ready: the store {store} cannot be read", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var alive = await viewer.GetAsync(new Uri("/healthz", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        }
+
+        await postgres.StartAsync();
+        await Support.Poll.UntilAsync(async () => (await viewer.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).IsSuccessStatusCode, "the API to answer again once PostgreSQL is back");
+    }
 }

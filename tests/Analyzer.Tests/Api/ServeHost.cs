@@ -34,6 +34,9 @@ public sealed class ServeHost : IAsyncDisposable
 
     public string Folder { get; }
 
+    /// <summary>The canary serve process's id (for /proc/ID/status).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>What canary serve printed (its log).</summary>
     public string Output => process.Output;
 

@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace Canary.Analyzer.Storage;
+
+/// <summary>One metric of an analysis as lists show it: its classification, why, and the interval (experiment − control) when a test ran.</summary>
+public sealed record MetricSummary(string Name, string Classification, string Reason, double? Lower, double? Upper);
+
+/// <summary>
+/// An analysis without its samples and queries — what lists of a rollout's analyses show. Kept in
+/// its own column when the analysis is stored, so a page of 500 never parses 500 results with
+/// their samples (rows stored before schema 4 are summarised as they are read).
+/// </summary>
+public sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string Reason, IReadOnlyList<MetricSummary> Metrics)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The summary of a Judge output (or of an inconclusive analysis's {reason}) as JSON text.</summary>
+    public static string Summarize(string resultJson)
+    {
+        var (reason, metrics) = Read(resultJson);
+        return JsonSerializer.Serialize(new { reason, metrics }, Json);
+    }
+
+    /// <summary>A row's summary: from the summary column, else (older rows) from the result.</summary>
+    internal static AnalysisSummary FromRow(Guid id, string key, DateTimeOffset at, string verdict, double? score, bool inconclusive, string? summaryJson, string? resultJson)
+    {
+        if (summaryJson is null)
+        {
+            var (reason, metrics) = Read(resultJson ?? "{}");
+            return new AnalysisSummary(id, key, at, verdict, score, inconclusive, reason, metrics);
+        }
+
+        using var document = JsonDocument.Parse(summaryJson);
+        var root = document.RootElement;
+        var list = root.GetProperty("metrics").EnumerateArray().Select(m => new MetricSummary(
+            m.GetProperty("name").GetString() ?? string.Empty, m.GetProperty("classification").GetString() ?? string.Empty, m.GetProperty("reason").GetString() ?? string.Empty,
+            Number(m, "lower"), Number(m, "upper"))).ToList();
+        return new AnalysisSummary(id, key, at, verdict, score, inconclusive, root.GetProperty("reason").GetString() ?? string.Empty, list);
+    }
+
+    private static (string Reason, List<MetricSummary> Metrics) Read(string resultJson)
+    {
+        using var document = JsonDocument.Parse(resultJson);
+        var root = document.RootElement;
+        var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() ?? string.Empty : string.Empty;
+        var metrics = new List<MetricSummary>();
+        if (root.TryGetProperty("metrics", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var m in list.EnumerateArray())
+            {
+                var test = m.TryGetProperty("test", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
+                metrics.Add(new MetricSummary(Text(m, "name"), Text(m, "classification"), Text(m, "reason"),
+                    test.ValueKind == JsonValueKind.Object ? Number(test, "lower") : null, test.ValueKind == JsonValueKind.Object ? Number(test, "upper") : null));
+            }
+        }
+
+        return (reason, metrics);
+    }
+
+    private static string Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : string.Empty;
+
+    private static double? Number(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+}
