@@ -100,6 +100,52 @@ public sealed class LocalApiTests : IAsyncLifetime
         Assert.Empty(Processes.Matching(marker));
     }
 
+    [Fact]
+    public async Task Canary_local_logs_no_line_per_HTTP_request_and_reports_its_store_in_readyz()
+    {
+        WriteProcessFile(Path.Combine(folder, "checkout.process.yaml"), "v1");
+        var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
+        await File.WriteAllTextAsync(canaryFile, """
+            apiVersion: canary.dev/v1alpha1
+            kind: Canary
+            metadata: {name: checkout, namespace: shop}
+            spec:
+              targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
+              router: haproxy
+              service: {haproxy: {runtimeApi: SOCKET, backend: checkout}}
+              skipAnalysis: true
+              analysis: {interval: 1s}
+            """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal));
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
+        using var local = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
+            ["local", canaryFile, "--prometheus", "http://127.0.0.1:9", "--urls", url.AbsoluteUri.TrimEnd('/'), "--state", Path.Combine(folder, "state"), "--store", $"sqlite:{Path.Combine(folder, "canary.db")}"],
+            folder,
+            new Dictionary<string, string> { ["CANARY__Api__Tokens__0__Name"] = "release-operator", ["CANARY__Api__Tokens__0__Role"] = "Operator", ["CANARY__Api__Tokens__0__Token"] = Token });
+        using var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                using var ready = await api.GetAsync(new Uri("/readyz", UriKind.Relative));
+                return ready.IsSuccessStatusCode && await ready.Content.ReadAsStringAsync() == "ok\n";
+            }
+            catch (HttpRequestException)
+            {
+                return local.HasExited ? throw new InvalidOperationException($"canary local exited:\n{local.Output}") : false;
+            }
+        }, "canary local to be ready");
+
+        for (var i = 0; i < 5; i++)
+        {
+            (await api.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).EnsureSuccessStatusCode();
+        }
+
+        await Poll.UntilAsync(() => local.Output.Contains("rollout shop/checkout", StringComparison.Ordinal), "canary local to log its rollout");
+        Assert.DoesNotContain("Request starting", local.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GET /api/v1/rollouts", local.Output, StringComparison.Ordinal);
+    }
+
     private void WriteProcessFile(string path, string version) =>
         File.WriteAllText(path, $"command: [{Path.Combine(AppContext.BaseDirectory, "canary")}, sample-service, --port, \"{{port}}\", --version, {version}-{marker}]\nreadinessProbe: {{period: 200ms}}\n");
 }
