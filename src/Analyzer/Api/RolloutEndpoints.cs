@@ -91,9 +91,15 @@ public static partial class RolloutEndpoints
         return Results.Json(summary, Json);
     }
 
-    private static async Task<IResult> DecisionsAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token)
+    private static Task<IResult> DecisionsAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token) =>
+        PageAnswerAsync(context, page => store.DecisionsAsync(RolloutKey(ns, name), page, token), Decision);
+
+    private static Task<IResult> AnalysesAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token) =>
+        PageAnswerAsync(context, page => store.AnalysisSummariesAsync(RolloutKey(ns, name), page, token), a => AnalysisSummary(ns, name, a));
+
+    /// <summary>One page as {items, next}; a bad limit or cursor is a problem naming it.</summary>
+    private static async Task<IResult> PageAnswerAsync<T>(HttpContext context, Func<PageRequest, Task<Page<T>>> read, Func<T, JsonObject> write)
     {
-        var key = RolloutKey(ns, name);
         var (page, problem) = PageOf(context.Request);
         if (problem is not null)
         {
@@ -102,28 +108,8 @@ public static partial class RolloutEndpoints
 
         try
         {
-            var decisions = await store.DecisionsAsync(key, page!, token);
-            return Results.Json(new JsonObject { ["items"] = new JsonArray([.. decisions.Items.Select(d => (JsonNode)Decision(d))]), ["next"] = decisions.Next }, Json);
-        }
-        catch (ArgumentException e)
-        {
-            return Problems.Field("after", e.Message.Split(" (Parameter", 2)[0]);
-        }
-    }
-
-    private static async Task<IResult> AnalysesAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token)
-    {
-        var key = RolloutKey(ns, name);
-        var (page, problem) = PageOf(context.Request);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        try
-        {
-            var analyses = await store.AnalysisSummariesAsync(key, page!, token);
-            return Results.Json(new JsonObject { ["items"] = new JsonArray([.. analyses.Items.Select(a => (JsonNode)AnalysisSummary(ns, name, a))]), ["next"] = analyses.Next }, Json);
+            var rows = await read(page!);
+            return Results.Json(new JsonObject { ["items"] = new JsonArray([.. rows.Items.Select(r => (JsonNode)write(r))]), ["next"] = rows.Next }, Json);
         }
         catch (ArgumentException e)
         {

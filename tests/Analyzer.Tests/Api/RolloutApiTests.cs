@@ -42,8 +42,10 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Equal([20, 50], rollout["steps"]!.AsArray().Select(s => s!.GetValue<int>()));
         Assert.Equal(50, rollout["weight"]!.GetValue<int>());
         Assert.Contains(rollout["decisions"]!.AsArray(), d => d!["reason"]!.GetValue<string>().Contains("canary weight 20 % → 50 %", StringComparison.Ordinal));
-        var analysis = rollout["analyses"]!.AsArray().First(a => a!["verdict"]!.GetValue<string>() == "Pass")!;
-        Assert.Equal("Pass", analysis["result"]!["metrics"]![0]!["classification"]!.GetValue<string>());
+        var summary = rollout["analyses"]!.AsArray().First(a => a!["verdict"]!.GetValue<string>() == "Pass")!;
+        Assert.Equal("Pass", summary["metrics"]![0]!["classification"]!.GetValue<string>());
+        var analysis = await ServeHost.ReadJsonAsync(await anyone.GetAsync(new Uri(summary["location"]!.GetValue<string>(), UriKind.Relative)));
+        Assert.Equal(summary["id"]!.GetValue<string>(), analysis["id"]!.GetValue<string>());
         Assert.NotNull(analysis["result"]!["series"]!["error rate"]!["control"]);
         using (var missing = await anyone.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/nothing", UriKind.Relative)))
         {

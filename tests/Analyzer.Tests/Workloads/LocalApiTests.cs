@@ -51,13 +51,9 @@ public sealed class LocalApiTests : IAsyncLifetime
                 interval: 1s
                 webhooks: [{name: release-manager, type: confirm-promotion, url: "GATE"}]
             """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal).Replace("GATE", new Uri(gate.Url, "promote").AbsoluteUri, StringComparison.Ordinal));
-        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
-        using var local = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
-            ["local", canaryFile, "--prometheus", "http://127.0.0.1:9", "--urls", url.AbsoluteUri.TrimEnd('/'), "--state", Path.Combine(folder, "state"), "--store", $"sqlite:{Path.Combine(folder, "canary.db")}"],
-            folder,
-            new Dictionary<string, string> { ["CANARY__Api__Tokens__0__Name"] = "release-operator", ["CANARY__Api__Tokens__0__Role"] = "Operator", ["CANARY__Api__Tokens__0__Token"] = Token });
-        using var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        var (local, api) = StartLocal(canaryFile);
+        using var started = local;
+        using var client = api;
         async Task<string?> Phase()
         {
             try
@@ -116,13 +112,9 @@ public sealed class LocalApiTests : IAsyncLifetime
               skipAnalysis: true
               analysis: {interval: 1s}
             """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal));
-        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
-        using var local = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
-            ["local", canaryFile, "--prometheus", "http://127.0.0.1:9", "--urls", url.AbsoluteUri.TrimEnd('/'), "--state", Path.Combine(folder, "state"), "--store", $"sqlite:{Path.Combine(folder, "canary.db")}"],
-            folder,
-            new Dictionary<string, string> { ["CANARY__Api__Tokens__0__Name"] = "release-operator", ["CANARY__Api__Tokens__0__Role"] = "Operator", ["CANARY__Api__Tokens__0__Token"] = Token });
-        using var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        var (local, api) = StartLocal(canaryFile);
+        using var started = local;
+        using var client = api;
         await Poll.UntilAsync(async () =>
         {
             try
@@ -144,6 +136,19 @@ public sealed class LocalApiTests : IAsyncLifetime
         await Poll.UntilAsync(() => local.Output.Contains("rollout shop/checkout", StringComparison.Ordinal), "canary local to log its rollout");
         Assert.DoesNotContain("Request starting", local.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("GET /api/v1/rollouts", local.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>canary local with the API on a free port and an operator's token, and a client of it.</summary>
+    private (ExternalProcess Local, HttpClient Api) StartLocal(string canaryFile)
+    {
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
+        var local = ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"),
+            ["local", canaryFile, "--prometheus", "http://127.0.0.1:9", "--urls", url.AbsoluteUri.TrimEnd('/'), "--state", Path.Combine(folder, "state"), "--store", $"sqlite:{Path.Combine(folder, "canary.db")}"],
+            folder,
+            new Dictionary<string, string> { ["CANARY__Api__Tokens__0__Name"] = "release-operator", ["CANARY__Api__Tokens__0__Role"] = "Operator", ["CANARY__Api__Tokens__0__Token"] = Token });
+        var api = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return (local, api);
     }
 
     private void WriteProcessFile(string path, string version) =>
