@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Canary.Analyzer.Judging;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Traffic;
@@ -52,13 +51,13 @@ public static partial class CanaryResourceReader
         {
             fields.Problem("metadata.name", "is required", metadata?.Line ?? root.Line);
         }
-        else if (name.Length > 253 || !SubdomainName().IsMatch(name))
+        else if (!KubernetesNames.IsSubdomain(name))
         {
             // As Kubernetes names them (DNS-1123): they become folder and file names in local mode, so "../x" must never pass.
             fields.Problem("metadata.name", $"\"{DocumentNode.Shorten(name)}\" is not a Kubernetes name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253", metadata!["name"]?.Line ?? metadata.Line);
         }
 
-        if (!LocalName().IsMatch(ns))
+        if (!KubernetesNames.IsLabel(ns))
         {
             fields.Problem("metadata.namespace", $"\"{DocumentNode.Shorten(ns)}\" is not a Kubernetes namespace: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63", metadata?["namespace"]?.Line ?? root.Line);
         }
@@ -197,7 +196,7 @@ public static partial class CanaryResourceReader
         {
             fields.Problem("spec.targetRef.name", "is required", targetRef.Line);
         }
-        else if (kind == "Process" && !LocalName().IsMatch(name))
+        else if (kind == "Process" && !KubernetesNames.IsLabel(name))
         {
             fields.Problem(targetRef["name"]!, "spec.targetRef.name", $"\"{DocumentNode.Shorten(name)}\" is not a DNS label (lower-case letters, digits and '-')");
         }
@@ -215,11 +214,6 @@ public static partial class CanaryResourceReader
         return (name, kind == "Process" ? path : null);
     }
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-    private static partial Regex LocalName();
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
-    private static partial Regex SubdomainName();
 
     private static RouterTarget ReadService(DocumentNode spec, DocumentFields fields, string ns, string target)
     {
