@@ -127,6 +127,12 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
             {
                 // It finished meanwhile.
             }
+
+            // Its place is free at once: a caller at its limit may start another right after stopping one.
+            lock (admission)
+            {
+                running.TryRemove(id, out _);
+            }
         }
 
         return cancelled;

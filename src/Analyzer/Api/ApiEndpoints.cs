@@ -221,6 +221,16 @@ public static partial class ApiEndpoints
             return problem;
         }
 
+        // Kept as sent: a byte that is not UTF-8 is refused at its place, never replaced.
+        try
+        {
+            DocumentNode.CheckUtf8(body);
+        }
+        catch (DocumentException e)
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, "Bad request", $"body: {e.Reason}", [Problems.Syntax(e, "body")]);
+        }
+
         var text = Encoding.UTF8.GetString(body!);
         var json = context.Request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true;
         try

@@ -32,6 +32,17 @@ public sealed class ApiInputTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_config_with_a_byte_that_is_not_UTF_8_is_refused_not_kept_with_a_replacement()
+    {
+        using var admin = serve.Client(ServeHost.AdminToken);
+        using var content = new ByteArrayContent("metrics:\n  - name: caf"u8.ToArray().Concat(new byte[] { 0xE9 }).Concat("\n    template: http-error-rate\n"u8.ToArray()).ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/yaml");
+        var problem = await ServeHost.ProblemAsync(await admin.PutAsync(new Uri("/api/v1/configs/latin1", UriKind.Relative), content), HttpStatusCode.BadRequest);
+        Assert.Equal(("body", 2, 14), (problem["errors"]![0]!["field"]!.GetValue<string>(), problem["errors"]![0]!["line"]!.GetValue<int>(), problem["errors"]![0]!["column"]!.GetValue<int>()));
+        await ServeHost.ProblemAsync(await admin.GetAsync(new Uri("/api/v1/configs/latin1", UriKind.Relative)), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task A_syntax_error_names_the_enclosing_field_with_its_line_and_column()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
