@@ -259,12 +259,6 @@ public static class AnalysisRequestReader
         return null;
     }
 
-    /// <summary>A clock stopped at one instant: what "now" means for all of one request.</summary>
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private static List<FieldProblem> Convert(DocumentFields fields) =>
         [.. fields.Problems.OrderBy(p => p.Line).Select(p => new FieldProblem(p.Path, p.Reason, p.Line > 0 ? p.Line : null))];
 }

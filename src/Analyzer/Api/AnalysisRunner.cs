@@ -34,8 +34,8 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
     private readonly Lock admission = new();
     private ITimer? heartbeat;
 
-    /// <summary>Analyses accepted and not finished in this process (running, waiting for their windows or for a slot).</summary>
-    public int Pending => running.Count;
+    /// <summary>Analyses accepted and not finished in this process (running, waiting for their windows or for a slot); a cancelled one no longer counts.</summary>
+    public int Pending => running.Values.Count(r => !r.Stopping);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -76,7 +76,7 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         var run = new Run(caller.Name, request.End, new CancellationTokenSource());
         lock (admission)
         {
-            var mine = running.Values.Where(r => r.Caller == caller.Name).ToList();
+            var mine = running.Values.Where(r => r.Caller == caller.Name && !r.Stopping).ToList();
             if (mine.Count >= options.MaxPendingAnalysesPerCaller)
             {
                 run.Cancel.Dispose();
@@ -85,12 +85,13 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
                     RetryAfter(mine, now)));
             }
 
-            if (running.Count >= options.MaxPendingAnalyses && caller.Role < ApiRole.Admin)
+            var all = running.Values.Where(r => !r.Stopping).ToList();
+            if (all.Count >= options.MaxPendingAnalyses && caller.Role < ApiRole.Admin)
             {
                 run.Cancel.Dispose();
                 return (null, new AnalysisRefusal(
-                    $"{running.Count} analyses are unfinished here, the most Api:MaxPendingAnalyses ({options.MaxPendingAnalyses}) allows for callers below admin; ask again when some are done",
-                    RetryAfter([.. running.Values], now)));
+                    $"{all.Count} analyses are unfinished here, the most Api:MaxPendingAnalyses ({options.MaxPendingAnalyses}) allows for callers below admin; ask again when some are done",
+                    RetryAfter(all, now)));
             }
 
             running[record.Id] = run;
@@ -118,24 +119,25 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         var cancelled = await store.CancelRequestedAnalysisAsync(id, $"cancelled by {by}", time.GetUtcNow(), cancellationToken);
         if (running.TryGetValue(id, out var run))
         {
-            run.CancelledBy = by;
-            try
-            {
-                await run.Cancel.CancelAsync();
-            }
-            catch (ObjectDisposedException)
-            {
-                // It finished meanwhile.
-            }
-
-            // Its place is free at once: a caller at its limit may start another right after stopping one.
-            lock (admission)
-            {
-                running.TryRemove(id, out _);
-            }
+            await StopAsync(run, by);
         }
 
         return cancelled;
+    }
+
+    /// <summary>Cancels a run: its place is free at once (a caller at its limit may start another), while stopping waits for it to end.</summary>
+    private static async Task StopAsync(Run run, string by)
+    {
+        run.CancelledBy ??= by;
+        run.Stopping = true;
+        try
+        {
+            await run.Cancel.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // It finished meanwhile.
+        }
     }
 
     private static int RetryAfter(IReadOnlyList<Run> runs, DateTimeOffset now)
@@ -153,10 +155,9 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
             foreach (var (id, run) in running)
             {
                 // Cancelled (or failed) elsewhere: stop here too.
-                if (run.Record is not null && !await store.TouchRequestedAnalysisAsync(id, now, stopping.Token) && !run.Cancel.IsCancellationRequested)
+                if (run.Record is not null && !run.Stopping && !await store.TouchRequestedAnalysisAsync(id, now, stopping.Token))
                 {
-                    run.CancelledBy ??= "another replica";
-                    await run.Cancel.CancelAsync();
+                    await StopAsync(run, "another replica");
                 }
             }
 
@@ -306,5 +307,8 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         public Task Task { get; set; } = Task.CompletedTask;
 
         public string? CancelledBy { get; set; }
+
+        /// <summary>Cancelled and ending: it no longer counts against any limit.</summary>
+        public bool Stopping { get; set; }
     }
 }

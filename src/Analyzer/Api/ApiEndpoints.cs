@@ -150,9 +150,10 @@ public static partial class ApiEndpoints
             ? Results.Json(Describe(analysis, full: true), Json)
             : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no analysis has the id {id}");
 
-    private static async Task<IResult> FindAnalysesAsync(HttpContext context, IAnalysisStore store, TimeProvider time, CancellationToken token)
+    private static async Task<IResult> FindAnalysesAsync(HttpContext context, IAnalysisStore store, TimeProvider clock, CancellationToken token)
     {
         var q = context.Request.Query;
+        var time = new FixedTime(clock.GetUtcNow());
         DateTimeOffset? Time(string name)
         {
             var text = q[name].ToString();
@@ -279,7 +280,7 @@ public static partial class ApiEndpoints
     private static (string Field, string Reason) Split(string problem) =>
         problem.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0 ? (problem[..colon], problem[(colon + 2)..]) : ("query", problem);
 
-    [GeneratedRegex("^[a-z0-9][-a-z0-9.]{0,62}$")]
+    [GeneratedRegex("^[a-z0-9][-a-z0-9.]{0,62}\\z")]
     private static partial Regex ConfigName();
 
     /// <summary>A result with a Location header.</summary>

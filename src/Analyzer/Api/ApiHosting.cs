@@ -30,19 +30,24 @@ public static partial class ApiHosting
         services.AddHostedService(p => p.GetRequiredService<AnalysisRunner>());
         services.AddProblemDetails();
 
-        // History reads take memory in proportion to their page: a few at a time, the rest queued (429 with Retry-After when the queue is full).
+        // History reads take memory in proportion to their page: a few at a time for each caller (by token name), the rest queued,
+        // so one reader's flood waits in its own queue and never in anyone else's (429 with Retry-After when its queue is full).
         services.AddRateLimiter(limiter =>
         {
-            limiter.AddConcurrencyLimiter(HistoryReads, c =>
+            limiter.AddPolicy(HistoryReads, context =>
             {
-                c.PermitLimit = Math.Max(1, api.ConcurrentHistoryReads);
-                c.QueueLimit = 1000;
-                c.QueueProcessingOrder = System.Threading.RateLimiting.QueueProcessingOrder.OldestFirst;
+                var caller = context.RequestServices.GetRequiredService<ApiAccess>().Identify(context, out _)?.Name ?? "(no token)";
+                return System.Threading.RateLimiting.RateLimitPartition.GetConcurrencyLimiter(caller, _ => new System.Threading.RateLimiting.ConcurrencyLimiterOptions
+                {
+                    PermitLimit = Math.Max(1, api.ConcurrentHistoryReads),
+                    QueueLimit = 100,
+                    QueueProcessingOrder = System.Threading.RateLimiting.QueueProcessingOrder.OldestFirst,
+                });
             });
             limiter.OnRejected = async (context, token) =>
             {
                 context.HttpContext.Response.Headers.RetryAfter = "1";
-                await Problems.Of(StatusCodes.Status429TooManyRequests, "Too many reads", "too many reads of rollout history are waiting; ask again in a second").ExecuteAsync(context.HttpContext);
+                await Problems.Of(StatusCodes.Status429TooManyRequests, "Too many reads", "too many of your reads of rollout history are waiting; ask again in a second").ExecuteAsync(context.HttpContext);
             };
         });
         services.AddOpenApi(options => ApiSecurity.Describe(options));
@@ -76,7 +81,7 @@ public static partial class ApiHosting
             }
             catch (DbException e)
             {
-                return Results.Text($"not ready: the store {store.Description} cannot be read: {e.Message}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Text($"not ready: the store {Shown(store)} cannot be read: {e.Message}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         }).ExcludeFromDescription();
     }
@@ -90,15 +95,20 @@ public static partial class ApiHosting
         }
         catch (Exception e) when (e is DbException or StoreException && !context.Response.HasStarted)
         {
-            var store = context.RequestServices.GetRequiredService<IAnalysisStore>().Description;
+            var stores = context.RequestServices.GetRequiredService<IAnalysisStore>();
             var reason = e is StoreException fault ? fault.Reason : e.Message;
-            StoreUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Canary.Api"), context.Request.Method, context.Request.Path, store, reason);
+            StoreUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Canary.Api"), context.Request.Method, context.Request.Path, stores.Description, reason);
+            var store = Shown(stores);
             context.Response.Clear();
             context.Response.Headers.RetryAfter = "10";
             await Problems.Of(StatusCodes.Status503ServiceUnavailable, "Store unavailable", $"the store {store} cannot be used: {reason}; nothing was changed, ask again later",
                 [new FieldProblem("store", reason)]).ExecuteAsync(context);
         }
     }
+
+    /// <summary>The store as HTTP answers name it: an SQLite file by its name only (the log has the whole path), PostgreSQL by host, port and database.</summary>
+    private static string Shown(IAnalysisStore store) =>
+        store.Description.StartsWith("sqlite:", StringComparison.Ordinal) ? $"sqlite:{Path.GetFileName(store.Description["sqlite:".Length..])}" : store.Description;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "API: 503 for {Method} {Path}: the store {Store} cannot be used: {Reason}")]
     private static partial void StoreUnavailable(ILogger logger, string method, string path, string store, string reason);

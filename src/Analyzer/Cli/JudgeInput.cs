@@ -89,8 +89,8 @@ internal static class JudgeInput
             var fresh = written[checkedTo..end];
             if (fresh.IndexOfAny(Forbidden) >= 0 || !System.Text.Unicode.Utf8.IsValid(fresh))
             {
-                // Not JSON from here on: what was read is enough for the parser to name the place.
-                return buffer.WrittenMemory;
+                // Not JSON from here on: what was read (up to a whole UTF-8 sequence) is enough for the parser to name the place.
+                return buffer.WrittenMemory[..end];
             }
 
             checkedTo = end;

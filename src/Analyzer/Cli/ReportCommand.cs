@@ -51,6 +51,17 @@ internal static class ReportCommand
             ReportOutput output;
             try
             {
+                // An empty, foreign or corrupt file is named as such (exit 3), not taken for an old store.
+                await ((store as Storage.SqliteAnalysisStore)?.CheckAsync(cancellationToken) ?? Task.CompletedTask);
+            }
+            catch (Storage.StoreException e)
+            {
+                await stderr.WriteLineAsync($"canary report: {e.Message}; nothing was written");
+                return ExitCodes.ExternalFailed;
+            }
+
+            try
+            {
                 output = await ReportOutput.BuildAsync(store, week, time.GetUtcNow(), cancellationToken);
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)

@@ -82,12 +82,12 @@ public static partial class PromQl
         return true;
     }
 
-    [GeneratedRegex("^(?:(?<y>[0-9]{1,6})y)?(?:(?<w>[0-9]{1,6})w)?(?:(?<d>[0-9]{1,6})d)?(?:(?<h>[0-9]{1,9})h)?(?:(?<m>[0-9]{1,9})m)?(?:(?<s>[0-9]{1,12})s)?(?:(?<ms>[0-9]{1,15})ms)?$")]
+    [GeneratedRegex("^(?:(?<y>[0-9]{1,6})y)?(?:(?<w>[0-9]{1,6})w)?(?:(?<d>[0-9]{1,6})d)?(?:(?<h>[0-9]{1,9})h)?(?:(?<m>[0-9]{1,9})m)?(?:(?<s>[0-9]{1,12})s)?(?:(?<ms>[0-9]{1,15})ms)?\\z")]
     private static partial Regex DurationParts();
 
-    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*\\z")]
     private static partial Regex LabelName();
 
-    [GeneratedRegex("^(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?(?:[0-9]+ms)?$")]
+    [GeneratedRegex("^(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?(?:[0-9]+ms)?\\z")]
     private static partial Regex Duration();
 }

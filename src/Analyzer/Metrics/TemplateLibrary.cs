@@ -39,7 +39,8 @@ public sealed class TemplateLibrary
     public QueryTemplate Load(string name, IReadOnlySet<string> variables)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.Length == 0 || name.AsSpan().IndexOfAny(['/', '\\']) >= 0 || name.StartsWith('.'))
+        // A file name of letters, digits, '-', '_' and '.', not starting with '.': nothing else reaches the file system.
+        if (name.Length is 0 or > 100 || name.StartsWith('.') || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
         {
             throw new TemplateException($"\"{name}\" is not a template name: use a file name of {Where} without .promql");
         }

@@ -11,9 +11,9 @@ public static partial class KubernetesNames
     /// <summary>A DNS-1123 subdomain: most objects' metadata.name; at most 253 characters, never "." or "..".</summary>
     public static bool IsSubdomain(string name) => name is { Length: > 0 and <= 253 } && Subdomain().IsMatch(name);
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\z")]
     private static partial Regex Label();
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\z")]
     private static partial Regex Subdomain();
 }

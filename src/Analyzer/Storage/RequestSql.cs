@@ -7,7 +7,7 @@ internal static class RequestSql
 {
     private const string Columns = "id, service, created_at, updated_at, status, verdict, score, request, result, error, requested_by";
 
-    /// <summary>Inserts or updates; a Cancelled analysis stays cancelled whatever its runner saves after.</summary>
+    /// <summary>Inserts, or updates one still Running: a Cancelled (or abandoned, Failed) analysis stays so whatever its runner saves after.</summary>
     public static async Task SaveAsync(DbConnection connection, RequestedAnalysis analysis, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(analysis);
@@ -16,10 +16,10 @@ internal static class RequestSql
             VALUES (@id, @service, @created, @updated, @status, @verdict, @score, @request, @result, @error, @by)
             ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, status = excluded.status, verdict = excluded.verdict,
                 score = excluded.score, result = excluded.result, error = excluded.error
-            WHERE requested_analyses.status <> @cancelled
+            WHERE requested_analyses.status = @running
             """, ("id", analysis.Id.ToString()), ("service", analysis.Service), ("created", analysis.CreatedAt.ToUnixTimeMilliseconds()), ("updated", analysis.UpdatedAt.ToUnixTimeMilliseconds()),
             ("status", analysis.Status), ("verdict", analysis.Verdict), ("score", analysis.Score), ("request", analysis.RequestJson), ("result", analysis.ResultJson), ("error", analysis.Error),
-            ("by", analysis.RequestedBy), ("cancelled", RequestedAnalysis.Cancelled));
+            ("by", analysis.RequestedBy), ("running", RequestedAnalysis.Running));
         await upsert.ExecuteNonQueryAsync(cancellationToken);
     }
 

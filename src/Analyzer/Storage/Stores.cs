@@ -74,6 +74,14 @@ public sealed class SqliteAnalysisStore(string path, TimeProvider? time = null) 
         await CheckExistingAsync(full, cancellationToken);
     }
 
+    /// <summary>Checks an existing store without changing it (for readers such as canary report).</summary>
+    /// <exception cref="StoreException">It is missing, empty, not an SQLite database, or one of something else.</exception>
+    public Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var full = System.IO.Path.GetFullPath(Path);
+        return File.Exists(full) ? CheckExistingAsync(full, cancellationToken) : throw new StoreException(Description, "no such file");
+    }
+
     private async Task CheckExistingAsync(string full, CancellationToken cancellationToken)
     {
         var head = new byte[Header.Length];

@@ -51,7 +51,9 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
         await StartAsync(viewer, "v1");
         await StartAsync(viewer, "v2");
         await StartAsync(@operator, "o1");
-        var problem = await ServeHost.ProblemAsync(await @operator.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), Body("o2")), HttpStatusCode.TooManyRequests);
+        using var refused = await @operator.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), Body("o2"));
+        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(5), TimeSpan.FromHours(1));
+        var problem = await ServeHost.ProblemAsync(refused, HttpStatusCode.TooManyRequests);
         Assert.Contains("the most Api:MaxPendingAnalyses (3) allows for callers below admin", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
 
         using var admin = serve.Client(ServeHost.AdminToken);
@@ -70,6 +72,9 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
 
         var analysis = await ServeHost.ReadJsonAsync(await viewer.GetAsync(location));
         Assert.Equal(("Cancelled", "cancelled by ci-viewer"), (analysis["status"]!.GetValue<string>(), analysis["error"]!.GetValue<string>()));
+
+        // The runner itself stopped (its last word), not only the stored record.
+        await Poll.UntilAsync(() => serve.Output.Contains($"analysis {analysis["id"]!.GetValue<string>()} of stop me: Cancelled", StringComparison.Ordinal), "the runner to stop");
         await ServeHost.ProblemAsync(await viewer.DeleteAsync(location), HttpStatusCode.Conflict);
 
         // Its place is free again: two more fit under the limit of 2.

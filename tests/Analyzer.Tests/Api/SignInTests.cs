@@ -70,5 +70,34 @@ public sealed class SignInTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.Contains("name=\"back\" value=\"/rollouts/caf%C3%A9/kasse\"", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sign_out_without_Origin_or_Referer_is_refused()
+    {
+        using var client = serve.BrowserClient(("Cookie", $"canary_token={ServeHost.ViewerToken}"));
+        using var answer = await client.PostAsync(new Uri("/signout", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+    }
+
+    [Fact]
+    public async Task With_Api_PublicUrl_only_forms_from_that_origin_sign_in()
+    {
+        await using var behindProxy = await ServeHost.StartAsync(prometheus.Url, settings: new Dictionary<string, string> { ["CANARY__Api__PublicUrl"] = "https://canary.example.com" });
+        using (var direct = behindProxy.BrowserClient(("Origin", behindProxy.Url.GetLeftPart(UriPartial.Authority))))
+        using (var refused = await direct.PostAsync(new Uri("/signin", UriKind.Relative), Form("/")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using (var plainHttp = behindProxy.BrowserClient(("Origin", "http://canary.example.com")))
+        using (var refused = await plainHttp.PostAsync(new Uri("/signin", UriKind.Relative), Form("/")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using var site = behindProxy.BrowserClient(("Origin", "https://canary.example.com"));
+        using var accepted = await site.PostAsync(new Uri("/signin", UriKind.Relative), Form("/"));
+        Assert.Equal(HttpStatusCode.Redirect, accepted.StatusCode);
+    }
+
     private static FormUrlEncodedContent Form(string back) => new([new("token", ServeHost.ViewerToken), new("back", back)]);
 }

@@ -149,8 +149,7 @@ public sealed class SqliteWeeklyReportTests : WeeklyReportContract
         File.WriteAllText(broken, "this is not a database");
         var failed = await CanaryRunner.RunAsync("report", "--week", "2026-W47", "--store", $"sqlite:{broken}", "--output", Path.Combine(folder, "none"));
         Assert.Equal(3, failed.ExitCode);
-        Assert.Contains("the store cannot be read", failed.Stderr, StringComparison.Ordinal);
-        Assert.Contains("nothing was written", failed.Stderr, StringComparison.Ordinal);
+        Assert.Equal([$"canary report: the store sqlite:{broken}: is not an SQLite database (it may be another kind of file, or corrupt); canary refuses to replace it; nothing was written"], failed.ErrorLines);
         Assert.False(Directory.Exists(Path.Combine(folder, "none")));
         var missing = await CanaryRunner.RunAsync("report", "--store", $"sqlite:{Path.Combine(folder, "nothing.db")}", "--output", Path.Combine(folder, "none"));
         Assert.Equal(3, missing.ExitCode);

@@ -16,18 +16,25 @@ public abstract class StoreHistoryContract
     public async Task An_idle_rollout_keeps_at_most_two_decision_rows_a_day()
     {
         await using var store = await NewStoreAsync();
-        var state = new RolloutState { Phase = RolloutPhase.Succeeded, Revision = "r2", PrimaryRevision = "r2" };
+        var state = new RolloutState { Phase = RolloutPhase.Succeeded, Revision = "r2", PrimaryRevision = "r2", PhaseSince = T0 };
         long? version = null;
 
-        // One day at a 30 s interval: what the state machine decides for a Succeeded rollout with nothing to do.
+        // One day at a 30 s interval, each tick decided by the state machine for a Succeeded rollout whose workloads are ready and unchanged.
         for (var tick = 0; tick < 2880; tick++)
         {
             var at = T0.AddSeconds(30 * tick);
-            var decision = new DecisionRecord(Guid.NewGuid(), "shop/checkout", at, "Succeeded", 0, "Hold", "idle: the primary runs r2", "[]", null) { Revision = "r2" };
-            version = await store.SaveTickAsync(new TickRecord("shop/checkout", state, decision, null, version), CancellationToken.None);
+            var observation = new Observation { Now = at, TargetRevision = "r2", Canary = Readiness.Ready, PrimaryRevision = "r2", Primary = Readiness.Ready, Commands = [] };
+            var decided = RolloutStateMachine.Decide(new RolloutSpec(), state, observation);
+            var decision = new DecisionRecord(Guid.NewGuid(), "shop/checkout", at, decided.State.Phase.ToString(), decided.State.CanaryWeight, decided.Verdict.ToString(), decided.Reason, "[]", null)
+            {
+                Revision = decided.State.Revision,
+            };
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", decided.State, decision, null, version), CancellationToken.None);
+            state = decided.State;
         }
 
-        Assert.Single(await store.AllDecisionsAsync("shop/checkout"));
+        var kept = Assert.Single(await store.AllDecisionsAsync("shop/checkout"));
+        Assert.Equal(("Succeeded", "idle: the primary runs r2"), (kept.Phase, kept.Reason));
         Assert.Equal(T0.AddSeconds(30 * 2879), (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.UpdatedAt);
     }
 
@@ -68,6 +75,29 @@ public abstract class StoreHistoryContract
 
         Assert.Equal(Enumerable.Range(0, 23).Reverse(), seen);
         Assert.Equal(5, pages);
+    }
+
+    [Fact]
+    public async Task Paging_visits_decisions_of_the_same_instant_once_each()
+    {
+        await using var store = await NewStoreAsync();
+        long? version = null;
+        for (var i = 0; i < 7; i++)
+        {
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", new RolloutState { CanaryWeight = i }, Decision(T0, i, $"same instant {i}"), null, version), CancellationToken.None);
+        }
+
+        var seen = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = await store.DecisionsAsync("shop/checkout", new PageRequest(2, after), CancellationToken.None);
+            seen.AddRange(page.Items.Select(d => d.Reason));
+            after = page.Next;
+        }
+        while (after is not null);
+
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"same instant {i}").Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
     }
 
     [Fact]
