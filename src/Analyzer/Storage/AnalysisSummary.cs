@@ -14,11 +14,18 @@ public sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffset 
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The summary of a Judge output (or of an inconclusive analysis's {reason}) as JSON text.</summary>
-    public static string Summarize(string resultJson)
+    /// <summary>The summary of a Judge output (or of an inconclusive analysis's {reason}) as JSON text; null when the result is not JSON (it is then summarised when read, and a tick is never lost to it).</summary>
+    public static string? Summarize(string resultJson)
     {
-        var (reason, metrics) = Read(resultJson);
-        return JsonSerializer.Serialize(new { reason, metrics }, Json);
+        try
+        {
+            var (reason, metrics) = Read(resultJson);
+            return JsonSerializer.Serialize(new { reason, metrics }, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A row's summary: from the summary column, else (older rows) from the result.</summary>
@@ -26,8 +33,15 @@ public sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffset 
     {
         if (summaryJson is null)
         {
-            var (reason, metrics) = Read(resultJson ?? "{}");
-            return new AnalysisSummary(id, key, at, verdict, score, inconclusive, reason, metrics);
+            try
+            {
+                var (reason, metrics) = Read(resultJson ?? "{}");
+                return new AnalysisSummary(id, key, at, verdict, score, inconclusive, reason, metrics);
+            }
+            catch (JsonException)
+            {
+                return new AnalysisSummary(id, key, at, verdict, score, inconclusive, "the stored result is not JSON", []);
+            }
         }
 
         using var document = JsonDocument.Parse(summaryJson);

@@ -49,7 +49,7 @@ public sealed class RolloutHistoryFixture : IAsyncLifetime
             }
 
             var result = Result();
-            var summary = AnalysisSummary.Summarize(result);
+            var summary = AnalysisSummary.Summarize(result)!;
             await using (var insert = Command(connection, "INSERT INTO analyses (id, rollout_key, at, verdict, score, inconclusive, result, queries, summary) VALUES ($id, 'shop/checkout', $at, 'Pass', 100, 0, $result, '{\"error rate\": {\"control\": \"q1\", \"experiment\": \"q2\"}}', $summary)", "$id", "$at", "$result", "$summary"))
             {
                 for (var i = 0; i < Analyses; i++)
