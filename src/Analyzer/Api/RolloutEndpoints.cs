@@ -67,12 +67,14 @@ public static partial class RolloutEndpoints
     private static async Task<IResult> GetAsync(string ns, string name, HttpContext context, IAnalysisStore store, IRolloutCommands commands, CancellationToken token)
     {
         var key = RolloutKey(ns, name);
-        if (PageOf(context.Request) is { Problem: { } problem })
+        var (limit, problem) = PageOf(context.Request);
+        if (problem is not null)
         {
             return problem;
         }
 
-        var page = PageOf(context.Request).Page! with { After = null };
+        // The detail starts at the newest; older rows are behind its next links.
+        var page = limit! with { After = null };
         if (await store.GetRolloutAsync(key, token) is not { } rollout)
         {
             return NotFound(key);

@@ -38,19 +38,7 @@ public sealed class LocalApiTests : IAsyncLifetime
         var processFile = Path.Combine(folder, "checkout.process.yaml");
         WriteProcessFile(processFile, "v1");
         var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
-        await File.WriteAllTextAsync(canaryFile, """
-            apiVersion: canary.dev/v1alpha1
-            kind: Canary
-            metadata: {name: checkout, namespace: shop}
-            spec:
-              targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
-              router: haproxy
-              service: {haproxy: {runtimeApi: SOCKET, backend: checkout}}
-              skipAnalysis: true
-              analysis:
-                interval: 1s
-                webhooks: [{name: release-manager, type: confirm-promotion, url: "GATE"}]
-            """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal).Replace("GATE", new Uri(gate.Url, "promote").AbsoluteUri, StringComparison.Ordinal));
+        await File.WriteAllTextAsync(canaryFile, CanaryYaml($"{{interval: 1s, webhooks: [{{name: release-manager, type: confirm-promotion, url: \"{new Uri(gate.Url, "promote").AbsoluteUri}\"}}]}}"));
         var (local, api) = StartLocal(canaryFile);
         using var started = local;
         using var client = api;
@@ -101,17 +89,7 @@ public sealed class LocalApiTests : IAsyncLifetime
     {
         WriteProcessFile(Path.Combine(folder, "checkout.process.yaml"), "v1");
         var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
-        await File.WriteAllTextAsync(canaryFile, """
-            apiVersion: canary.dev/v1alpha1
-            kind: Canary
-            metadata: {name: checkout, namespace: shop}
-            spec:
-              targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
-              router: haproxy
-              service: {haproxy: {runtimeApi: SOCKET, backend: checkout}}
-              skipAnalysis: true
-              analysis: {interval: 1s}
-            """.Replace("SOCKET", haproxy.Socket, StringComparison.Ordinal));
+        await File.WriteAllTextAsync(canaryFile, CanaryYaml("{interval: 1s}"));
         var (local, api) = StartLocal(canaryFile);
         using var started = local;
         using var client = api;
@@ -137,6 +115,19 @@ public sealed class LocalApiTests : IAsyncLifetime
         Assert.DoesNotContain("Request starting", local.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("GET /api/v1/rollouts", local.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>The Canary of checkout behind the test's HAProxy (no analysis), with the analysis section given.</summary>
+    private string CanaryYaml(string analysis) => $$$"""
+        apiVersion: canary.dev/v1alpha1
+        kind: Canary
+        metadata: {name: checkout, namespace: shop}
+        spec:
+          targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
+          router: haproxy
+          service: {haproxy: {runtimeApi: {{{haproxy.Socket}}}, backend: checkout}}
+          skipAnalysis: true
+          analysis: {{{analysis}}}
+        """;
 
     /// <summary>canary local with the API on a free port and an operator's token, and a client of it.</summary>
     private (ExternalProcess Local, HttpClient Api) StartLocal(string canaryFile)
