@@ -8,7 +8,7 @@ public sealed class GateServer : IAsyncDisposable
 {
     private WebApplication app = null!;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> calls = new(StringComparer.Ordinal);
-
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> log = new();
 
     public Uri Url { get; private set; } = null!;
 
@@ -16,12 +16,16 @@ public sealed class GateServer : IAsyncDisposable
 
     public int Calls(string path) => calls.GetValueOrDefault(path);
 
+    /// <summary>Every call's path, in the order they arrived.</summary>
+    public IReadOnlyList<string> Log => [.. log];
+
     public static async Task<GateServer> StartAsync()
     {
         var gate = new GateServer();
         (gate.app, gate.Url) = await LoopbackHost.StartAsync(context =>
         {
             gate.calls.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
+            gate.log.Enqueue(context.Request.Path.Value ?? "/");
             context.Response.StatusCode = gate.Open || context.Request.Path.StartsWithSegments("/always") ? 200 : 403;
             return Task.CompletedTask;
         });

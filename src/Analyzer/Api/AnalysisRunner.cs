@@ -261,25 +261,9 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
     private async Task<(JudgeResult Result, JsonNode Json)> JudgeAsync(AnalysisRequest request, AnalysisWindow window, CancellationToken cancellationToken)
     {
         var config = request.Config;
-        var queries = MetricCollector.Render(config, request.Cohorts, config.Interval);
-        var source = new PrometheusMetricSource(prometheus);
-        var series = await MetricCollector.CollectAsync(source, config, queries, window, 8, cancellationToken);
-        var result = CanaryJudge.Judge(config.Judge, series);
-        var warnings = source.Warnings.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        using var buffer = new MemoryStream();
-        JudgeDocumentWriter.Write(buffer, result, writer =>
-        {
-            AnalysisDocument.WriteWindow(writer, window, config.Interval);
-            AnalysisDocument.WriteQueries(writer, config, queries);
-            AnalysisDocument.WriteSeries(writer, series.Values);
-            if (warnings.Count > 0)
-            {
-                writer.WriteStartArray("warnings");
-                warnings.ForEach(writer.WriteStringValue);
-                writer.WriteEndArray();
-            }
-        });
-        return (result, JsonNode.Parse(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length))!);
+        var queries = MetricAnalysis.Render(config, request.Cohorts, config.Interval);
+        var analysis = await MetricAnalysis.RunAsync(new PrometheusMetricSource(prometheus), config, queries, window, config.Interval, 8, cancellationToken);
+        return (analysis.Judgement, JsonNode.Parse(analysis.ToJson(withSeries: true))!);
     }
 
     private static string Result(JsonArray judgements) => new JsonObject { ["judgements"] = judgements.DeepClone() }.ToJsonString();

@@ -122,7 +122,7 @@ public static class Dashboard
             return SignInPage(context);
         }
 
-        var key = $"{ns}/{name}";
+        var key = Rollouts.RolloutKey.Of(ns, name);
         if (await store.GetRolloutAsync(key, token) is not { } rollout)
         {
             return Page(context, "Not found", $"<h1>No rollout {E(key)}</h1>", StatusCodes.Status404NotFound);

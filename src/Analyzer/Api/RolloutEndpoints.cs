@@ -66,7 +66,7 @@ public static partial class RolloutEndpoints
 
     private static async Task<IResult> GetAsync(string ns, string name, HttpContext context, IAnalysisStore store, IRolloutCommands commands, CancellationToken token)
     {
-        var key = RolloutKey(ns, name);
+        var key = Rollouts.RolloutKey.Of(ns, name);
         var (limit, problem) = PageOf(context.Request);
         if (problem is not null)
         {
@@ -94,10 +94,10 @@ public static partial class RolloutEndpoints
     }
 
     private static Task<IResult> DecisionsAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token) =>
-        PageAnswerAsync(context, page => store.DecisionsAsync(RolloutKey(ns, name), page, token), Decision);
+        PageAnswerAsync(context, page => store.DecisionsAsync(Rollouts.RolloutKey.Of(ns, name), page, token), Decision);
 
     private static Task<IResult> AnalysesAsync(string ns, string name, HttpContext context, IAnalysisStore store, CancellationToken token) =>
-        PageAnswerAsync(context, page => store.AnalysisSummariesAsync(RolloutKey(ns, name), page, token), a => AnalysisSummary(ns, name, a));
+        PageAnswerAsync(context, page => store.AnalysisSummariesAsync(Rollouts.RolloutKey.Of(ns, name), page, token), a => AnalysisSummary(ns, name, a));
 
     /// <summary>One page as {items, next}; a bad limit or cursor is a problem naming it.</summary>
     private static async Task<IResult> PageAnswerAsync<T>(HttpContext context, Func<PageRequest, Task<Page<T>>> read, Func<T, JsonObject> write)
@@ -120,9 +120,9 @@ public static partial class RolloutEndpoints
     }
 
     private static async Task<IResult> AnalysisAsync(string ns, string name, Guid id, IAnalysisStore store, CancellationToken token) =>
-        await store.GetAnalysisAsync(id, token) is { } analysis && analysis.RolloutKey == RolloutKey(ns, name)
+        await store.GetAnalysisAsync(id, token) is { } analysis && analysis.RolloutKey == Rollouts.RolloutKey.Of(ns, name)
             ? Results.Json(Analysis(analysis), Json)
-            : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"rollout {RolloutKey(ns, name)} has no analysis {id}");
+            : Problems.Of(StatusCodes.Status404NotFound, "Not found", $"rollout {Rollouts.RolloutKey.Of(ns, name)} has no analysis {id}");
 
     private static async Task<IResult> CommandAsync(string ns, string name, RolloutCommand command, IRolloutCommands commands, ILoggerFactory log, HttpContext context, CancellationToken token)
     {
@@ -141,10 +141,8 @@ public static partial class RolloutEndpoints
         var logger = log.CreateLogger("Canary.Api");
         var caller = ApiAccess.CallerOf(context).Name;
         CommandSent(logger, command, ns, name, caller);
-        return Results.Json(new { rollout = RolloutKey(ns, name), command = command.ToString().ToLowerInvariant(), status = "sent" }, Json, statusCode: StatusCodes.Status202Accepted);
+        return Results.Json(new { rollout = Rollouts.RolloutKey.Of(ns, name), command = command.ToString().ToLowerInvariant(), status = "sent" }, Json, statusCode: StatusCodes.Status202Accepted);
     }
-
-    private static string RolloutKey(string ns, string name) => $"{ns}/{name}";
 
     private static IResult NotFound(string key) => Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no rollout {key}");
 

@@ -88,7 +88,7 @@ internal static class AnalyzeCommand
             throw new InputException($"--step: {stepText} gives {window.Steps} steps over the window; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window");
         }
 
-        var queries = Render(config, new Cohorts(control, experiment), interval);
+        var queries = MetricAnalysis.Render(config, new Cohorts(control, experiment), interval);
         if (line.Has("--dry-run"))
         {
             await WriteQueriesAsync(format, config, queries, stdout);
@@ -97,47 +97,31 @@ internal static class AnalyzeCommand
 
         var options = PrometheusOptions(settings, line);
         using var client = new PrometheusClient(options, time);
-        var source = new PrometheusMetricSource(client);
-        Dictionary<string, Canary.Judge.Config.MetricSeries> series;
+        AnalysisResult analysis;
         try
         {
-            series = await MetricCollector.CollectAsync(source, config, queries, window, options.Concurrency, cancellationToken);
+            analysis = await MetricAnalysis.RunAsync(new PrometheusMetricSource(client), config, queries, window, interval, options.Concurrency, cancellationToken);
         }
         catch (SeriesShapeException e)
         {
             throw new InputException($"{config.Source}: {e.Message}");
         }
 
-        var warnings = source.Warnings.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        foreach (var warning in warnings)
+        foreach (var warning in analysis.Warnings)
         {
             await stderr.WriteLineAsync($"canary analyze: warning from Prometheus: {warning}");
         }
 
-        var result = CanaryJudge.Judge(config.Judge, series);
         if (format == VerdictFormat.Table)
         {
-            JudgeTableWriter.Write(stdout, result);
+            JudgeTableWriter.Write(stdout, analysis.Judgement);
         }
         else
         {
-            using var buffer = new MemoryStream();
-            JudgeDocumentWriter.Write(buffer, result, writer =>
-            {
-                AnalysisDocument.WriteWindow(writer, window, interval);
-                AnalysisDocument.WriteQueries(writer, config, queries);
-                if (warnings.Count > 0)
-                {
-                    // A partial answer (e.g. a store of Thanos or Mimir down) is kept with the verdict it shaped.
-                    writer.WriteStartArray("warnings");
-                    warnings.ForEach(writer.WriteStringValue);
-                    writer.WriteEndArray();
-                }
-            });
-            await stdout.WriteLineAsync(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+            await stdout.WriteLineAsync(analysis.ToJson(withSeries: false));
         }
 
-        return line.Has("--gate") && result.Classification != AnalysisClassification.Pass ? ExitCodes.GateFailed : ExitCodes.Done;
+        return line.Has("--gate") && analysis.Judgement.Classification != AnalysisClassification.Pass ? ExitCodes.GateFailed : ExitCodes.Done;
     }
 
     /// <summary>--var key=value pairs; a key given twice keeps the last value.</summary>
@@ -158,16 +142,6 @@ internal static class AnalyzeCommand
         return variables;
     }
 
-    private static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
-    {
-        var usesNamespace = config.Metrics.Where(m => m.Template.Placeholders.Contains("namespace")).Select(m => m.Name).ToList();
-        if (config.Namespace is null && usesNamespace.Count > 0)
-        {
-            throw new InputException($"namespace: the queries of {string.Join(", ", usesNamespace.Take(3).Select(n => $"\"{n}\""))} use {{{{namespace}}}}; set \"namespace:\" in {config.Source} or give --var namespace=NAME");
-        }
-
-        return MetricCollector.Render(config, cohorts, interval);
-    }
 
     private static PrometheusOptions PrometheusOptions(Microsoft.Extensions.Configuration.IConfiguration settings, CommandLine line)
     {

@@ -17,12 +17,18 @@ public sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, Ti
 /// <summary>One metric's PromQL for both cohorts, as sent to Prometheus.</summary>
 public sealed record RenderedQuery(string Control, string Experiment);
 
+/// <summary>What one query gave: the samples (empty for "no data") and the warnings the source attached to this answer.</summary>
+public sealed record MetricFetch(double[] Values, IReadOnlyList<string> Warnings);
+
+/// <summary>Every metric's samples for both cohorts, and the warnings of all their answers (distinct, in order).</summary>
+public sealed record CollectedSeries(Dictionary<string, MetricSeries> Series, IReadOnlyList<string> Warnings);
+
 /// <summary>Samples of one cohort for one query; empty when the query found no series ("no data").</summary>
 public interface IMetricSource
 {
     /// <exception cref="MetricsSourceException">The source failed or rejected the query.</exception>
     /// <exception cref="SeriesShapeException">Several series came back and the metric does not pool them.</exception>
-    Task<double[]> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken);
+    Task<MetricFetch> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken);
 }
 
 /// <summary>A query gave several series for one cohort; Message names the labels that differ.</summary>
@@ -73,7 +79,7 @@ public static class MetricCollector
     }
 
     /// <summary>Fetches both cohorts of every metric; the first failure cancels the rest and is thrown.</summary>
-    public static async Task<Dictionary<string, MetricSeries>> CollectAsync(
+    public static async Task<CollectedSeries> CollectAsync(
         IMetricSource source, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries, AnalysisWindow window, int concurrency, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -81,7 +87,7 @@ public static class MetricCollector
         ArgumentNullException.ThrowIfNull(queries);
         using var limit = new SemaphoreSlim(concurrency);
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        async Task<double[]> Fetch(CanaryMetric metric, string cohort, string query)
+        async Task<MetricFetch> Fetch(CanaryMetric metric, string cohort, string query)
         {
             await limit.WaitAsync(failed.Token);
             try
@@ -132,6 +138,9 @@ public static class MetricCollector
             throw new MetricsSourceException("a query to the metrics source was cancelled before it answered");
         }
 
-        return fetches.ToDictionary(f => f.Name, f => new MetricSeries(f.Name, f.Control.Result, f.Experiment.Result), StringComparer.Ordinal);
+        var warnings = fetches.SelectMany(f => f.Control.Result.Warnings.Concat(f.Experiment.Result.Warnings)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return new CollectedSeries(
+            fetches.ToDictionary(f => f.Name, f => new MetricSeries(f.Name, f.Control.Result.Values, f.Experiment.Result.Values), StringComparer.Ordinal),
+            warnings);
     }
 }

@@ -5,25 +5,18 @@ namespace Canary.Analyzer.Metrics;
 /// <summary>Cohort samples from Prometheus range queries: every point of the (single, or pooled) series is a sample.</summary>
 public sealed class PrometheusMetricSource(PrometheusClient client) : IMetricSource
 {
-    /// <summary>Warnings Prometheus attached to answers (e.g. a partial response), for the caller to show.</summary>
-    public System.Collections.Concurrent.ConcurrentBag<string> Warnings { get; } = [];
-
-    public async Task<double[]> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken)
+    /// <summary>One range query; the warnings Prometheus attached to its answer (e.g. a partial response) come back with it, nothing is kept.</summary>
+    public async Task<MetricFetch> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(window);
         var result = await client.QueryRangeAsync(query, window.Start, window.End, window.Step, cancellationToken);
-        foreach (var warning in result.Warnings)
-        {
-            Warnings.Add(warning);
-        }
-
         if (result.Series.Count > 1 && !pool)
         {
             throw new SeriesShapeException(DescribeSeries(result.Series));
         }
 
-        return result.Series.Count == 1 ? result.Series[0].Values : [.. result.Series.SelectMany(s => s.Values)];
+        return new MetricFetch(result.Series.Count == 1 ? result.Series[0].Values : [.. result.Series.SelectMany(s => s.Values)], [.. result.Warnings]);
     }
 
     /// <summary>"the query gave 3 series that differ in pod ("a", "b", "c"); ..." — the labels that tell them apart.</summary>

@@ -57,8 +57,6 @@ public sealed record CanaryResource
     /// <summary>The label matchers of the two cohorts in the metrics; null: chosen from the router (see docs/rollouts.md).</summary>
     public Cohorts? Cohorts { get; init; }
 
-    /// <summary>Mirror primary traffic to the canary during the analysis (istio only).</summary>
-    public bool Mirror { get; init; }
 
-    public string Key => $"{Namespace}/{Name}";
+    public string Key => RolloutKey.Of(Namespace, Name);
 }

@@ -13,7 +13,7 @@ namespace Canary.Analyzer.Rollouts;
 public static partial class CanaryResourceReader
 {
     /// <summary>Routers that split by weight; the service router only switches (blue/green).</summary>
-    public static readonly IReadOnlyList<string> Routers = ["istio", "nginx", "traefik", "service", "haproxy"];
+    public static readonly IReadOnlyList<string> Routers = RouterNames.All;
 
     private static readonly string[] TopFields = ["apiVersion", "kind", "metadata", "spec", "status"];
     private static readonly string[] SpecFields = ["targetRef", "router", "service", "analysis", "progressDeadline", "skipAnalysis", "suspend"];
@@ -73,12 +73,12 @@ public static partial class CanaryResourceReader
         }
 
         var (target, processFile) = ReadTarget(spec, fields);
-        var router = fields.String(spec, "spec", "router", "istio");
+        var router = fields.String(spec, "spec", "router", RouterNames.Istio);
         if (!Routers.Contains(router))
         {
             fields.Problem(spec["router"]!, "spec.router", $"\"{router}\" is not one of {string.Join(", ", Routers)}");
         }
-        else if ((router == "haproxy") != (processFile is not null))
+        else if ((router == RouterNames.Haproxy) != (processFile is not null))
         {
             fields.Problem(spec["router"] ?? spec, "spec.router", processFile is null
                 ? "the haproxy router drives local workloads: spec.targetRef needs kind Process and a path (Kubernetes targets use istio, nginx, traefik or service)"
@@ -86,7 +86,7 @@ public static partial class CanaryResourceReader
         }
 
         var routes = ReadService(spec, fields, ns, target);
-        if (router == "haproxy" && routes.RuntimeApi is null && !fields.Problems.Any(p => p.Path.StartsWith("spec.service", StringComparison.Ordinal)))
+        if (router == RouterNames.Haproxy && routes.RuntimeApi is null && !fields.Problems.Any(p => p.Path.StartsWith("spec.service", StringComparison.Ordinal)))
         {
             fields.Problem("spec.service.haproxy", "is required by the haproxy router: {runtimeApi: SOCKET or HOST:PORT, backend: NAME}", spec["service"]?.Line ?? spec.Line);
         }
@@ -133,7 +133,7 @@ public static partial class CanaryResourceReader
         }
 
         var mirror = analysis is not null && fields.Boolean(analysis, "spec.analysis", "mirror", false);
-        if (mirror && router != "istio")
+        if (mirror && router != RouterNames.Istio)
         {
             fields.Problem(analysis!["mirror"]!, "spec.analysis.mirror", $"mirroring needs the istio router, not {router}");
         }
@@ -165,11 +165,10 @@ public static partial class CanaryResourceReader
             Interval = analysis is null ? TimeSpan.FromMinutes(1) : Duration(analysis, "spec.analysis", "interval", TimeSpan.FromMinutes(1), fields),
             Window = analysis is null ? TimeSpan.FromMinutes(5) : Duration(analysis, "spec.analysis", "window", TimeSpan.FromMinutes(5), fields),
             MinSamples = analysis is null ? 10 : Integer(analysis, "spec.analysis", "minSamples", 10, 1, 100_000, fields),
-            Rollout = rollout,
+            Rollout = rollout with { Mirror = mirror },
             Config = config,
             ConfigRef = configRef,
             Webhooks = webhooks,
-            Mirror = mirror,
         };
     }
 

@@ -20,7 +20,8 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
 {
     // Each Canary as last read, with its file; and per file, the signal that ends its loop's wait early.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (CanaryResource Resource, string File)> known = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentQueue<RolloutCommand>> queued = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingCommands> inbox = new(StringComparer.Ordinal);
+    private readonly Lock inboxLock = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> wakeups = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<string> files;
     private readonly TemplateLibrary templates;
@@ -77,22 +78,26 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
 
         var processFile = ProcessFile(file, resource);
         Workloads.Register(resource.Namespace, resource.Target, new LocalTarget(processFile, resource.Routes));
-        if (resource.Cohorts is null)
-        {
-            resource = resource with { Cohorts = Cohorts(resource.Target, processFile) };
-        }
-
         known[resource.Key] = (resource, file);
-        var commands = new List<RolloutCommand>();
-        if (queued.TryGetValue(resource.Key, out var queue))
+        PendingCommands commands;
+        lock (inboxLock)
         {
-            while (queue.TryDequeue(out var command))
-            {
-                commands.Add(command);
-            }
+            commands = inbox.GetValueOrDefault(resource.Key) ?? PendingCommands.None;
         }
 
         var result = await controller.TickAsync(resource, commands, cancellationToken);
+        if (result.CommandsSettled)
+        {
+            // Cleared only once the tick that applied them is stored; what arrived meanwhile waits under the same id.
+            lock (inboxLock)
+            {
+                if (inbox.GetValueOrDefault(resource.Key) == commands)
+                {
+                    inbox.Remove(resource.Key);
+                }
+            }
+        }
+
         var tick = new LocalTick(resource, result);
         Ticked?.Invoke(tick);
         return tick;
@@ -104,13 +109,18 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
     /// <summary>A command from the API: carried out by the Canary's next tick, which runs at once.</summary>
     public Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken)
     {
-        var key = $"{ns}/{name}";
+        var key = RolloutKey.Of(ns, name);
         if (!known.TryGetValue(key, out var canary))
         {
             return Task.FromResult(false);
         }
 
-        queued.GetOrAdd(key, _ => new()).Enqueue(command);
+        lock (inboxLock)
+        {
+            var word = command.ToString().ToLowerInvariant();
+            inbox[key] = inbox.GetValueOrDefault(key) is { } waiting ? waiting with { Text = $"{waiting.Text},{word}" } : new PendingCommands(Guid.NewGuid().ToString("N"), word);
+        }
+
         Wakeup(canary.File).TrySetResult();
         return Task.FromResult(true);
     }
@@ -182,25 +192,6 @@ public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutComman
         }
 
         return (resource, problems);
-    }
-
-    /// <summary>
-    /// The default cohorts of a local target: every primary process, and the canary processes of the
-    /// process file's current revision only (pods NAME-REVISION-PORT). Releases can follow each other
-    /// within seconds here, and the last samples of the previous canary must not count for this one.
-    /// </summary>
-    private static Cohorts? Cohorts(string target, string processFile)
-    {
-        try
-        {
-            var revision = ProcessSpecReader.ReadFile(processFile).Revision;
-            return new Cohorts(PromQl.Matcher("pod", $"{target}-primary-.*", regex: true), PromQl.Matcher("pod", $"{target}-{revision}-[0-9]+", regex: true));
-        }
-        catch (Cli.InputException)
-        {
-            // The tick reports the broken process file.
-            return null;
-        }
     }
 
     private static string ProcessFile(string canaryFile, CanaryResource resource) =>

@@ -1,20 +1,21 @@
-using System.Text;
 using System.Text.Json;
-using Canary.Analyzer.Judging;
 using Canary.Analyzer.Metrics;
-using Canary.Judge;
 using Canary.Judge.Results;
 
 namespace Canary.Analyzer.Rollouts;
 
-/// <summary>One analysis of a rollout as recorded: the outcome the state machine reads, the Judge's output and the queries (JSON).</summary>
-public sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson, string QueriesJson);
+/// <summary>One analysis of a rollout as recorded: the outcome the state machine reads, the Judge's output and the queries (JSON), and Prometheus's warnings.</summary>
+public sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson, string QueriesJson)
+{
+    /// <summary>Warnings Prometheus attached to this analysis's answers (a partial response shaped its verdict).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
-/// Runs a rollout's analysis: renders the canary config for the two cohorts, fetches the window from
-/// the metrics source, enforces the minimum sample count and judges. Anything that leaves no
-/// evidence — a source error, a query Prometheus rejects, too few samples, the Judge's
-/// inconclusive — is an Inconclusive outcome with its reason, never a pass.
+/// Runs a rollout's analysis on the one analysis path (<see cref="MetricAnalysis"/>) over the window
+/// that ends now, then applies the rollout's rule of evidence: anything that leaves none — a source
+/// error, a query Prometheus rejects, too few samples, the Judge's inconclusive — is an Inconclusive
+/// outcome with its reason, never a pass.
 /// </summary>
 public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
 {
@@ -27,18 +28,18 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         IReadOnlyDictionary<string, RenderedQuery> queries;
         try
         {
-            queries = MetricCollector.Render(config, cohorts, config.Interval);
+            queries = MetricAnalysis.Render(config, cohorts, config.Interval);
         }
-        catch (ArgumentException e)
+        catch (Cli.InputException e)
         {
-            return Inconclusive($"the queries cannot be rendered: {e.Message}", "{}");
+            return Inconclusive(string.Join("; ", e.Problems), "{}");
         }
 
         var queriesJson = JsonSerializer.Serialize(queries.ToDictionary(q => q.Key, q => new { control = q.Value.Control, experiment = q.Value.Experiment }));
-        Dictionary<string, Judge.Config.MetricSeries> series;
+        AnalysisResult analysis;
         try
         {
-            series = await MetricCollector.CollectAsync(source, config, queries, window, concurrency, cancellationToken);
+            analysis = await MetricAnalysis.RunAsync(source, config, queries, window, config.Interval, concurrency, cancellationToken);
         }
         catch (MetricsSourceException e)
         {
@@ -49,40 +50,22 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
             return Inconclusive(e.Message, queriesJson);
         }
 
-        var thin = series.Values
+        var result = analysis.Judgement;
+        var thin = analysis.Series.Values
             .Select(s => (s.Metric, Count: Math.Min(s.Control.Count(double.IsFinite), s.Experiment.Count(double.IsFinite))))
             .Where(s => s.Count < resource.MinSamples && config.Judge.Metrics.Any(m => m.Name == s.Metric && !m.Muted))
             .ToList();
-        var result = CanaryJudge.Judge(config.Judge, series);
-        var resultJson = Write(result, series.Values);
-        if (thin.Count > 0)
-        {
-            var names = string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"));
-            return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, result.Score, $"fewer than {resource.MinSamples} samples: {names}"), resultJson, queriesJson);
-        }
-
-        if (result.Inconclusive)
-        {
-            return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, result.Score, result.Reason), resultJson, queriesJson);
-        }
-
         var verdict = result.Classification switch
         {
+            _ when thin.Count > 0 || result.Inconclusive => AnalysisVerdict.Inconclusive,
             AnalysisClassification.Pass => AnalysisVerdict.Pass,
             AnalysisClassification.Marginal => AnalysisVerdict.Marginal,
             _ => AnalysisVerdict.Fail,
         };
-        return new RolloutAnalysis(new AnalysisOutcome(verdict, result.Score, result.Reason), resultJson, queriesJson);
+        var reason = thin.Count > 0 ? $"fewer than {resource.MinSamples} samples: {string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"))}" : result.Reason;
+        return new RolloutAnalysis(new AnalysisOutcome(verdict, result.Score, reason), analysis.ToJson(withSeries: true), queriesJson) { Warnings = analysis.Warnings };
     }
 
     private static RolloutAnalysis Inconclusive(string reason, string queriesJson) =>
         new(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), JsonSerializer.Serialize(new { inconclusive = true, reason }), queriesJson);
-
-    /// <summary>The Judge's output with both cohorts' samples (for the dashboard's analysis page).</summary>
-    private static string Write(JudgeResult result, IEnumerable<Judge.Config.MetricSeries> series)
-    {
-        using var buffer = new MemoryStream();
-        JudgeDocumentWriter.Write(buffer, result, writer => AnalysisDocument.WriteSeries(writer, series));
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
 }

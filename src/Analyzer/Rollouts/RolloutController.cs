@@ -18,14 +18,24 @@ public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IR
 
     /// <summary>The phase before this tick, as stored.</summary>
     public RolloutPhase PreviousPhase { get; init; }
+
+    /// <summary>The commands this tick was given, as taken from their source.</summary>
+    public PendingCommands Commands { get; init; } = PendingCommands.None;
+
+    /// <summary>Every one of <see cref="Commands"/> is carried out by a stored tick (this one or an earlier one): the source may clear them now.</summary>
+    public bool CommandsSettled { get; init; }
+
+    /// <summary>The commands this tick carried out (those of <see cref="Commands"/> no stored tick had applied).</summary>
+    public IReadOnlyList<RolloutCommand> Applied { get; init; } = [];
 }
 
 /// <summary>
 /// The imperative shell around <see cref="RolloutStateMachine"/> (DESIGN: "Flow of one rollout
-/// tick"): load the state, observe the workloads, run the analysis when due, ask the gates, decide,
-/// persist state + decision + analysis in one transaction, then apply the actions. A fault in
-/// Kubernetes, Prometheus or a webhook never promotes: it becomes no evidence, or a failed action
-/// that the next tick repairs.
+/// tick"): load the state, observe the workloads, do what the state machine's plan asks (call the
+/// rollout webhook, analyse, ask the gates), decide, persist state + decision + analysis + the
+/// command ids applied in one transaction, then apply the actions. A fault in Kubernetes,
+/// Prometheus or a webhook never promotes: it becomes no evidence, or a failed action that the next
+/// tick repairs. The caller clears the commands from their source only after the tick is stored.
 /// </summary>
 public sealed partial class RolloutController(
     IAnalysisStore store,
@@ -41,15 +51,22 @@ public sealed partial class RolloutController(
     /// <summary>Resolves a Canary's configRef to a canary config (a ConfigMap in a cluster); InputException says why it cannot.</summary>
     public Func<CanaryResource, CancellationToken, Task<CanaryConfig>>? ResolveConfig { get; init; }
 
-    public async Task<TickResult> TickAsync(CanaryResource resource, IReadOnlyCollection<RolloutCommand> commands, CancellationToken cancellationToken)
+    /// <summary>A tick with commands that carry no id (tests, and callers that keep no source to clear).</summary>
+    public Task<TickResult> TickAsync(CanaryResource resource, IReadOnlyCollection<RolloutCommand> commands, CancellationToken cancellationToken) =>
+        TickAsync(resource, new PendingCommands(null, string.Join(',', commands ?? [])), cancellationToken);
+
+    public async Task<TickResult> TickAsync(CanaryResource resource, PendingCommands pending, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        ArgumentNullException.ThrowIfNull(commands);
+        ArgumentNullException.ThrowIfNull(pending);
         var stored = await store.GetRolloutAsync(resource.Key, cancellationToken);
         var state = stored?.State ?? new RolloutState();
+        var remembered = stored?.AppliedCommands ?? [];
+        var commands = pending.After(pending.Id is null ? null : remembered.FirstOrDefault(a => a.Id == pending.Id)?.Text);
         var spec = resource.Rollout;
         var target = new WorkloadTarget(resource.Namespace, resource.Target) { ProgressDeadline = spec.ProgressDeadline, Port = resource.Routes.Port };
         var now = time.GetUtcNow();
+        var plan = RolloutStateMachine.Plan(spec, state, now);
 
         WorkloadStatus? status = null;
         string? fault = null;
@@ -71,32 +88,32 @@ public sealed partial class RolloutController(
 
         RolloutAnalysis? analysis = null;
         var analysisDuration = TimeSpan.Zero;
-        if (status is not null && RolloutStateMachine.AnalysisDue(spec, state, now))
+        if (status is not null)
         {
-            await webhooks.CallAsync(resource, "rollout", state, cancellationToken);
-            var started = time.GetTimestamp();
-            analysis = await AnalyzeAsync(resource, cancellationToken);
-            analysisDuration = time.GetElapsedTime(started);
-        }
+            foreach (var kind in plan.WebhooksBefore)
+            {
+                await CallWebhookAsync(resource, kind, state, cancellationToken);
+            }
 
-        bool? promotionGate = null, trafficGate = null;
-        if (state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion)
-        {
-            promotionGate = spec.ConfirmPromotion ? await webhooks.GateAsync(resource, "confirm-promotion", state, cancellationToken) : null;
-            trafficGate = spec.ConfirmTrafficIncrease ? await webhooks.GateAsync(resource, "confirm-traffic-increase", state, cancellationToken) : null;
+            if (plan.Analyse)
+            {
+                var started = time.GetTimestamp();
+                analysis = await AnalyzeAsync(resource, status.Revision, cancellationToken);
+                analysisDuration = time.GetElapsedTime(started);
+            }
         }
 
         var observation = new Observation
         {
             Now = now,
             TargetRevision = status?.Revision,
-            Canary = status is null ? Readiness.Unknown : Map(status.Canary),
+            Canary = status?.Canary ?? WorkloadReadiness.Unknown,
             PrimaryRevision = status?.PrimaryRevision,
-            Primary = status is null ? Readiness.Unknown : Map(status.Primary),
+            Primary = status?.Primary ?? WorkloadReadiness.Unknown,
             Analysis = analysis?.Outcome,
             Commands = commands,
-            PromotionGateOpen = promotionGate,
-            TrafficGateOpen = trafficGate,
+            PromotionGateOpen = plan.AskPromotionGate ? await webhooks.GateAsync(resource, "confirm-promotion", state, cancellationToken) : null,
+            TrafficGateOpen = plan.AskTrafficGate ? await webhooks.GateAsync(resource, "confirm-traffic-increase", state, cancellationToken) : null,
         };
         var decision = RolloutStateMachine.Decide(spec, state, observation);
 
@@ -108,17 +125,24 @@ public sealed partial class RolloutController(
         {
             Revision = decision.State.Revision,
             Commands = commands.Count == 0 ? null : string.Join(',', commands.Select(c => c.ToString().ToLowerInvariant())),
+            CommandId = commands.Count == 0 ? null : pending.Id,
             Fault = fault,
+            Warnings = analysis is { Warnings.Count: > 0 } ? string.Join('\n', analysis.Warnings) : null,
         };
+        var result = new TickResult(decision, analysis, []) { PreviousPhase = state.Phase, Commands = pending, Applied = commands };
         try
         {
             // The decision is durable before anything acts on it; actions are idempotent, so a crash after this line is repaired by the next tick.
-            await store.SaveTickAsync(new TickRecord(resource.Key, decision.State, decisionRecord, analysisRecord, stored?.Version), cancellationToken);
+            // The command id is stored with it: a command is applied by one stored tick, whatever happens before its source is cleared.
+            await store.SaveTickAsync(new TickRecord(resource.Key, decision.State, decisionRecord, analysisRecord, stored?.Version)
+            {
+                AppliedCommands = commands.Count == 0 ? null : pending.Remember(remembered),
+            }, cancellationToken);
         }
         catch (StaleRolloutException e)
         {
             TickSkipped(log, resource.Key, e.Message);
-            return new TickResult(decision, analysis, [], Skipped: true) { PreviousPhase = state.Phase };
+            return result with { Skipped = true, Applied = [] };
         }
 
         Decided(log, resource.Key, decision.State.Phase, decision.State.CanaryWeight, decision.Verdict, decision.Reason, analysisRecord?.Id);
@@ -136,7 +160,7 @@ public sealed partial class RolloutController(
             }
         }
 
-        return new TickResult(decision, analysis, errors) { AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id, PreviousPhase = state.Phase };
+        return result with { ActionErrors = errors, AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id, CommandsSettled = pending.Text.Length > 0 };
     }
 
     /// <summary>
@@ -149,9 +173,10 @@ public sealed partial class RolloutController(
         try
         {
             var reported = await routers.Get(resource.Router).GetRoutingAsync(resource.Routes, cancellationToken);
-            if (reported.CanaryWeight != state.CanaryWeight && !(resource.Rollout.DryRun && reported.CanaryWeight == 0))
+            var expected = RolloutStateMachine.ExpectedWeight(resource.Rollout, state);
+            if (reported.CanaryWeight != expected)
             {
-                RouterDrift(log, resource.Key, reported.CanaryWeight, state.CanaryWeight);
+                RouterDrift(log, resource.Key, reported.CanaryWeight, expected);
             }
         }
         catch (Exception e) when (e is KubernetesWriteException or RoutingException)
@@ -160,20 +185,20 @@ public sealed partial class RolloutController(
         }
     }
 
-    /// <summary>The cohorts' label matchers: the resource's, or by router (istio: destination_workload; nginx: service; else pod names).</summary>
-    public static Cohorts CohortsOf(CanaryResource resource)
+    /// <summary>The cohorts' label matchers: the resource's, or the router's defaults for the revision under release (docs/rollouts.md).</summary>
+    public Cohorts CohortsOf(CanaryResource resource, string revision)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        var name = resource.Target;
-        return resource.Cohorts ?? resource.Router switch
+        if (resource.Cohorts is { } cohorts)
         {
-            "istio" => new Cohorts(PromQl.Matcher("destination_workload", $"{name}-primary"), PromQl.Matcher("destination_workload", name)),
-            "nginx" => new Cohorts(PromQl.Matcher("service", name), PromQl.Matcher("service", $"{name}-canary")),
-            _ => new Cohorts(PromQl.Matcher("pod", $"{name}-primary-.*", regex: true), PromQl.Matcher("pod", $"{name}-[a-z0-9]+-[a-z0-9]+", regex: true)),
-        };
+            return cohorts;
+        }
+
+        var labels = routers.Get(resource.Router).DefaultCohorts(resource.Target, revision);
+        return new Cohorts(PromQl.Matcher(labels.Label, labels.Primary, labels.Regex), PromQl.Matcher(labels.Label, labels.Canary, labels.Regex));
     }
 
-    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CancellationToken cancellationToken)
+    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, string revision, CancellationToken cancellationToken)
     {
         var config = resource.Config;
         if (config is null)
@@ -191,7 +216,17 @@ public sealed partial class RolloutController(
             }
         }
 
-        return await analyzer.AnalyzeAsync(resource, config, CohortsOf(resource), time.GetUtcNow(), cancellationToken);
+        Cohorts cohorts;
+        try
+        {
+            cohorts = CohortsOf(resource, revision);
+        }
+        catch (RoutingException e)
+        {
+            return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, e.Message), "{}", "{}");
+        }
+
+        return await analyzer.AnalyzeAsync(resource, config, cohorts, time.GetUtcNow(), cancellationToken);
     }
 
     private async Task ApplyAsync(CanaryResource resource, WorkloadTarget target, RolloutState state, RolloutAction action, CancellationToken cancellationToken)
@@ -206,7 +241,7 @@ public sealed partial class RolloutController(
                 await router.ReconcileAsync(resource.Routes, cancellationToken);
                 break;
             case RolloutAction.SetRouting set:
-                await router.SetRoutingAsync(resource.Routes, set.Routing with { Mirror = resource.Mirror && set.Routing.CanaryWeight == 0 && state.Phase == RolloutPhase.Progressing }, cancellationToken);
+                await router.SetRoutingAsync(resource.Routes, set.Routing, cancellationToken);
                 break;
             case RolloutAction.ScaleCanaryUp:
                 await workloads.ScaleCanaryAsync(target, null, cancellationToken, wait: false);
@@ -218,12 +253,16 @@ public sealed partial class RolloutController(
                 await workloads.PromoteAsync(target, promote.Revision, cancellationToken, wait: false);
                 break;
             case RolloutAction.CallWebhook call:
-                foreach (var problem in await webhooks.CallAsync(resource, call.Kind, state, cancellationToken))
-                {
-                    WebhookFailed(log, resource.Key, problem);
-                }
-
+                await CallWebhookAsync(resource, call.Kind, state, cancellationToken);
                 break;
+        }
+    }
+
+    private async Task CallWebhookAsync(CanaryResource resource, string kind, RolloutState state, CancellationToken cancellationToken)
+    {
+        foreach (var problem in await webhooks.CallAsync(resource, kind, state, cancellationToken))
+        {
+            WebhookFailed(log, resource.Key, problem);
         }
     }
 
@@ -255,12 +294,4 @@ public sealed partial class RolloutController(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: {Problem}")]
     private static partial void WebhookFailed(ILogger logger, string rollout, string problem);
-
-    private static Readiness Map(WorkloadReadiness readiness) => readiness switch
-    {
-        WorkloadReadiness.Ready => Readiness.Ready,
-        WorkloadReadiness.Failed => Readiness.Failed,
-        WorkloadReadiness.NotReady => Readiness.NotReady,
-        _ => Readiness.Unknown,
-    };
 }

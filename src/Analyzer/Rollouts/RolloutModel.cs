@@ -1,4 +1,5 @@
 using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
 
 namespace Canary.Analyzer.Rollouts;
 
@@ -65,6 +66,15 @@ public sealed record RolloutSpec
 
     /// <summary>A confirm-traffic-increase gate must open before each weight increase.</summary>
     public bool ConfirmTrafficIncrease { get; init; }
+
+    /// <summary>Mirror primary traffic to the canary while it is analysed without weight (istio only).</summary>
+    public bool Mirror { get; init; }
+}
+
+/// <summary>What the shell finds out before deciding a tick, as the state machine asks: run the analysis, ask which gates, call which webhooks first.</summary>
+public sealed record TickPlan(bool Analyse, bool AskPromotionGate, bool AskTrafficGate, IReadOnlyList<string> WebhooksBefore)
+{
+    public static TickPlan Nothing { get; } = new(false, false, false, []);
 }
 
 /// <summary>A rollout's durable state: what the store keeps between ticks.</summary>
@@ -102,14 +112,6 @@ public sealed record RolloutState
     public double? LastScore { get; init; }
 }
 
-/// <summary>Whether a deployment is ready, still rolling out, or given up on by Kubernetes.</summary>
-public enum Readiness
-{
-    Unknown,
-    NotReady,
-    Ready,
-    Failed,
-}
 
 /// <summary>The verdict of one analysis as the state machine sees it; Inconclusive is "no evidence", never "worse".</summary>
 public enum AnalysisVerdict
@@ -141,12 +143,12 @@ public sealed record Observation
     /// <summary>The target's revision now; null when it could not be read (the tick holds).</summary>
     public string? TargetRevision { get; init; }
 
-    public Readiness Canary { get; init; } = Readiness.Unknown;
+    public WorkloadReadiness Canary { get; init; } = WorkloadReadiness.Unknown;
 
     /// <summary>The revision the primary runs now (read back from the cluster).</summary>
     public string? PrimaryRevision { get; init; }
 
-    public Readiness Primary { get; init; } = Readiness.Unknown;
+    public WorkloadReadiness Primary { get; init; } = WorkloadReadiness.Unknown;
 
     /// <summary>This tick's analysis, when one was due and ran.</summary>
     public AnalysisOutcome? Analysis { get; init; }

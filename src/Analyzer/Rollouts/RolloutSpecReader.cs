@@ -28,7 +28,7 @@ internal static class RolloutSpecReader
             ? fields.Enum(analysis, at, "strategy", RolloutStrategy.Canary)
             : match is not null ? RolloutStrategy.AbTest : iterations is not null && !hasSteps ? RolloutStrategy.BlueGreen : RolloutStrategy.Canary;
         var steps = ReadSteps(analysis, fields);
-        if (strategy == RolloutStrategy.Canary && router == "service")
+        if (strategy == RolloutStrategy.Canary && router == RouterNames.Service)
         {
             fields.Problem("spec.router", "the service router switches all traffic at once: use strategy blueGreen, or a router that splits by weight (istio, nginx, traefik)", analysis.Line);
         }
@@ -38,7 +38,7 @@ internal static class RolloutSpecReader
             fields.Problem($"{at}.match", "an A/B test needs a match: {header: NAME, value: VALUE} or {cookie: NAME}", analysis.Line);
         }
 
-        if (strategy == RolloutStrategy.AbTest && router is "traefik" or "service")
+        if (strategy == RolloutStrategy.AbTest && router is RouterNames.Traefik or RouterNames.Service)
         {
             fields.Problem("spec.router", $"A/B tests need a router that matches requests (istio, nginx), not {router}", analysis.Line);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
 
 namespace Canary.Analyzer.Rollouts;
 
@@ -12,14 +13,37 @@ namespace Canary.Analyzer.Rollouts;
 /// </summary>
 public static class RolloutStateMachine
 {
-    /// <summary>Whether the shell should run an analysis before deciding this tick.</summary>
-    public static bool AnalysisDue(RolloutSpec spec, RolloutState state, DateTimeOffset now)
+    /// <summary>
+    /// What the shell must find out before this tick's decision: whether to analyse (a step is under
+    /// analysis and its warm-up is over); which gates to ask (confirm-promotion when this tick could
+    /// promote, confirm-traffic-increase when it could raise the weight); and the webhooks to call
+    /// first — the rollout webhook (e.g. a load test) once, before the analysis it feeds.
+    /// </summary>
+    public static TickPlan Plan(RolloutSpec spec, RolloutState state, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(state);
-        return state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion
-            && !state.Paused && !spec.Suspend && !spec.SkipAnalysis && state.Step >= 0
-            && now - (state.WeightSince ?? now) >= spec.WarmUp;
+        var active = state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion && !state.Paused && !spec.Suspend;
+        if (!active)
+        {
+            return TickPlan.Nothing;
+        }
+
+        var analyse = !spec.SkipAnalysis && state.Step >= 0 && now - (state.WeightSince ?? now) >= spec.WarmUp;
+        var lastStep = spec.Strategy != RolloutStrategy.Canary || state.Step + 1 >= spec.StepWeights.Count;
+        return new TickPlan(
+            Analyse: analyse,
+            AskPromotionGate: spec.ConfirmPromotion && (state.Phase == RolloutPhase.WaitingPromotion || spec.SkipAnalysis || (analyse && lastStep)),
+            AskTrafficGate: spec.ConfirmTrafficIncrease && state.Phase == RolloutPhase.Progressing && analyse && !lastStep,
+            WebhooksBefore: analyse ? ["rollout"] : []);
+    }
+
+    /// <summary>The canary weight the router should report for this state: none in a dry run, which never moves traffic.</summary>
+    public static int ExpectedWeight(RolloutSpec spec, RolloutState state)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(state);
+        return spec.DryRun ? 0 : state.CanaryWeight;
     }
 
     public static Decision Decide(RolloutSpec spec, RolloutState state, Observation observation)
@@ -66,7 +90,7 @@ public static class RolloutStateMachine
             RolloutPhase.Promoting => Promoting(spec, s, observation),
             _ => Finalise(s, observation),
         };
-        return spec.DryRun ? WithoutTraffic(decision) : decision;
+        return spec.DryRun ? WithoutTraffic(decision) : Mirrored(spec, decision);
     }
 
     private static Decision Initialize(RolloutState s, Observation o)
@@ -119,12 +143,12 @@ public static class RolloutStateMachine
             return Start(s, o, $"new revision {o.TargetRevision} in the middle of the release of {s.Revision}: restarting from weight 0");
         }
 
-        if (o.Canary == Readiness.Failed)
+        if (o.Canary == WorkloadReadiness.Failed)
         {
             return Rollback(s, o, "the canary did not become ready: Kubernetes reports ProgressDeadlineExceeded");
         }
 
-        if (o.Canary != Readiness.Ready)
+        if (o.Canary != WorkloadReadiness.Ready)
         {
             if (o.Now - (s.PhaseSince ?? o.Now) > spec.ProgressDeadline && s.Step < 0)
             {
@@ -204,7 +228,7 @@ public static class RolloutStateMachine
 
         var weight = spec.StepWeights[next];
         var advanced = s with { Step = next, CanaryWeight = weight, WeightSince = o.Now };
-        return new Decision(advanced, [new RolloutAction.SetRouting(new Routing(weight)), new RolloutAction.CallWebhook("rollout")], StepVerdict.Advance,
+        return new Decision(advanced, [new RolloutAction.SetRouting(new Routing(weight))], StepVerdict.Advance,
             $"{why}: canary weight {s.CanaryWeight} % → {weight} %");
     }
 
@@ -219,7 +243,7 @@ public static class RolloutStateMachine
         if (spec.DryRun)
         {
             var done = s with { Phase = RolloutPhase.Succeeded, PhaseSince = o.Now, Step = -1, CanaryWeight = 0 };
-            return new Decision(done, [new RolloutAction.ScaleCanaryToZero()], StepVerdict.Promote, $"{why}; dry run: revision {s.Revision} would be promoted now (nothing was moved)");
+            return new Decision(done, [new RolloutAction.ScaleCanaryToZero()], StepVerdict.Promote, $"{why}: revision {s.Revision} would be promoted now");
         }
 
         var promoting = s with { Phase = RolloutPhase.Promoting, PhaseSince = o.Now };
@@ -242,14 +266,14 @@ public static class RolloutStateMachine
             return Start(s, o, $"new revision {o.TargetRevision} during the promotion of {s.Revision}: restarting from weight 0");
         }
 
-        if (o.PrimaryRevision == s.Revision && o.Primary == Readiness.Ready)
+        if (o.PrimaryRevision == s.Revision && o.Primary == WorkloadReadiness.Ready)
         {
             var finalising = s with { Phase = RolloutPhase.Finalising, PrimaryRevision = s.Revision, PhaseSince = o.Now, CanaryWeight = 0, Step = -1 };
             return new Decision(finalising, [new RolloutAction.SetRouting(Routing.AllPrimary), new RolloutAction.ScaleCanaryToZero()], StepVerdict.Promote,
                 $"the primary runs revision {s.Revision}: all traffic back to the primary");
         }
 
-        if (o.Primary == Readiness.Failed || o.Now - (s.PhaseSince ?? o.Now) > spec.ProgressDeadline)
+        if (o.Primary == WorkloadReadiness.Failed || o.Now - (s.PhaseSince ?? o.Now) > spec.ProgressDeadline)
         {
             return Rollback(s, o, $"the primary's rollout of revision {s.Revision} did not become ready within the progress deadline");
         }
@@ -273,7 +297,7 @@ public static class RolloutStateMachine
 
     /// <summary>What a phase keeps in place each tick: the routing of the current step and a running canary.</summary>
     private static List<RolloutAction> Steady(RolloutSpec spec, RolloutState s) =>
-        [new RolloutAction.SetRouting(Current(spec, s)), new RolloutAction.ScaleCanaryUp(), new RolloutAction.CallWebhook("rollout")];
+        [new RolloutAction.SetRouting(Current(spec, s)), new RolloutAction.ScaleCanaryUp()];
 
     private static Routing Current(RolloutSpec spec, RolloutState s) => spec.Strategy switch
     {
@@ -286,8 +310,15 @@ public static class RolloutStateMachine
     private static Decision WithoutTraffic(Decision decision) => decision with
     {
         Actions = [.. decision.Actions.Where(a => a is not RolloutAction.Promote && !(a is RolloutAction.SetRouting r && r.Routing != Routing.AllPrimary))],
-        Reason = decision.Reason.StartsWith("dry run", StringComparison.Ordinal) ? decision.Reason : $"dry run (no traffic moved): {decision.Reason}",
+        Reason = $"dry run (no traffic moved): {decision.Reason}",
     };
+
+    /// <summary>With spec.mirror, primary traffic is copied to the canary while it is analysed with no weight of its own (Flagger's mirroring).</summary>
+    private static Decision Mirrored(RolloutSpec spec, Decision decision) =>
+        !spec.Mirror || decision.State.Phase != RolloutPhase.Progressing ? decision : decision with
+        {
+            Actions = [.. decision.Actions.Select(a => a is RolloutAction.SetRouting { Routing.CanaryWeight: 0 } set ? new RolloutAction.SetRouting(set.Routing with { Mirror = true }) : a)],
+        };
 
     private static string Score(AnalysisOutcome analysis) =>
         analysis.Score is { } score ? $" (score {score.ToString("0.##", CultureInfo.InvariantCulture)})" : string.Empty;

@@ -18,25 +18,75 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
     public const string Version = "v1alpha1";
     public const string Plural = "canaries";
     public const string CommandAnnotation = "canary.dev/command";
+    public const string CommandIdAnnotation = "canary.dev/command-id";
 
-    /// <summary>Reads the commands waiting on the Canary and removes them, so each is carried out once.</summary>
-    public async Task<IReadOnlyList<RolloutCommand>> TakeCommandsAsync(string ns, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the commands waiting on the Canary with their id. A command without one (a plain
+    /// `kubectl annotate`) is given one first, written beside it with the object's resourceVersion,
+    /// so a command annotated meanwhile is read again rather than overwritten. Nothing is removed:
+    /// <see cref="ClearCommandsAsync"/> does that once the tick that applied them is stored.
+    /// </summary>
+    public async Task<PendingCommands> TakeCommandsAsync(string ns, string name, CancellationToken cancellationToken)
     {
-        var canary = await KubernetesWrites.ReadOrNullAsync($"read canary {ns}/{name}",
-            () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken));
-        var text = canary?["metadata"]?["annotations"]?[CommandAnnotation]?.GetValue<string>();
-        if (string.IsNullOrWhiteSpace(text))
+        PendingCommands pending = PendingCommands.None;
+        await KubernetesWrites.UpdateAsync($"give an id to the command of canary {ns}/{name}",
+            () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken),
+            canary =>
+            {
+                var annotations = Annotations(canary);
+                var text = annotations?[CommandAnnotation]?.GetValue<string>();
+                if (annotations is null || string.IsNullOrWhiteSpace(text))
+                {
+                    pending = PendingCommands.None;
+                    return false;
+                }
+
+                if (annotations[CommandIdAnnotation]?.GetValue<string>() is { Length: > 0 } id)
+                {
+                    pending = new PendingCommands(id, text);
+                    return false;
+                }
+
+                pending = new PendingCommands(Guid.NewGuid().ToString("N"), text);
+                annotations[CommandIdAnnotation] = pending.Id;
+                return true;
+            },
+            canary => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonObject>(canary, Group, Version, ns, Plural, name, cancellationToken: cancellationToken),
+            time,
+            cancellationToken);
+        return pending;
+    }
+
+    /// <summary>
+    /// Removes commands a stored tick carried out: both annotations when the Canary still holds exactly
+    /// them; when more were appended since, those stay under the same id (the store knows how much of
+    /// its text was applied); when the id changed, nothing is touched.
+    /// </summary>
+    public async Task ClearCommandsAsync(string ns, string name, PendingCommands applied, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(applied);
+        if (applied.Id is null)
         {
-            return [];
+            return;
         }
 
-        var commands = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(c => Enum.TryParse<RolloutCommand>(c, ignoreCase: true, out var command) ? command : (RolloutCommand?)null)
-            .OfType<RolloutCommand>().ToList();
-        var patch = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [CommandAnnotation] = null } } };
-        await KubernetesWrites.Call($"clear the command of canary {ns}/{name}", () => client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonObject>(
-            new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), Group, Version, ns, Plural, name, cancellationToken: cancellationToken));
-        return commands;
+        await KubernetesWrites.UpdateAsync($"clear the command of canary {ns}/{name}",
+            () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken),
+            canary =>
+            {
+                var annotations = Annotations(canary);
+                if (annotations?[CommandIdAnnotation]?.GetValue<string>() != applied.Id || annotations[CommandAnnotation]?.GetValue<string>() != applied.Text)
+                {
+                    return false;
+                }
+
+                annotations.Remove(CommandAnnotation);
+                annotations.Remove(CommandIdAnnotation);
+                return true;
+            },
+            canary => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonObject>(canary, Group, Version, ns, Plural, name, cancellationToken: cancellationToken),
+            time,
+            cancellationToken);
     }
 
     /// <summary>Adds a command to the Canary's command annotation (after any waiting there), as `kubectl annotate` would; the next tick carries it out.</summary>
@@ -59,11 +109,14 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
             cancellationToken);
     }
 
+    private static JsonObject? Annotations(JsonObject canary) => canary["metadata"]?["annotations"] as JsonObject;
+
     /// <summary>Writes the decision into the Canary's status; an Event when the phase changes or the verdict moves traffic.</summary>
-    public async Task ReportAsync(CanaryResource resource, RolloutPhase before, Decision decision, CancellationToken cancellationToken)
+    public async Task ReportAsync(CanaryResource resource, TickResult tick, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(tick);
+        var (before, decision) = (tick.PreviousPhase, tick.Decision);
         var state = decision.State;
         var status = new JsonObject
         {
@@ -84,6 +137,13 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
         if (before != state.Phase || decision.Verdict is StepVerdict.Advance or StepVerdict.Promote or StepVerdict.Abort)
         {
             await EventAsync(resource.Namespace, resource.Name, decision.Verdict == StepVerdict.Abort ? "Warning" : "Normal", before != state.Phase ? state.Phase.ToString() : decision.Verdict.ToString(), decision.Reason, cancellationToken);
+        }
+
+        if (tick.Analysis is { Warnings.Count: > 0 } analysis)
+        {
+            // A partial answer shaped this verdict: whoever reads the Canary's events should know.
+            await EventAsync(resource.Namespace, resource.Name, "Warning", "MetricsWarning",
+                $"Prometheus warned about the analysis {tick.AnalysisId}: {string.Join("; ", analysis.Warnings)}", cancellationToken);
         }
     }
 

@@ -15,7 +15,7 @@ public sealed class RolloutCommands(CanaryRegistry registry, CanaryObjects objec
 
     public async Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken)
     {
-        var key = $"{ns}/{name}";
+        var key = RolloutKey.Of(ns, name);
         if (registry.Get(key) is null)
         {
             return false;

@@ -27,9 +27,15 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
         {
             var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
             var tick = await controller.TickAsync(resource, commands, cancellationToken);
+            if (tick.CommandsSettled)
+            {
+                // Only now, with the tick stored: a crash before this line leaves the commands in place, and the stored id keeps them from running twice.
+                await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
+            }
+
             if (!tick.Skipped)
             {
-                await objects.ReportAsync(resource, tick.PreviousPhase, tick.Decision, cancellationToken);
+                await objects.ReportAsync(resource, tick, cancellationToken);
             }
 
             RolloutMetrics.Record(key, tick, time.GetElapsedTime(started));

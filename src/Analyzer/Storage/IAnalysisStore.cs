@@ -3,7 +3,11 @@ using Canary.Analyzer.Rollouts;
 namespace Canary.Analyzer.Storage;
 
 /// <summary>A rollout as stored: its key (namespace/name), its state, and a version for optimistic writes.</summary>
-public sealed record StoredRollout(string Key, RolloutState State, DateTimeOffset UpdatedAt, long Version);
+public sealed record StoredRollout(string Key, RolloutState State, DateTimeOffset UpdatedAt, long Version)
+{
+    /// <summary>The command ids its stored ticks carried out, oldest first, with the text each applied (at most <see cref="PendingCommands.RememberedIds"/>).</summary>
+    public IReadOnlyList<AppliedCommand> AppliedCommands { get; init; } = [];
+}
 
 /// <summary>One analysis: the verdict, the full Judge output and the rendered queries (JSON), as recorded.</summary>
 public sealed record AnalysisRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string ResultJson, string QueriesJson);
@@ -20,6 +24,12 @@ public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset A
     /// <summary>A fault that left this tick without evidence from Kubernetes (the workloads could not be read), or null.</summary>
     public string? Fault { get; init; }
 
+    /// <summary>The id of the commands this tick carried out (canary.dev/command-id), or null (schema 5).</summary>
+    public string? CommandId { get; init; }
+
+    /// <summary>Warnings Prometheus attached to this tick's analysis (e.g. a partial answer), one per line, or null (schema 5).</summary>
+    public string? Warnings { get; init; }
+
     /// <summary>
     /// Whether this decision says nothing the previous one did not: the same phase, weight, verdict,
     /// reason, revision and fault, and no command or analysis of its own. Such a tick is not kept as a
@@ -28,7 +38,7 @@ public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset A
     public bool Repeats(DecisionRecord? previous) =>
         previous is not null && Commands is null && AnalysisId is null && Phase == previous.Phase && CanaryWeight == previous.CanaryWeight
         && Verdict == previous.Verdict && Reason == previous.Reason && (Revision ?? string.Empty) == (previous.Revision ?? string.Empty)
-        && (Fault ?? string.Empty) == (previous.Fault ?? string.Empty);
+        && (Fault ?? string.Empty) == (previous.Fault ?? string.Empty) && CommandId is null && Warnings is null;
 }
 
 /// <summary>A weekly report as kept in the store: its ISO week (2026-W47), the JSON and the self-contained HTML.</summary>
@@ -67,7 +77,11 @@ public sealed record WeightPoint(DateTimeOffset At, int Weight);
 public sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
 
 /// <summary>What one tick persists in one transaction, before any action is applied.</summary>
-public sealed record TickRecord(string RolloutKey, RolloutState State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion);
+public sealed record TickRecord(string RolloutKey, RolloutState State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion)
+{
+    /// <summary>The command ids the rollout remembers after this tick; null keeps those stored.</summary>
+    public IReadOnlyList<AppliedCommand>? AppliedCommands { get; init; }
+}
 
 /// <summary>Another writer changed the rollout since it was read; the tick is dropped and decided again.</summary>
 public sealed class StaleRolloutException : Exception

@@ -23,7 +23,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     // The result is read only for rows kept before the summary column (schema 4).
     private const string SummaryColumns = "id, rollout_key, at, verdict, score, inconclusive, summary, CASE WHEN summary IS NULL THEN result END";
 
-    private const string DecisionColumns = "id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault";
+    private const string DecisionColumns = "id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault, command_id, warnings";
 
     /// <summary>The schema version this build writes.</summary>
     public static int SchemaVersion => StoreSchema.Version;
@@ -71,7 +71,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<StoredRollout?> GetRolloutAsync(string key, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Sql.Command(connection, null, "SELECT rollout_key, state, updated_at, version FROM rollouts WHERE rollout_key = @k", ("k", key));
+        await using var command = Sql.Command(connection, null, "SELECT rollout_key, state, updated_at, version, applied_commands FROM rollouts WHERE rollout_key = @k", ("k", key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadRollout(reader) : null;
     }
@@ -79,7 +79,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
     public async Task<IReadOnlyList<StoredRollout>> ListRolloutsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Sql.Command(connection, null, "SELECT rollout_key, state, updated_at, version FROM rollouts ORDER BY rollout_key");
+        await using var command = Sql.Command(connection, null, "SELECT rollout_key, state, updated_at, version, applied_commands FROM rollouts ORDER BY rollout_key");
         return await Sql.ReadAllAsync(command, ReadRollout, cancellationToken);
     }
 
@@ -103,9 +103,11 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
 
         var at = tick.Decision.At.ToUnixTimeMilliseconds();
         await using (var upsert = Sql.Command(connection, transaction, """
-            INSERT INTO rollouts (rollout_key, state, phase, updated_at, version) VALUES (@k, @s, @p, @at, @v)
-            ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, phase = excluded.phase, updated_at = excluded.updated_at, version = excluded.version
-            """, ("k", tick.RolloutKey), ("s", JsonSerializer.Serialize(tick.State, Json)), ("p", tick.State.Phase.ToString()), ("at", at), ("v", version)))
+            INSERT INTO rollouts (rollout_key, state, phase, updated_at, version, applied_commands) VALUES (@k, @s, @p, @at, @v, @applied)
+            ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, phase = excluded.phase, updated_at = excluded.updated_at, version = excluded.version,
+                applied_commands = COALESCE(excluded.applied_commands, rollouts.applied_commands)
+            """, ("k", tick.RolloutKey), ("s", JsonSerializer.Serialize(tick.State, Json)), ("p", tick.State.Phase.ToString()), ("at", at), ("v", version),
+            ("applied", tick.AppliedCommands is null ? null : JsonSerializer.Serialize(tick.AppliedCommands, Json))))
         {
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -129,10 +131,11 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         if (!d.Repeats(previous))
         {
             await using var insert = Sql.Command(connection, transaction, """
-                INSERT INTO decisions (id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault)
-                VALUES (@id, @k, @at, @phase, @weight, @verdict, @reason, @actions, @analysis, @revision, @commands, @fault)
+                INSERT INTO decisions (id, rollout_key, at, phase, canary_weight, verdict, reason, actions, analysis_id, revision, commands, fault, command_id, warnings)
+                VALUES (@id, @k, @at, @phase, @weight, @verdict, @reason, @actions, @analysis, @revision, @commands, @fault, @command, @warnings)
                 """, ("id", d.Id.ToString()), ("k", d.RolloutKey), ("at", at), ("phase", d.Phase), ("weight", d.CanaryWeight), ("verdict", d.Verdict), ("reason", d.Reason), ("actions", d.ActionsJson),
-                ("analysis", d.AnalysisId?.ToString()), ("revision", d.Revision), ("commands", d.Commands), ("fault", d.Fault));
+                ("analysis", d.AnalysisId?.ToString()), ("revision", d.Revision), ("commands", d.Commands), ("fault", d.Fault),
+                ("command", d.CommandId), ("warnings", d.Warnings));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -364,11 +367,16 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         Revision = Sql.Text(reader, 9),
         Commands = Sql.Text(reader, 10),
         Fault = Sql.Text(reader, 11),
+        CommandId = Sql.Text(reader, 12),
+        Warnings = Sql.Text(reader, 13),
     };
 
     private static StoredRollout ReadRollout(DbDataReader reader) => new(
         reader.GetString(0),
         JsonSerializer.Deserialize<RolloutState>(reader.GetString(1), Json)!,
         Sql.Time(reader, 2),
-        reader.GetInt64(3));
+        reader.GetInt64(3))
+    {
+        AppliedCommands = Sql.Text(reader, 4) is { } applied ? JsonSerializer.Deserialize<List<AppliedCommand>>(applied, Json) ?? [] : [],
+    };
 }

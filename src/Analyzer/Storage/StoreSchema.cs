@@ -13,7 +13,9 @@ internal static class StoreSchema
     // before (same phase, weight, verdict, reason, revision and fault, no command, no analysis) only
     // the first is kept; from then on such ticks only update the rollout's own row. It also gives
     // analyses a summary column (verdict, reason, each metric's classification), so lists of them
-    // never read the samples.
+    // never read the samples. Migration 5 keeps, per rollout, the command ids its stored ticks
+    // carried out (so a command is applied once), and per decision its command id and the warnings
+    // Prometheus attached to its analysis.
     /// <summary>The schema, one entry per version; never edit a released entry, add one.</summary>
     private static readonly (int Version, string Sql)[] Migrations =
     [
@@ -91,6 +93,11 @@ internal static class StoreSchema
                     AND phase = previous_phase AND canary_weight = previous_weight AND verdict = previous_verdict
                     AND reason = previous_reason AND revision = previous_revision AND fault = previous_fault);
             ALTER TABLE analyses ADD COLUMN summary TEXT
+            """),
+        (5, """
+            ALTER TABLE rollouts ADD COLUMN applied_commands TEXT;
+            ALTER TABLE decisions ADD COLUMN command_id TEXT;
+            ALTER TABLE decisions ADD COLUMN warnings TEXT
             """),
     ];
 

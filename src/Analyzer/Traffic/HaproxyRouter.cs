@@ -16,7 +16,15 @@ public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
 {
     private readonly ConcurrentDictionary<string, (int Primary, int Canary)> found = new(StringComparer.Ordinal);
 
-    public string Name => "haproxy";
+    public string Name => RouterNames.Haproxy;
+
+    /// <summary>
+    /// Local processes are named like pods, NAME-primary-REVISION-PORT and NAME-REVISION-PORT; the
+    /// canary cohort is the revision under release only, since releases can follow each other within
+    /// seconds here and the last samples of the previous canary must not count for this one.
+    /// </summary>
+    public CohortLabels DefaultCohorts(string target, string revision) =>
+        new("pod", $"{PodCohorts.Escape(target)}-primary-.*", $"{PodCohorts.Escape(target)}-{PodCohorts.Escape(revision)}-[0-9]+", Regex: true);
 
     /// <summary>Checks that the backend and both servers exist and remembers their weights, for finalizing.</summary>
     public async Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)

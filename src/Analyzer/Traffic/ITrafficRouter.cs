@@ -57,8 +57,11 @@ public sealed record RouterTarget(string Namespace, string Name)
 /// </summary>
 public interface ITrafficRouter
 {
-    /// <summary>The name a Canary resource uses for it: istio, nginx, traefik, service.</summary>
+    /// <summary>The name a Canary resource uses for it (<see cref="RouterNames"/>).</summary>
     string Name { get; }
+
+    /// <summary>The labels that select the primary's and the canary's traffic of target in metrics; revision is the one under release.</summary>
+    CohortLabels DefaultCohorts(string target, string revision);
 
     /// <summary>Creates or repairs the routing objects; new ones send all traffic to the primary, existing weights are kept.</summary>
     Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken);
@@ -113,4 +116,49 @@ public sealed class RouterRegistry
     /// <summary>The Kubernetes routers: istio, nginx, traefik, service.</summary>
     public static RouterRegistry ForKubernetes(k8s.IKubernetes client, TimeProvider time) =>
         new([new IstioRouter(client, time), new NginxRouter(client, time), new TraefikRouter(client, time), new ServiceRouter(client, time)]);
+}
+
+/// <summary>The routers' names, as a Canary's spec.router gives them.</summary>
+public static class RouterNames
+{
+    public const string Istio = "istio";
+    public const string Nginx = "nginx";
+    public const string Traefik = "traefik";
+    public const string Service = "service";
+
+    /// <summary>Local mode only: HAProxy in front of local processes.</summary>
+    public const string Haproxy = "haproxy";
+
+    public static IReadOnlyList<string> All { get; } = [Istio, Nginx, Traefik, Service, Haproxy];
+}
+
+/// <summary>
+/// How a router's traffic tells the two versions apart in metrics: a label and its value (or RE2
+/// pattern) for the primary and for the canary. The default cohorts of a Canary without
+/// spec.analysis.cohorts (docs/rollouts.md).
+/// </summary>
+public sealed record CohortLabels(string Label, string Primary, string Canary, bool Regex);
+
+/// <summary>Pod names as Kubernetes (and local mode) give them: NAME-primary-… for the primary, NAME-HASH-SUFFIX for the canary.</summary>
+public static class PodCohorts
+{
+    public static CohortLabels Of(string target) => new("pod", $"{Escape(target)}-primary-.*", $"{Escape(target)}-[a-z0-9]+-[a-z0-9]+", Regex: true);
+
+    /// <summary>A literal inside an RE2 pattern: every character RE2 gives a meaning is escaped.</summary>
+    public static string Escape(string literal)
+    {
+        ArgumentNullException.ThrowIfNull(literal);
+        var escaped = new System.Text.StringBuilder(literal.Length);
+        foreach (var c in literal)
+        {
+            if (@"\.+*?()|[]{}^$".Contains(c, StringComparison.Ordinal))
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
 }

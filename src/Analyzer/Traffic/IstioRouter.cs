@@ -17,7 +17,10 @@ public sealed partial class IstioRouter(IKubernetes client, TimeProvider time) :
     private readonly CustomObjects virtualServices = new(client, time, "networking.istio.io", "v1beta1", "virtualservices", "VirtualService");
     private readonly CustomObjects destinationRules = new(client, time, "networking.istio.io", "v1beta1", "destinationrules", "DestinationRule");
 
-    public string Name => "istio";
+    public string Name => RouterNames.Istio;
+
+    /// <summary>Istio's telemetry labels requests by the workload that served them: NAME-primary and NAME (the canary runs as the target).</summary>
+    public CohortLabels DefaultCohorts(string target, string revision) => new("destination_workload", $"{target}-primary", target, Regex: false);
 
     public async Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
     {

@@ -23,7 +23,10 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
     private const string HeaderPatternKey = Prefix + "canary-by-header-pattern";
     private static readonly string[] CanaryKeys = [CanaryKey, WeightKey, HeaderKey, HeaderValueKey, CookieKey, HeaderPatternKey, Prefix + "canary-weight-total"];
 
-    public string Name => "nginx";
+    public string Name => RouterNames.Nginx;
+
+    /// <summary>ingress-nginx labels requests by the Service they went to: NAME (the primary) and NAME-canary.</summary>
+    public CohortLabels DefaultCohorts(string target, string revision) => new("service", target, $"{target}-canary", Regex: false);
 
     public async Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
     {

@@ -13,7 +13,10 @@ public sealed class ServiceRouter(IKubernetes client, TimeProvider time) : ITraf
     /// <summary>On the apex Service: its selector before canary switched it (JSON), for finalizing.</summary>
     public const string OriginalSelectorAnnotation = "canary.dev/original-selector";
 
-    public string Name => "service";
+    public string Name => RouterNames.Service;
+
+    /// <summary>By pod name (<see cref="PodCohorts"/>).</summary>
+    public CohortLabels DefaultCohorts(string target, string revision) => PodCohorts.Of(target);
 
     public Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
     {

@@ -13,7 +13,10 @@ public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITraf
 {
     private readonly CustomObjects services = new(client, time, "traefik.io", "v1alpha1", "traefikservices", "TraefikService");
 
-    public string Name => "traefik";
+    public string Name => RouterNames.Traefik;
+
+    /// <summary>By pod name (<see cref="PodCohorts"/>).</summary>
+    public CohortLabels DefaultCohorts(string target, string revision) => PodCohorts.Of(target);
 
     public async Task ReconcileAsync(RouterTarget target, CancellationToken cancellationToken)
     {

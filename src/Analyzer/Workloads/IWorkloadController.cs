@@ -14,9 +14,10 @@ public sealed record WorkloadTarget(string Namespace, string Name)
     public string Canary => $"{Name}-canary";
 }
 
-/// <summary>A deployment's readiness as the rollout sees it.</summary>
+/// <summary>A deployment's readiness as the rollout sees it: Unknown when it could not be read (the tick holds), Missing when it does not exist.</summary>
 public enum WorkloadReadiness
 {
+    Unknown,
     Missing,
     NotReady,
     Ready,

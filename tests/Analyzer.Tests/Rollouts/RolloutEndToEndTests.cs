@@ -170,14 +170,33 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
     }
 
+    [Fact]
+    public async Task A_release_calls_each_webhook_exactly_when_its_type_says()
+    {
+        await using var hooks = await GateServer.StartAsync();
+        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url, webhooks: $$"""
+                webhooks:
+                  - {name: before, type: pre-rollout, url: "{{new Uri(hooks.Url, "always/pre")}}"}
+                  - {name: load, type: rollout, url: "{{new Uri(hooks.Url, "always/load")}}"}
+                  - {name: after, type: post-rollout, url: "{{new Uri(hooks.Url, "always/post")}}"}
+                  - {name: undo, type: rollback, url: "{{new Uri(hooks.Url, "always/undo")}}"}
+            """);
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+
+        var analyses = await store.AllAnalysesAsync(resource.Key);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        // One load-test call before each analysis, none on other ticks: exactly as many as analyses were stored.
+        Assert.Equal(["/always/pre", .. Enumerable.Repeat("/always/load", analyses.Count), "/always/post"], hooks.Log);
+    }
+
     /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run.</summary>
-    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null, bool byReference = false)
+    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(string ns, Uri prometheusUrl, int threshold = 2, Uri? gate = null, bool byReference = false, string? webhooks = null)
     {
         await prometheus.WaitForScrapesAsync(ns);
-        var hooks = gate is null ? string.Empty : $$"""
+        var hooks = webhooks ?? (gate is null ? string.Empty : $$"""
                 webhooks:
                   - {name: release-manager, type: confirm-promotion, url: "{{gate}}", timeout: 5s}
-            """;
+            """);
         var (resource, problems) = CanaryResourceReader.Read($"{ns}.yaml", $$$"""
             apiVersion: canary.dev/v1alpha1
             kind: Canary

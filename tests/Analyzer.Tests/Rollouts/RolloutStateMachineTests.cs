@@ -1,5 +1,6 @@
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
 using static Canary.Analyzer.Rollouts.RolloutAction;
 
 namespace Canary.Analyzer.Tests.Rollouts;
@@ -33,11 +34,11 @@ public sealed class RolloutStateMachineTests
         Assert.Contains(new CallWebhook("pre-rollout"), start.Actions);
 
         var weights = new List<int>();
-        var first = run.Tick(Seen(2, "r2", canary: Readiness.Ready));
+        var first = run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready));
         weights.Add(first.State.CanaryWeight);
         for (var minute = 3; run.State.Phase == RolloutPhase.Progressing; minute++)
         {
-            var d = run.Tick(Seen(minute, "r2", canary: Readiness.Ready, analysis: Pass));
+            var d = run.Tick(Seen(minute, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
             if (d.Verdict == StepVerdict.Advance)
             {
                 Assert.Contains(new SetRouting(new Routing(d.State.CanaryWeight)), d.Actions);
@@ -52,14 +53,14 @@ public sealed class RolloutStateMachineTests
 
         // The primary has not rolled out yet: keep promoting (idempotent), keep the weight.
         var promotedAt = run.Last.State.PhaseSince!.Value.Minute;
-        var waiting = run.Tick(Seen(promotedAt + 1, "r2", canary: Readiness.Ready, primaryRevision: "r1", primary: Readiness.NotReady));
+        var waiting = run.Tick(Seen(promotedAt + 1, "r2", canary: WorkloadReadiness.Ready, primaryRevision: "r1", primary: WorkloadReadiness.NotReady));
         Assert.Equal(RolloutPhase.Promoting, waiting.State.Phase);
         Assert.Contains(new SetRouting(new Routing(50)), waiting.Actions);
 
-        var finalising = run.Tick(Seen(promotedAt + 2, "r2", canary: Readiness.Ready, primaryRevision: "r2", primary: Readiness.Ready));
+        var finalising = run.Tick(Seen(promotedAt + 2, "r2", canary: WorkloadReadiness.Ready, primaryRevision: "r2", primary: WorkloadReadiness.Ready));
         Assert.Equal(RolloutPhase.Finalising, finalising.State.Phase);
         Assert.Equal([new SetRouting(Routing.AllPrimary), new ScaleCanaryToZero()], finalising.Actions);
-        var done = run.Tick(Seen(promotedAt + 3, "r2", primaryRevision: "r2", primary: Readiness.Ready));
+        var done = run.Tick(Seen(promotedAt + 3, "r2", primaryRevision: "r2", primary: WorkloadReadiness.Ready));
         Assert.Equal(RolloutPhase.Succeeded, done.State.Phase);
         Assert.Contains(new CallWebhook("post-rollout"), done.Actions);
         Assert.Equal("r2", done.State.PrimaryRevision);
@@ -72,13 +73,13 @@ public sealed class RolloutStateMachineTests
     public void Failed_analyses_are_counted_and_roll_back_at_the_threshold_with_the_reason()
     {
         var run = Progressing(Spec);
-        var first = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Fail));
+        var first = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal(StepVerdict.Hold, first.Verdict);
         Assert.Equal(5, first.State.CanaryWeight);
         Assert.Equal("analysis failed (score 40): error rate High; 1 of 3 failed checks; holding at 5 %", first.Reason);
-        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass));
-        run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: Fail));
-        var rollback = run.Tick(Seen(8, "r2", canary: Readiness.Ready, analysis: Fail));
+        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        var rollback = run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
         Assert.Equal(StepVerdict.Abort, rollback.Verdict);
         Assert.Equal("rolled back: analysis failed (score 40): error rate High; 3 of 3 failed checks", rollback.Reason);
@@ -94,12 +95,12 @@ public sealed class RolloutStateMachineTests
     public void Missing_evidence_never_promotes_it_holds_counts_and_rolls_back_at_the_threshold()
     {
         var run = Progressing(Spec with { StepWeights = [50] });
-        var hold = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: NoEvidence));
+        var hold = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(StepVerdict.Hold, hold.Verdict);
         Assert.DoesNotContain(hold.Actions, a => a is Promote);
         Assert.StartsWith("analysis inconclusive (no evidence, never a pass): Prometheus at", hold.Reason, StringComparison.Ordinal);
-        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: NoEvidence));
-        var rollback = run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: NoEvidence));
+        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        var rollback = run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
         Assert.Contains("3 of 3 failed checks", rollback.Reason, StringComparison.Ordinal);
     }
@@ -108,7 +109,7 @@ public sealed class RolloutStateMachineTests
     public void A_marginal_verdict_holds_without_counting()
     {
         var run = Progressing(Spec);
-        var marginal = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: new AnalysisOutcome(AnalysisVerdict.Marginal, 80, "p99 latency High")));
+        var marginal = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: new AnalysisOutcome(AnalysisVerdict.Marginal, 80, "p99 latency High")));
         Assert.Equal((StepVerdict.Hold, 5, 0), (marginal.Verdict, marginal.State.CanaryWeight, marginal.State.FailedChecks));
         Assert.Equal(80, marginal.State.LastScore);
     }
@@ -117,10 +118,10 @@ public sealed class RolloutStateMachineTests
     public void A_new_revision_in_the_middle_of_a_release_restarts_it_from_weight_zero()
     {
         var run = Progressing(Spec);
-        run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
-        run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Fail));
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal((10, 1), (run.State.CanaryWeight, run.State.FailedChecks));
-        var restart = run.Tick(Seen(7, "r3", canary: Readiness.Ready));
+        var restart = run.Tick(Seen(7, "r3", canary: WorkloadReadiness.Ready));
         Assert.Equal((RolloutPhase.Progressing, "r3", 0, -1, 0), (restart.State.Phase, restart.State.Revision, restart.State.CanaryWeight, restart.State.Step, restart.State.FailedChecks));
         Assert.Contains(new SetRouting(Routing.AllPrimary), restart.Actions);
         Assert.Equal("new revision r3 in the middle of the release of r2: restarting from weight 0", restart.Reason);
@@ -132,15 +133,15 @@ public sealed class RolloutStateMachineTests
         var run = new Run(Spec);
         run.Tick(Seen(0, "r1"));
         run.Tick(Seen(1, "r2"));
-        Assert.Equal(StepVerdict.Hold, run.Tick(Seen(5, "r2", canary: Readiness.NotReady)).Verdict);
-        var late = run.Tick(Seen(12, "r2", canary: Readiness.NotReady));
+        Assert.Equal(StepVerdict.Hold, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.NotReady)).Verdict);
+        var late = run.Tick(Seen(12, "r2", canary: WorkloadReadiness.NotReady));
         Assert.Equal(RolloutPhase.Failed, late.State.Phase);
         Assert.Equal("rolled back: the canary was not ready within the progress deadline (00:10:00)", late.Reason);
 
         var kubernetes = new Run(Spec);
         kubernetes.Tick(Seen(0, "r1"));
         kubernetes.Tick(Seen(1, "r2"));
-        Assert.Equal("rolled back: the canary did not become ready: Kubernetes reports ProgressDeadlineExceeded", kubernetes.Tick(Seen(2, "r2", canary: Readiness.Failed)).Reason);
+        Assert.Equal("rolled back: the canary did not become ready: Kubernetes reports ProgressDeadlineExceeded", kubernetes.Tick(Seen(2, "r2", canary: WorkloadReadiness.Failed)).Reason);
     }
 
     [Fact]
@@ -148,47 +149,47 @@ public sealed class RolloutStateMachineTests
     {
         var spec = Spec with { StepWeights = [50], ConfirmPromotion = true };
         var run = Progressing(spec);
-        var waiting = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
+        var waiting = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
         Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
         Assert.DoesNotContain(waiting.Actions, a => a is Promote);
-        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass, promotionGate: false)).State.Phase);
-        var approved = run.Tick(Seen(7, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Approve]));
+        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false)).State.Phase);
+        var approved = run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Approve]));
         Assert.Equal(RolloutPhase.Promoting, approved.State.Phase);
         Assert.Equal("approved: promoting revision r2", approved.Reason);
 
         var gated = Progressing(spec);
-        gated.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.Promoting, gated.Tick(Seen(6, "r2", canary: Readiness.Ready, promotionGate: true)).State.Phase);
+        gated.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.Promoting, gated.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, promotionGate: true)).State.Phase);
 
         // Failures while waiting still count.
         var failing = Progressing(spec with { Threshold = 1 });
-        failing.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.Failed, failing.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Fail)).State.Phase);
+        failing.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        Assert.Equal(RolloutPhase.Failed, failing.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Fail)).State.Phase);
     }
 
     [Fact]
     public void The_confirm_traffic_increase_gate_holds_each_increase()
     {
         var run = Progressing(Spec with { ConfirmTrafficIncrease = true });
-        var held = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass, trafficGate: false));
+        var held = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, trafficGate: false));
         Assert.Equal((StepVerdict.Hold, 5), (held.Verdict, held.State.CanaryWeight));
-        Assert.Equal(10, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass, trafficGate: true)).State.CanaryWeight);
+        Assert.Equal(10, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, trafficGate: true)).State.CanaryWeight);
     }
 
     [Fact]
     public void Manual_commands_abort_pause_resume_and_skip()
     {
-        var aborted = Progressing(Spec).Tick(Seen(5, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Abort]));
+        var aborted = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Abort]));
         Assert.Equal(("rolled back: aborted by hand", RolloutPhase.Failed), (aborted.Reason, aborted.State.Phase));
 
         var run = Progressing(Spec);
-        var paused = run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass, commands: [RolloutCommand.Pause]));
+        var paused = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Pause]));
         Assert.Equal((StepVerdict.Hold, 5), (paused.Verdict, paused.State.CanaryWeight));
         Assert.Empty(paused.Actions);
-        Assert.Equal(5, run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass)).State.CanaryWeight);
-        Assert.Equal(10, run.Tick(Seen(7, "r2", canary: Readiness.Ready, analysis: Pass, commands: [RolloutCommand.Resume])).State.CanaryWeight);
+        Assert.Equal(5, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)).State.CanaryWeight);
+        Assert.Equal(10, run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Resume])).State.CanaryWeight);
 
-        var skipped = Progressing(Spec).Tick(Seen(5, "r2", canary: Readiness.Ready, commands: [RolloutCommand.Skip]));
+        var skipped = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip]));
         Assert.Equal(RolloutPhase.Promoting, skipped.State.Phase);
         Assert.Equal("analysis skipped by hand: promoting revision r2", skipped.Reason);
     }
@@ -197,7 +198,7 @@ public sealed class RolloutStateMachineTests
     public void Dry_run_analyses_and_decides_but_never_moves_traffic_or_promotes()
     {
         var run = Progressing(Spec with { DryRun = true, StepWeights = [10, 20] });
-        var decisions = new List<Decision> { run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass)), run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass)) };
+        var decisions = new List<Decision> { run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)), run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)) };
         Assert.All(run.All, d => Assert.DoesNotContain(d.Actions, a => a is Promote || a is SetRouting { Routing.CanaryWeight: > 0 }));
         Assert.Equal(RolloutPhase.Succeeded, run.State.Phase);
         Assert.Equal("r1", run.State.PrimaryRevision);
@@ -207,7 +208,7 @@ public sealed class RolloutStateMachineTests
     [Fact]
     public void Suspended_rollouts_do_nothing()
     {
-        var decision = RolloutStateMachine.Decide(Spec with { Suspend = true }, new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", CanaryWeight = 25 }, Seen(5, "r3", canary: Readiness.Ready, analysis: Fail));
+        var decision = RolloutStateMachine.Decide(Spec with { Suspend = true }, new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", CanaryWeight = 25 }, Seen(5, "r3", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal((StepVerdict.Hold, 25, "r2"), (decision.Verdict, decision.State.CanaryWeight, decision.State.Revision));
         Assert.Empty(decision.Actions);
     }
@@ -218,8 +219,8 @@ public sealed class RolloutStateMachineTests
         var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 2 };
         var run = Progressing(spec);
         Assert.Equal(0, run.State.CanaryWeight);
-        run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass));
-        var promote = run.Tick(Seen(6, "r2", canary: Readiness.Ready, analysis: Pass));
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        var promote = run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
         Assert.Equal(RolloutPhase.Promoting, promote.State.Phase);
         Assert.Equal([new SetRouting(new Routing(100)), new Promote("r2")], promote.Actions);
     }
@@ -230,7 +231,7 @@ public sealed class RolloutStateMachineTests
         var match = new RouteMatch("x-canary", "insider");
         var run = Progressing(Spec with { Strategy = RolloutStrategy.AbTest, Iterations = 1, Match = match });
         Assert.Contains(new SetRouting(new Routing(0, match)), run.Last.Actions);
-        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: Readiness.Ready, analysis: Pass)).State.Phase);
+        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)).State.Phase);
     }
 
     [Fact]
@@ -238,10 +239,79 @@ public sealed class RolloutStateMachineTests
     {
         var spec = Spec with { WarmUp = TimeSpan.FromMinutes(2) };
         var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
-        Assert.False(RolloutStateMachine.AnalysisDue(spec, state, T0.AddMinutes(1)));
-        Assert.True(RolloutStateMachine.AnalysisDue(spec, state, T0.AddMinutes(2)));
-        Assert.False(RolloutStateMachine.AnalysisDue(spec, state with { Step = -1 }, T0.AddMinutes(5)));
-        Assert.False(RolloutStateMachine.AnalysisDue(spec, state with { Paused = true }, T0.AddMinutes(5)));
+        Assert.False(RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)).Analyse);
+        Assert.True(RolloutStateMachine.Plan(spec, state, T0.AddMinutes(2)).Analyse);
+        Assert.False(RolloutStateMachine.Plan(spec, state with { Step = -1 }, T0.AddMinutes(5)).Analyse);
+        Assert.False(RolloutStateMachine.Plan(spec, state with { Paused = true }, T0.AddMinutes(5)).Analyse);
+    }
+
+    [Fact]
+    public void The_rollout_webhook_is_called_once_before_each_analysis_and_never_as_an_action()
+    {
+        var spec = Spec with { WarmUp = TimeSpan.FromMinutes(2) };
+        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
+        Assert.Equal([], RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)).WebhooksBefore);
+        Assert.Equal(["rollout"], RolloutStateMachine.Plan(spec, state, T0.AddMinutes(2)).WebhooksBefore);
+        var run = Progressing(Spec with { StepWeights = [5, 10] });
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        Assert.All(run.All, d => Assert.DoesNotContain(new CallWebhook("rollout"), d.Actions));
+    }
+
+    [Fact]
+    public void Each_webhook_type_is_called_at_most_once_in_any_tick_of_a_release()
+    {
+        var run = Progressing(Spec with { StepWeights = [5, 10] });
+        var plans = new List<TickPlan>();
+        foreach (var minute in new[] { 5, 6, 7 })
+        {
+            plans.Add(RolloutStateMachine.Plan(Spec with { StepWeights = [5, 10] }, run.State, T0.AddMinutes(minute)));
+            run.Tick(Seen(minute, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, primaryRevision: "r1"));
+        }
+
+        run.Tick(Seen(8, "r2", primaryRevision: "r2", primary: WorkloadReadiness.Ready));
+        run.Tick(Seen(9, "r2", primaryRevision: "r2", primary: WorkloadReadiness.Ready));
+        var calls = run.All.Select(d => d.Actions.OfType<CallWebhook>().Select(c => c.Kind).ToList()).ToList();
+        Assert.All(calls, kinds => Assert.Equal(kinds.Distinct().Count(), kinds.Count));
+        Assert.Equal(["pre-rollout", "post-rollout"], calls.SelectMany(k => k));
+        Assert.Equal([["rollout"], ["rollout"], []], plans.Select(p => p.WebhooksBefore.ToList()));
+    }
+
+    [Fact]
+    public void Gates_are_asked_only_on_ticks_whose_decision_they_can_change()
+    {
+        var spec = Spec with { StepWeights = [5, 10], ConfirmPromotion = true, ConfirmTrafficIncrease = true };
+        var first = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
+        var last = first with { Step = 1, CanaryWeight = 10 };
+        Assert.Equal((false, true), Asked(RolloutStateMachine.Plan(spec, first, T0)));
+        Assert.Equal((true, false), Asked(RolloutStateMachine.Plan(spec, last, T0)));
+        Assert.Equal((true, false), Asked(RolloutStateMachine.Plan(spec, last with { Phase = RolloutPhase.WaitingPromotion }, T0)));
+        Assert.Equal((false, false), Asked(RolloutStateMachine.Plan(spec, last with { Paused = true }, T0)));
+        Assert.Equal((false, false), Asked(RolloutStateMachine.Plan(spec, first with { Phase = RolloutPhase.Succeeded }, T0)));
+        static (bool Promotion, bool Traffic) Asked(TickPlan plan) => (plan.AskPromotionGate, plan.AskTrafficGate);
+    }
+
+    [Fact]
+    public void Mirroring_is_decided_while_the_canary_is_analysed_without_weight_and_ends_with_the_release()
+    {
+        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true };
+        var run = Progressing(spec);
+        Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), run.Last.Actions);
+        var promote = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        Assert.DoesNotContain(promote.Actions, a => a is SetRouting { Routing.Mirror: true });
+        var off = Progressing(spec with { Mirror = false });
+        Assert.DoesNotContain(off.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
+    }
+
+    [Fact]
+    public void A_dry_run_reports_the_weight_it_would_not_move_and_says_so_once()
+    {
+        var spec = Spec with { DryRun = true, StepWeights = [10] };
+        var run = Progressing(spec);
+        Assert.Equal(0, RolloutStateMachine.ExpectedWeight(spec, run.State));
+        Assert.Equal(10, RolloutStateMachine.ExpectedWeight(spec with { DryRun = false }, run.State));
+        var done = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        Assert.Equal("dry run (no traffic moved): analysis passed (score 100) at the last step (10 %): revision r2 would be promoted now", done.Reason);
     }
 
     [Fact]
@@ -249,7 +319,7 @@ public sealed class RolloutStateMachineTests
     {
         var run = Progressing(Spec);
         var state = run.State;
-        var observation = Seen(5, "r2", canary: Readiness.Ready);
+        var observation = Seen(5, "r2", canary: WorkloadReadiness.Ready);
         var first = RolloutStateMachine.Decide(Spec, state, observation);
         var again = RolloutStateMachine.Decide(Spec, state, observation);
         Assert.Equal(first.State, again.State);
@@ -264,13 +334,13 @@ public sealed class RolloutStateMachineTests
         var run = new Run(spec);
         run.Tick(Seen(0, "r1"));
         run.Tick(Seen(1, "r2"));
-        run.Tick(Seen(2, "r2", canary: Readiness.Ready));
+        run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready));
         return run;
     }
 
     private static Observation Seen(
-        int minute, string revision, Readiness canary = Readiness.Unknown, AnalysisOutcome? analysis = null, RolloutCommand[]? commands = null,
-        bool? promotionGate = null, bool? trafficGate = null, string primaryRevision = "r1", Readiness primary = Readiness.Ready) => new()
+        int minute, string revision, WorkloadReadiness canary = WorkloadReadiness.Unknown, AnalysisOutcome? analysis = null, RolloutCommand[]? commands = null,
+        bool? promotionGate = null, bool? trafficGate = null, string primaryRevision = "r1", WorkloadReadiness primary = WorkloadReadiness.Ready) => new()
         {
             Now = T0.AddMinutes(minute),
             TargetRevision = revision,

@@ -1,6 +1,7 @@
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
 using Canary.Analyzer.Tests.Support;
+using Canary.Analyzer.Workloads;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Storage;
@@ -23,7 +24,7 @@ public abstract class StoreHistoryContract
         for (var tick = 0; tick < 2880; tick++)
         {
             var at = T0.AddSeconds(30 * tick);
-            var observation = new Observation { Now = at, TargetRevision = "r2", Canary = Readiness.Ready, PrimaryRevision = "r2", Primary = Readiness.Ready, Commands = [] };
+            var observation = new Observation { Now = at, TargetRevision = "r2", Canary = WorkloadReadiness.Ready, PrimaryRevision = "r2", Primary = WorkloadReadiness.Ready, Commands = [] };
             var decided = RolloutStateMachine.Decide(new RolloutSpec(), state, observation);
             var decision = new DecisionRecord(Guid.NewGuid(), "shop/checkout", at, decided.State.Phase.ToString(), decided.State.CanaryWeight, decided.Verdict.ToString(), decided.Reason, "[]", null)
             {

@@ -1,0 +1,84 @@
+using System.Text;
+using Canary.Analyzer.Judging;
+using Canary.Judge;
+using Canary.Judge.Config;
+using Canary.Judge.Results;
+
+namespace Canary.Analyzer.Metrics;
+
+/// <summary>
+/// One analysis as it was run: the judgement, the queries sent, the window, the warnings Prometheus
+/// attached to its answers and both cohorts' samples. Everything belongs to this analysis alone.
+/// </summary>
+public sealed record AnalysisResult(
+    JudgeResult Judgement, IReadOnlyDictionary<string, RenderedQuery> Queries, AnalysisWindow Window, string Interval,
+    IReadOnlyList<string> Warnings, IReadOnlyDictionary<string, MetricSeries> Series, CanaryConfig Config)
+{
+    /// <summary>The Judge's output document with the window, the queries, the warnings and (withSeries) the samples.</summary>
+    public string ToJson(bool withSeries)
+    {
+        using var buffer = new MemoryStream();
+        JudgeDocumentWriter.Write(buffer, Judgement, writer =>
+        {
+            AnalysisDocument.WriteWindow(writer, Window, Interval);
+            AnalysisDocument.WriteQueries(writer, Config, Queries);
+            if (withSeries)
+            {
+                AnalysisDocument.WriteSeries(writer, Series.Values);
+            }
+
+            if (Warnings.Count > 0)
+            {
+                // A partial answer (e.g. a store of Thanos or Mimir down) is kept with the verdict it shaped.
+                writer.WriteStartArray("warnings");
+                foreach (var warning in Warnings)
+                {
+                    writer.WriteStringValue(warning);
+                }
+
+                writer.WriteEndArray();
+            }
+        });
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+}
+
+/// <summary>
+/// The one analysis path (DESIGN: Metrics/), used by `canary analyze`, the API's analyses and
+/// rollouts: render the config's queries for both cohorts, fetch the window, judge.
+/// </summary>
+public static class MetricAnalysis
+{
+    /// <summary>The queries of every metric for both cohorts.</summary>
+    /// <exception cref="Cli.InputException">A template uses {{namespace}} and none is set, or another placeholder has no value.</exception>
+    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var usesNamespace = config.Metrics.Where(m => m.Template.Placeholders.Contains("namespace")).Select(m => m.Name).ToList();
+        if (config.Namespace is null && usesNamespace.Count > 0)
+        {
+            throw new Cli.InputException($"namespace: the queries of {string.Join(", ", usesNamespace.Take(3).Select(n => $"\"{n}\""))} use {{{{namespace}}}}; set \"namespace:\" in {config.Source} or give --var namespace=NAME");
+        }
+
+        try
+        {
+            return MetricCollector.Render(config, cohorts, interval);
+        }
+        catch (ArgumentException e)
+        {
+            throw new Cli.InputException($"{config.Source}: the queries cannot be rendered: {e.Message}");
+        }
+    }
+
+    /// <summary>Fetches both cohorts of every metric over the window and judges them.</summary>
+    /// <exception cref="MetricsSourceException">The source failed or rejected a query.</exception>
+    /// <exception cref="SeriesShapeException">A query gave several series and its metric does not pool them.</exception>
+    public static async Task<AnalysisResult> RunAsync(
+        IMetricSource source, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries, AnalysisWindow window, string interval, int concurrency, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var collected = await MetricCollector.CollectAsync(source, config, queries, window, concurrency, cancellationToken);
+        var judgement = CanaryJudge.Judge(config.Judge, collected.Series);
+        return new AnalysisResult(judgement, queries, window, interval, collected.Warnings, collected.Series, config);
+    }
+}
