@@ -25,19 +25,7 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
         var started = time.GetTimestamp();
         try
         {
-            var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
-            var tick = await controller.TickAsync(resource, commands, cancellationToken);
-            if (tick.CommandsSettled)
-            {
-                // Only now, with the tick stored: a crash before this line leaves the commands in place, and the stored id keeps them from running twice.
-                await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
-            }
-
-            if (!tick.Skipped)
-            {
-                await objects.ReportAsync(resource, tick, cancellationToken);
-            }
-
+            var tick = await TickAsync(resource, cancellationToken);
             RolloutMetrics.Record(key, tick, time.GetElapsedTime(started));
         }
 #pragma warning disable CA1031 // A failed tick must not stop the scheduler: it is logged and counted, and the next tick decides again.
@@ -47,6 +35,30 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
             RolloutMetrics.Failed(key);
             TickFailed(log, key, e.GetType().Name, e.Message);
         }
+    }
+
+    /// <summary>
+    /// One tick of a Canary in the cluster: take its commands (with their id), tick, clear the commands
+    /// once the tick that carried them out is stored, then write the status and events.
+    /// </summary>
+    /// <exception cref="Workloads.KubernetesWriteException">Kubernetes failed a read or write of the Canary; what was stored stays, and the next tick goes on from it.</exception>
+    public async Task<TickResult> TickAsync(CanaryResource resource, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
+        var tick = await controller.TickAsync(resource, commands, cancellationToken);
+        if (tick.CommandsSettled)
+        {
+            // Only now, with the tick stored: a crash before this line leaves the commands in place, and the stored id keeps them from running twice.
+            await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
+        }
+
+        if (!tick.Skipped)
+        {
+            await objects.ReportAsync(resource, tick, cancellationToken);
+        }
+
+        return tick;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "rollout {Rollout}: the tick failed ({Type}): {Error}; the next tick decides again")]

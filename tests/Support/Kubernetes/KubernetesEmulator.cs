@@ -19,6 +19,9 @@ public abstract record ApiFault
 
     /// <summary>Close the connection without an answer.</summary>
     public sealed record Drop : ApiFault;
+
+    /// <summary>Run this first (e.g. another writer acting at that very moment), then serve the request.</summary>
+    public sealed record Before(Func<Task> Action) : ApiFault;
 }
 
 /// <summary>
@@ -197,6 +200,9 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
                 return;
             case ApiFault.Delay delay:
                 await Task.Delay(delay.Duration, context.RequestAborted);
+                break;
+            case ApiFault.Before before:
+                await before.Action();
                 break;
         }
 

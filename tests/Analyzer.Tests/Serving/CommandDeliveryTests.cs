@@ -1,0 +1,163 @@
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Serving;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Support;
+using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
+using Canary.Testing.Kubernetes;
+using k8s;
+
+namespace Canary.Analyzer.Tests.Serving;
+
+/// <summary>
+/// Commands sent by annotation (`kubectl annotate canary checkout canary.dev/command=pause`) with a
+/// fault between taking and storing, and between storing and clearing: the tick of serve's rollout
+/// job against the Kubernetes emulator and a real SQLite store. None is lost, none applied twice.
+/// </summary>
+public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
+{
+    private const string Ns = "shop";
+    private const string Key = "shop/checkout";
+    private KubernetesEmulator emulator = null!;
+    private k8s.Kubernetes client = null!;
+    private SqliteAnalysisStore store = null!;
+    private RolloutJob job = null!;
+    private CanaryResource resource = null!;
+    private readonly HttpClient http = new();
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
+        emulator.InstallCrd("canary.dev", "v1alpha1", "Canary", "canaries");
+        store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-commands-").FullName, "canary.db"));
+        await store.MigrateAsync(CancellationToken.None);
+        var canary = JsonNode.Parse("""
+            {"apiVersion": "canary.dev/v1alpha1", "kind": "Canary", "metadata": {"name": "checkout", "namespace": "shop"},
+             "spec": {"targetRef": {"kind": "Deployment", "name": "checkout"}, "router": "istio",
+                      "analysis": {"interval": "1m", "stepWeights": [50],
+                                   "config": {"metrics": [{"name": "error rate", "template": "http-error-rate"}]}}}}
+            """)!.AsObject();
+        var (read, problems) = CanaryResourceReader.Read("checkout.json", canary.ToJsonString(), TemplateLibrary.Default());
+        Assert.Empty(problems);
+        resource = read!;
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+        emulator.Write("apps", "v1", "deployments", Ns, JsonNode.Parse("""
+            {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "checkout"}},
+                      "template": {"metadata": {"labels": {"app": "checkout"}}, "spec": {"containers": [{"name": "app", "image": "checkout:1.0"}]}}}}
+            """)!.AsObject());
+
+        // No analysis runs while the rollout is idle: the metrics source is never asked.
+        var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = new Uri("http://127.0.0.1:9/"), Retries = 0 }, TimeProvider.System));
+        var controller = new RolloutController(
+            store, new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) }, RouterRegistry.ForKubernetes(client, TimeProvider.System),
+            new RolloutAnalyzer(source), new Webhooks(http, TimeProvider.System), TimeProvider.System, new CollectingLogger<RolloutController>());
+        var registry = new CanaryRegistry();
+        registry.Set(resource);
+        job = new RolloutJob(registry, controller, new CanaryObjects(client, TimeProvider.System), TimeProvider.System, new CollectingLogger<RolloutJob>());
+        Assert.Equal(RolloutPhase.Initialized, (await job.TickAsync(resource, CancellationToken.None)).Decision.State.Phase);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await store.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        http.Dispose();
+    }
+
+    [Fact]
+    public async Task A_command_whose_tick_lost_the_race_to_another_replica_is_applied_by_the_next_tick_once()
+    {
+        Annotate("pause");
+        // Another replica decides while this one reads the target: this tick is stale and is not stored.
+        emulator.Inject("GET", "/deployments/checkout", new ApiFault.Before(async () =>
+        {
+            var other = (await store.GetRolloutAsync(Key, CancellationToken.None))!;
+            await store.SaveTickAsync(new TickRecord(Key, other.State, OtherReplicasDecision(), null, other.Version), CancellationToken.None);
+        }));
+
+        var lost = await job.TickAsync(resource, CancellationToken.None);
+        Assert.True(lost.Skipped);
+        var id = Annotation(CanaryObjects.CommandIdAnnotation);
+        Assert.False(string.IsNullOrEmpty(id), "a plain annotation is given an id when it is taken");
+        Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
+
+        var next = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Pause], next.Applied);
+        var carried = Assert.Single(await store.AllDecisionsAsync(Key), d => d.Commands is not null);
+        Assert.Equal(("pause", id), (carried.Commands, carried.CommandId));
+    }
+
+    [Fact]
+    public async Task A_command_whose_tick_was_stored_but_not_cleared_is_not_applied_again()
+    {
+        Annotate("pause", id: "c0ffee");
+        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
+        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
+
+        var next = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Empty(next.Applied);
+        Assert.Single(await store.AllDecisionsAsync(Key), d => d.Commands is not null);
+        Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
+        Assert.Null(Annotation(CanaryObjects.CommandIdAnnotation));
+    }
+
+    [Fact]
+    public async Task A_command_appended_before_the_clear_is_applied_alone_by_the_next_tick()
+    {
+        Annotate("pause", id: "c0ffee");
+        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
+        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        Annotate("pause,resume", id: "c0ffee");
+
+        var next = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Resume], next.Applied);
+        Assert.False((await store.GetRolloutAsync(Key, CancellationToken.None))!.State.Paused);
+        Assert.Equal(["pause", "resume"], (await store.AllDecisionsAsync(Key)).Where(d => d.Commands is not null).Select(d => d.Commands));
+        Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
+    }
+
+    [Fact]
+    public async Task A_command_replaced_by_another_before_the_clear_is_applied_as_a_new_one()
+    {
+        Annotate("pause", id: "c0ffee");
+        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
+        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        // kubectl annotate --overwrite canary.dev/command=resume: the id stays, the text is not the one applied.
+        Annotate("resume", id: "c0ffee");
+
+        var next = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Resume], next.Applied);
+        Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
+    }
+
+    private static DecisionRecord OtherReplicasDecision() =>
+        new(Guid.NewGuid(), Key, DateTimeOffset.UtcNow, "Initialized", 0, "None", "decided by the other replica", "[]", null) { Revision = "other" };
+
+    private void Annotate(string command, string? id = null)
+    {
+        var canary = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!;
+        var annotations = new JsonObject { [CanaryObjects.CommandAnnotation] = command };
+        if (id is not null)
+        {
+            annotations[CanaryObjects.CommandIdAnnotation] = id;
+        }
+
+        canary["metadata"]!["annotations"] = annotations;
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+    }
+
+    private string? Annotation(string name) =>
+        emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!["metadata"]!["annotations"]?[name]?.GetValue<string>();
+}
