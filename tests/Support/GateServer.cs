@@ -14,6 +14,9 @@ public sealed class GateServer : IAsyncDisposable
 
     public bool Open { get; set; }
 
+    /// <summary>When set, decides from the webhook's JSON body whether the gate is open (instead of <see cref="Open"/>).</summary>
+    public Func<System.Text.Json.Nodes.JsonNode, bool>? OpenWhen { get; set; }
+
     public int Calls(string path) => calls.GetValueOrDefault(path);
 
     /// <summary>Every call's path, in the order they arrived.</summary>
@@ -22,12 +25,18 @@ public sealed class GateServer : IAsyncDisposable
     public static async Task<GateServer> StartAsync()
     {
         var gate = new GateServer();
-        (gate.app, gate.Url) = await LoopbackHost.StartAsync(context =>
+        (gate.app, gate.Url) = await LoopbackHost.StartAsync(async context =>
         {
             gate.calls.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
             gate.log.Enqueue(context.Request.Path.Value ?? "/");
-            context.Response.StatusCode = gate.Open || context.Request.Path.StartsWithSegments("/always") ? 200 : 403;
-            return Task.CompletedTask;
+            var open = gate.Open;
+            if (gate.OpenWhen is { } when)
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                open = System.Text.Json.Nodes.JsonNode.Parse(await reader.ReadToEndAsync()) is { } body && when(body);
+            }
+
+            context.Response.StatusCode = open || context.Request.Path.StartsWithSegments("/always") ? 200 : 403;
         });
         return gate;
     }

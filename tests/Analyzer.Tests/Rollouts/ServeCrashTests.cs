@@ -55,22 +55,34 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
     public async Task A_release_survives_SIGKILL_and_continues_from_the_same_step_promoting_once()
     {
         await prometheus.WaitForScrapesAsync(Ns);
+        await using var gate = await GateServer.StartAsync();
+        // The traffic gate holds the release at 40 %: the kill comes at that step, not wherever the timer lands.
+        gate.OpenWhen = body => body["canaryWeight"]!.GetValue<int>() < 40;
         var store = Path.Combine(folder, "canary.db");
+        var canary = Canary();
+        canary["spec"]!["analysis"]!["webhooks"] = new JsonArray(new JsonObject { ["name"] = "traffic", ["type"] = "confirm-traffic-increase", ["url"] = new Uri(gate.Url, "traffic").AbsoluteUri });
         emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, Canary());
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
 
         using (var first = Serve(store))
         {
             await WaitAsync(first, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
             emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
-            await WaitAsync(first, () => Weight() >= 40, "the release did not reach 40 %");
+            await WaitAsync(first, () => Weight() == 40 && Status()?["reason"]?.GetValue<string>()?.Contains("waiting for the confirm-traffic-increase gate", StringComparison.Ordinal) == true,
+                "the release was not held at 40 % by the gate");
             first.Kill(entireProcessTree: true);
             await first.WaitForExitAsync();
         }
 
-        var killedAt = Weight();
-        var analysesBefore = await CountAnalysesAsync(store);
-        Assert.True(analysesBefore >= 1);
+        IReadOnlyList<DecisionRecord> decisionsBefore;
+        IReadOnlyList<AnalysisRecord> analysesBefore;
+        await using (var history = new SqliteAnalysisStore(store))
+        {
+            (decisionsBefore, analysesBefore) = (await history.AllDecisionsAsync($"{Ns}/checkout"), await history.AllAnalysesAsync($"{Ns}/checkout"));
+        }
+
+        Assert.Equal(40, decisionsBefore[^1].CanaryWeight);
+        gate.OpenWhen = _ => true;
         using (var second = Serve(store))
         {
             await WaitAsync(second, () => Status()?["phase"]?.GetValue<string>() is "Succeeded" or "Failed", "the release did not finish after the restart");
@@ -80,14 +92,21 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
 
         Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
         Assert.Equal("checkout:2.0", emulator.Read("apps", "v1", "deployments", Ns, "checkout-primary")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
-        await using var history = new SqliteAnalysisStore(store);
-        var decisions = await history.AllDecisionsAsync($"{Ns}/checkout");
-        // Continued, not restarted: no decision after the kill goes back below the weight it had reached.
-        var afterKill = decisions.SkipWhile(d => d.CanaryWeight < killedAt).ToList();
-        Assert.DoesNotContain(afterKill.TakeWhile(d => d.Phase == "Progressing"), d => d.CanaryWeight < killedAt);
+        await using var after = new SqliteAnalysisStore(store);
+        var decisions = await after.AllDecisionsAsync($"{Ns}/checkout");
+        var analyses = await after.AllAnalysesAsync($"{Ns}/checkout");
+        // What was stored before the kill is the same records after it.
+        Assert.Equal(decisionsBefore.Select(d => d.Id), decisions.Take(decisionsBefore.Count).Select(d => d.Id));
+        Assert.Equal(analysesBefore.Select(a => (a.Id, a.ResultJson)), analyses.Take(analysesBefore.Count).Select(a => (a.Id, a.ResultJson)));
+        // Continued from 40 %, not restarted: 40 → 60 → promoted (back to 0 on the new primary).
+        var weights = new List<int> { 40 };
+        foreach (var weight in decisions.Skip(decisionsBefore.Count).Select(d => d.CanaryWeight).Where(w => w != weights[^1]))
+        {
+            weights.Add(weight);
+        }
+
+        Assert.Equal([40, 60, 0], weights);
         Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
-        Assert.True((await history.AllAnalysesAsync($"{Ns}/checkout")).Count >= analysesBefore);
-        Assert.Contains(decisions, d => d.Phase == "Succeeded");
     }
 
     private Process Serve(string store, System.Text.StringBuilder? own = null, int? port = null)
@@ -183,13 +202,26 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
 
             Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
             Assert.True(Decisions(survivorLog).Count > survivorBefore, "the survivor made no decision after the other replica died");
-            // Each tick ran on one replica only: no replica ever found the other had decided the same tick.
             Assert.DoesNotContain("tick skipped", logA.ToString() + logB.ToString(), StringComparison.Ordinal);
             await using var history = new Canary.Analyzer.Storage.PostgresAnalysisStore(store["postgres:".Length..]);
             var decisions = await history.AllDecisionsAsync($"{Ns}/checkout");
-            // Every tick is logged; only those that say something new are stored (an idle repeat updates the rollout's row alone).
-            Assert.True(decisions.Count <= Decisions(logA).Count + Decisions(logB).Count);
-            Assert.All(decisions.Zip(decisions.Skip(1)), pair => Assert.False(pair.Second.Repeats(pair.First), $"stored twice: {pair.Second.Reason}"));
+            var analyses = await history.AllAnalysesAsync($"{Ns}/checkout");
+
+            // Nothing lost, nothing extra: every analysis either replica logged is stored, and every stored one was logged by one
+            // of them (but the one the kill may have cut off between storing and logging).
+            var logged = AnalysisIds(logA).Concat(AnalysisIds(logB)).ToList();
+            Assert.Equal(logged.Count, logged.Distinct().Count());
+            Assert.Empty(logged.Except(analyses.Select(a => a.Id)));
+            Assert.InRange(analyses.Count - logged.Count, 0, 1);
+            Assert.Equal(analyses.Select(a => a.Id).Order(), decisions.Where(d => d.AnalysisId is not null).Select(d => d.AnalysisId!.Value).Order());
+
+            // Each scheduled tick ran once in the cluster: over the release, about one decision per interval (two schedulers would
+            // make two), besides the ticks the target's changes trigger at once (each replica's watcher triggers one per change).
+            var release = decisions.SkipWhile(d => d.Phase != "Progressing").ToList();
+            var seconds = (release[^1].At - release[0].At).TotalSeconds;
+            var triggered = TriggeredTicks(logA) + TriggeredTicks(logB);
+            Assert.True(release.Count <= (1.25 * seconds) + triggered + 2, $"{release.Count} decisions in {seconds:0.0} s at a 1 s interval, {triggered} triggered");
+            Assert.True(release.Count >= 0.5 * seconds, $"only {release.Count} decisions in {seconds:0.0} s at a 1 s interval: ticks were lost");
             Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
         }
         finally
@@ -274,17 +306,25 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         }
     }
 
+    /// <summary>The ids of the analyses a replica logged with its decisions.</summary>
+    private static List<Guid> AnalysisIds(System.Text.StringBuilder log) =>
+        [.. Decisions(log).Select(l => System.Text.RegularExpressions.Regex.Match(l, @"\(analysis ([0-9a-f-]{36})\)")).Where(m => m.Success).Select(m => Guid.Parse(m.Groups[1].Value))];
+
+    /// <summary>Ticks a replica fired at once because the target changed (besides the scheduled ones).</summary>
+    private static int TriggeredTicks(System.Text.StringBuilder log)
+    {
+        lock (log)
+        {
+            return log.ToString().Split('\n').Count(l => l.Contains("changed; ticking now", StringComparison.Ordinal));
+        }
+    }
+
     private JsonNode? Status() => emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")?["status"];
 
     private int Weight() =>
         emulator.Read("networking.istio.io", "v1beta1", "virtualservices", Ns, "checkout")?["spec"]?["http"]?.AsArray()
             .FirstOrDefault(r => r?["name"]?.GetValue<string>() == "canary")?["route"]?[1]?["weight"]?.GetValue<int>() ?? 0;
 
-    private static async Task<int> CountAnalysesAsync(string path)
-    {
-        await using var store = new SqliteAnalysisStore(path);
-        return (await store.AllAnalysesAsync($"{Ns}/checkout")).Count;
-    }
 
     private static JsonObject Canary() => JsonNode.Parse("""
         {"apiVersion": "canary.dev/v1alpha1", "kind": "Canary", "metadata": {"name": "checkout"},
