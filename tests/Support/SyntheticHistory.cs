@@ -43,11 +43,19 @@ public static class SyntheticHistory
         new("idle", Normal, Normal with { RequestsPerSecond = 0 }),
     ];
 
-    private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-    private static readonly double[] IstioMillisecondBuckets = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+    /// <summary>The upper bounds of the seconds histograms (plain HTTP, NGINX) and of Istio's milliseconds histogram, without +Inf.</summary>
+    public static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    public static readonly double[] IstioMillisecondBuckets = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+    private static readonly Lazy<List<CohortHistory>> Default = new(() => Simulate(DefaultSeed));
+
+    private const int DefaultSeed = 20261102;
+
+    /// <summary>What the written history holds for one cohort (the default seed): its counters at every scrape, from Start every ScrapeInterval.</summary>
+    public static CohortHistory Of(string ns, string version) => Default.Value.Single(c => c.Namespace == ns && c.Version == version);
 
     /// <summary>Writes the whole history as one OpenMetrics document ending in "# EOF".</summary>
-    public static void Write(TextWriter output, int seed = 20261102)
+    public static void Write(TextWriter output, int seed = DefaultSeed)
     {
         ArgumentNullException.ThrowIfNull(output);
         var cohorts = Simulate(seed);
@@ -215,7 +223,8 @@ public static class SyntheticHistory
         return Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * v);
     }
 
-    private sealed class CohortHistory(string ns, string version, CohortBehaviour behaviour, int scrapes)
+    /// <summary>One cohort's cumulative counters (and memory gauge) at every scrape.</summary>
+    public sealed class CohortHistory(string ns, string version, CohortBehaviour behaviour, int scrapes)
     {
         public string Namespace { get; } = ns;
 

@@ -11,20 +11,26 @@ public sealed class ShippedTemplatesOnPrometheusTests(PrometheusFixture promethe
 
     [Theory]
     [MemberData(nameof(Templates))]
-    public async Task The_template_gives_one_series_of_numbers_per_cohort(string name)
+    public async Task The_template_gives_at_every_step_the_value_the_history_holds(string name)
     {
         var template = TemplateLibrary.Default().Load(name, new HashSet<string>());
         var (control, experiment) = Cohorts(name);
         var values = new Dictionary<string, string> { ["namespace"] = "errors" };
         using var client = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
-        foreach (var cohort in new[] { control, experiment })
+        foreach (var (cohort, version) in new[] { (control, "v1"), (experiment, "v2") })
         {
             var result = await client.QueryRangeAsync(
                 template.Render(cohort, "1m", values), SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
             var series = Assert.Single(result.Series);
             Assert.Equal(61, series.Values.Length);
-            Assert.All(series.Values, v => Assert.True(double.IsFinite(v) && v >= 0, $"{name}: {v}"));
-            Assert.Contains(series.Values, v => v > 0);
+            var history = SyntheticHistory.Of("errors", version);
+            for (var i = 0; i < series.Values.Length; i++)
+            {
+                // Step i is scrape t; rate(x[1m]) on Prometheus 2.x takes the samples at t-4 (60 s before) to t, both ends inside the range.
+                var t = (int)((SyntheticHistory.WindowStart - SyntheticHistory.Start + (TimeSpan.FromSeconds(30) * i)) / SyntheticHistory.ScrapeInterval);
+                var expected = Expected(name, history, t - 4, t);
+                Assert.True(Math.Abs(series.Values[i] - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)), $"{name}, {version}, step {i}: {series.Values[i]}, expected {expected}");
+            }
         }
     }
 
@@ -48,6 +54,55 @@ public sealed class ShippedTemplatesOnPrometheusTests(PrometheusFixture promethe
                 SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
             Assert.All(Assert.Single(idle.Series).Values, v => Assert.True(double.IsNaN(v), $"{name}: {v}"));
         }
+    }
+
+    /// <summary>
+    /// What a template must give between scrapes from and to, computed from the counters the history
+    /// holds: rates are increases over the 60 s between the two samples; quantiles interpolate
+    /// linearly inside the bucket that holds the rank, as histogram_quantile does (its interpolation
+    /// error is the bucket's width: the exact value is knowable only up to it).
+    /// </summary>
+    private static double Expected(string name, SyntheticHistory.CohortHistory h, int from, int to)
+    {
+        double Delta(double[] counter) => counter[to] - counter[from];
+        var requests = Delta(h.Counts);
+        var errors = Delta(h.Errors);
+        var milliseconds = name.StartsWith("istio-", StringComparison.Ordinal);
+        var unit = milliseconds ? 1000.0 : 1.0;
+        return name[(name.IndexOf('-', StringComparison.Ordinal) + 1)..] switch
+        {
+            "error-rate" => errors / requests,
+            "success-rate" => (requests - errors) / requests,
+            "request-rate" => requests / 60,
+            "latency-mean" => Delta(h.SumSeconds) * unit / requests,
+            "latency-p50" => Quantile(0.50, h, from, to, milliseconds),
+            "latency-p95" => Quantile(0.95, h, from, to, milliseconds),
+            "latency-p99" => Quantile(0.99, h, from, to, milliseconds),
+            "usage" => Delta(h.CpuSeconds) / 60,
+            "working-set" => h.MemoryBytes[to],
+            var other => throw new Xunit.Sdk.XunitException($"no expected value for a template named {name} ({other})"),
+        };
+    }
+
+    private static double Quantile(double q, SyntheticHistory.CohortHistory h, int from, int to, bool milliseconds)
+    {
+        var (bounds, cumulative) = milliseconds
+            ? (SyntheticHistory.IstioMillisecondBuckets, h.MillisecondBuckets)
+            : (SyntheticHistory.SecondsBuckets, h.SecondsBuckets);
+        var total = h.Counts[to] - h.Counts[from];
+        var rank = q * total;
+        for (var b = 0; b < bounds.Length; b++)
+        {
+            var below = b == 0 ? 0 : cumulative[to][b - 1] - cumulative[from][b - 1];
+            var upTo = cumulative[to][b] - cumulative[from][b];
+            if (upTo >= rank)
+            {
+                var lower = b == 0 ? 0 : bounds[b - 1];
+                return lower + ((bounds[b] - lower) * (rank - below) / (upTo - below));
+            }
+        }
+
+        return bounds[^1];
     }
 
     /// <summary>The cohort matchers of each source's labels, as a user would type them.</summary>
