@@ -21,8 +21,12 @@ public sealed class DemoTests : IDisposable
     public async Task The_fast_demo_promotes_the_healthy_release_rolls_back_the_faulty_one_and_leaves_nothing_running()
     {
         using var demo = Demo.Start(output);
+        // Our own user of the frontend, counting failures independently of the demo's summary.
+        var seen = await OwnLoadAsync(demo);
         var exit = await demo.ExitAsync(TimeSpan.FromMinutes(4));
         Assert.True(exit == 0, $"exit {exit}\n{demo.Output}");
+        Assert.True(seen.Requests > 100, $"only {seen.Requests} requests of our own got through");
+        Assert.True(seen.Other == 0, $"{seen.Other} of our {seen.Requests} requests failed without being injected: {seen.FirstOther}");
 
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
         var releases = summary["releases"]!.AsArray();
@@ -39,7 +43,9 @@ public sealed class DemoTests : IDisposable
         var faulty = releases[1]!;
         Assert.Equal(20, faulty["steps"]!.AsArray().Max(s => s!["weight"]!.GetValue<int>()));
         var failing = faulty["analyses"]!.AsArray().SelectMany(a => a!["failingMetrics"]!.AsArray()).Select(m => m!["name"]!.GetValue<string>()).ToHashSet();
+        // Its 5 % errors and +50 ms each fail a metric (README: "fail on both metrics").
         Assert.Contains("p50 latency", failing);
+        Assert.Contains("error rate", failing);
 
         var load = summary["load"]!;
         Assert.True(load["requests"]!.GetValue<long>() > 500, load.ToJsonString());
@@ -67,6 +73,48 @@ public sealed class DemoTests : IDisposable
         Assert.Contains("interrupted: stopping every process", demo.Output, StringComparison.Ordinal);
         Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!["interrupted"]!.GetValue<bool>());
         Assert.Empty(Processes.Matching(output));
+    }
+
+    /// <summary>
+    /// Requests to the demo's HAProxy frontend, 20 a second, from when it is up until the faulty
+    /// release is rolled back: a 500 the sample service marks (X-Injected-Failure) is injected,
+    /// anything else that is not a 200 — another status, a refused or dropped connection — is not.
+    /// </summary>
+    private static async Task<(int Requests, int Injected, int Other, string? FirstOther)> OwnLoadAsync(ExternalProcess demo)
+    {
+        await Poll.UntilAsync(() => demo.Output.Contains("is the primary; load:", StringComparison.Ordinal) || demo.HasExited, "the demo's frontend to be up", TimeSpan.FromMinutes(2));
+        var match = System.Text.RegularExpressions.Regex.Match(demo.Output, @"HAProxy frontend\s+(http://127\.0\.0\.1:\d+/)");
+        Assert.True(match.Success, demo.Output);
+        using var http = new HttpClient { BaseAddress = new Uri(match.Groups[1].Value), Timeout = TimeSpan.FromSeconds(5) };
+        var (requests, injected, other) = (0, 0, 0);
+        string? first = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (!demo.Output.Contains("v3 ROLLED BACK", StringComparison.Ordinal) && !demo.HasExited && DateTime.UtcNow < deadline)
+        {
+            requests++;
+            try
+            {
+                using var answer = await http.GetAsync(new Uri("/", UriKind.Relative));
+                if (answer.StatusCode == System.Net.HttpStatusCode.InternalServerError && answer.Headers.Contains("X-Injected-Failure"))
+                {
+                    injected++;
+                }
+                else if (answer.StatusCode != System.Net.HttpStatusCode.OK)
+                {
+                    other++;
+                    first ??= $"status {(int)answer.StatusCode}";
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                other++;
+                first ??= e.Message;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return (requests, injected, other, first);
     }
 
     /// <summary>The built canary executable running `demo --fast`, its output collected as it comes.</summary>
