@@ -15,12 +15,19 @@ public sealed class HaproxyServer : IAsyncDisposable
     private readonly ExternalProcess process;
     private readonly WebApplication v1;
     private readonly WebApplication v2;
+    private readonly WebApplication v3;
+    private readonly System.Runtime.CompilerServices.StrongBox<bool> dying;
+    private readonly System.Runtime.CompilerServices.StrongBox<int> unanswered;
 
-    private HaproxyServer(ExternalProcess process, WebApplication v1, WebApplication v2, string folder, int port, int apiPort)
+    private HaproxyServer(ExternalProcess process, WebApplication v1, WebApplication v2, WebApplication v3, Uri v3Url, System.Runtime.CompilerServices.StrongBox<bool> dying, System.Runtime.CompilerServices.StrongBox<int> unanswered, string folder, int port, int apiPort)
     {
+        this.dying = dying;
+        this.unanswered = unanswered;
         this.process = process;
         this.v1 = v1;
         this.v2 = v2;
+        this.v3 = v3;
+        Spare = v3Url;
         Folder = folder;
         Url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
         Socket = Path.Combine(folder, "admin.sock");
@@ -40,11 +47,41 @@ public sealed class HaproxyServer : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static async Task<HaproxyServer> StartAsync()
+    /// <summary>A third server, answering "v3", behind no slot yet: where a promotion points the primary slot.</summary>
+    public Uri Spare { get; }
+
+    /// <summary>
+    /// Starts HAProxy (v1 answering after latency); with retireSafely, the settings docs/haproxy.md gives for retiring a server's
+    /// process without a failed request (one request per server connection, retries on a refused or
+    /// empty answer, redispatch).
+    /// </summary>
+    public static async Task<HaproxyServer> StartAsync(bool retireSafely = true, TimeSpan latency = default)
     {
         var folder = Directory.CreateTempSubdirectory("canary-haproxy-").FullName;
-        var (v1, v1Url) = await LoopbackHost.StartAsync(context => context.Response.WriteAsync("v1"));
+        var dying = new System.Runtime.CompilerServices.StrongBox<bool>();
+        var unanswered = new System.Runtime.CompilerServices.StrongBox<int>();
+        var (v1, v1Url) = await LoopbackHost.StartAsync(async context =>
+        {
+            // Every request v1 is handed counts as unanswered until it is answered: those it held when it died stay so.
+            Interlocked.Increment(ref unanswered.Value);
+            if (latency > TimeSpan.Zero)
+            {
+                await Task.Delay(latency, context.RequestAborted);
+            }
+
+            if (Volatile.Read(ref dying.Value))
+            {
+                // A process going away: the request it was handed gets no answer.
+                context.Abort();
+                return;
+            }
+
+            await context.Response.WriteAsync("v1", context.RequestAborted);
+            Interlocked.Decrement(ref unanswered.Value);
+        });
         var (v2, v2Url) = await LoopbackHost.StartAsync(context => context.Response.WriteAsync("v2"));
+        var (v3, v3Url) = await LoopbackHost.StartAsync(context => context.Response.WriteAsync("v3"));
+        var retirement = retireSafely ? "option http-server-close\n    retries 3\n    retry-on conn-failure empty-response\n    option redispatch" : string.Empty;
         var (port, apiPort) = (FreePort.Next(), FreePort.Next());
         var config = Path.Combine(folder, "haproxy.cfg");
         await File.WriteAllTextAsync(config, $"""
@@ -56,6 +93,7 @@ public sealed class HaproxyServer : IAsyncDisposable
                 timeout connect 2s
                 timeout client 30s
                 timeout server 30s
+                {retirement}
             frontend web
                 bind 127.0.0.1:{port}
                 default_backend checkout
@@ -66,7 +104,7 @@ public sealed class HaproxyServer : IAsyncDisposable
 
             """);
         var process = ExternalProcess.Start("haproxy", ["-f", config, "-db"], folder);
-        var server = new HaproxyServer(process, v1, v2, folder, port, apiPort);
+        var server = new HaproxyServer(process, v1, v2, v3, v3Url, dying, unanswered, folder, port, apiPort);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
@@ -97,9 +135,43 @@ public sealed class HaproxyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Requests v1 was handed and never answered (those it held when it died).</summary>
+    public int UnansweredByV1 => Volatile.Read(ref unanswered.Value);
+
+    /// <summary>The primary slot's first server (v1) dies: every request it holds or is handed from now on gets no answer, then it stops.</summary>
+    public async Task KillV1Async()
+    {
+        Volatile.Write(ref dying.Value, true);
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await v1.StopAsync(now.Token);
+    }
+
+    /// <summary>One command on the runtime API's socket, and its answer.</summary>
+    public async Task<string> CommandAsync(string command)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(Socket));
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(command + "\n"));
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
+
+    /// <summary>Connections the frontend has accepted so far (`show stat`: web,FRONTEND's stot).</summary>
+    public async Task<long> FrontendConnectionsAsync()
+    {
+        var lines = (await CommandAsync("show stat")).Split('\n');
+        var header = lines[0].TrimStart('#', ' ').Split(',');
+        var row = lines.First(l => l.StartsWith("web,FRONTEND,", StringComparison.Ordinal)).Split(',');
+        return long.Parse(row[Array.IndexOf(header, "stot")], CultureInfo.InvariantCulture);
+    }
+
     public async ValueTask DisposeAsync()
     {
         process.Dispose();
+        await v3.StopAsync();
+        await v3.DisposeAsync();
         await v1.StopAsync();
         await v1.DisposeAsync();
         await v2.StopAsync();

@@ -1,4 +1,5 @@
 using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Traffic;
@@ -34,6 +35,7 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
     {
         var router = new HaproxyRouter(TimeProvider.System);
         using var client = new HttpClient { BaseAddress = haproxy.Url };
+        var connections = await haproxy.FrontendConnectionsAsync();
         Assert.Equal("v1", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
 
         // The same keep-alive connection carries on across the change: HAProxy is not reloaded.
@@ -48,6 +50,40 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
         await router.SetRoutingAsync(Target(), new Routing(100), CancellationToken.None);
         Assert.Equal("v2", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
         Assert.False(haproxy.HasExited);
+        Assert.Equal(1, await haproxy.FrontendConnectionsAsync() - connections);
+    }
+
+    /// <summary>
+    /// A promotion in local mode points the primary slot at the new process and then stops the old
+    /// one; here the old one dies at once with the requests it holds (v1 answers after 50 ms, so
+    /// about 10 are in flight). With docs/haproxy.md's settings HAProxy sends each of them again and no
+    /// client sees a failure; without them each is a 502. Every request has a connection of its own,
+    /// so no client-side retry hides one.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Requests_held_by_a_process_that_dies_as_its_slot_moves_fail_only_without_the_documented_settings(bool documented)
+    {
+        await haproxy.DisposeAsync();
+        haproxy = await HaproxyServer.StartAsync(retireSafely: documented, latency: TimeSpan.FromMilliseconds(50));
+        using var load = new Canary.Analyzer.Cli.Demo.LoadGenerator(haproxy.Url, 200, TimeProvider.System) { ConnectionPerRequest = true };
+        using var stop = new CancellationTokenSource();
+        var loading = load.RunAsync(stop.Token);
+        await Poll.UntilAsync(() => load.Counts.Requests >= 300, "300 requests through HAProxy", TimeSpan.FromMinutes(1));
+
+        var answer = await haproxy.CommandAsync($"set server checkout/primary addr 127.0.0.1 port {haproxy.Spare.Port}");
+        Assert.True(answer.Trim().Length == 0 || answer.Contains("changed", StringComparison.Ordinal), answer);
+        await haproxy.KillV1Async();
+        var after = load.Counts.Requests;
+        await Poll.UntilAsync(() => load.Counts.Requests >= after + 300, "300 more requests", TimeSpan.FromMinutes(1));
+        await stop.CancelAsync();
+        await loading;
+
+        Assert.True(haproxy.UnansweredByV1 > 0, "v1 held no request when it died: the test shows nothing");
+        Assert.Equal(documented ? 0 : haproxy.UnansweredByV1, load.Counts.Failures);
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
+        Assert.Equal("v3", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
     }
 
     [Fact]

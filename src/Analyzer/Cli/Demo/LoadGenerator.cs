@@ -24,6 +24,13 @@ public sealed class LoadGenerator(Uri url, double ratePerSecond, TimeProvider ti
 
     public double RatePerSecond => ratePerSecond;
 
+    /// <summary>
+    /// Each request on a connection of its own (Connection: close). A keep-alive client retries by
+    /// itself a request whose reused connection closed without an answer, which hides such failures;
+    /// one connection per request shows every one.
+    /// </summary>
+    public bool ConnectionPerRequest { get; init; }
+
     public LoadCounts Counts => new(Interlocked.Read(ref requests), Interlocked.Read(ref injected) + Interlocked.Read(ref other), Interlocked.Read(ref injected), Interlocked.Read(ref other),
         new SortedDictionary<string, long>(reasons, StringComparer.Ordinal));
 
@@ -55,7 +62,9 @@ public sealed class LoadGenerator(Uri url, double ratePerSecond, TimeProvider ti
         Interlocked.Increment(ref requests);
         try
         {
-            using var answer = await http.GetAsync(url, HttpCompletionOption.ResponseContentRead);
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.ConnectionClose = ConnectionPerRequest;
+            using var answer = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
             if (answer.IsSuccessStatusCode)
             {
                 return;
