@@ -12,6 +12,9 @@ public abstract class AnalysisStoreContract
 
     protected abstract Task<IAnalysisStore> NewStoreAsync();
 
+    /// <summary>Runs a query with one number as its answer on the database of the store made last, beside the store.</summary>
+    protected abstract Task<long> ScalarAsync(string sql);
+
     [Fact]
     public async Task A_tick_keeps_the_state_the_decision_and_the_analysis_together()
     {
@@ -53,9 +56,11 @@ public abstract class AnalysisStoreContract
     public async Task Of_concurrent_puts_of_one_config_exactly_one_creates_it_and_the_last_body_is_kept()
     {
         await using var store = await NewStoreAsync();
-        var created = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => store.PutConfigAsync(new NamedConfig("checkout", $"body {i}", T0.AddSeconds(i), "admin"), CancellationToken.None)));
+        var puts = Enumerable.Range(0, 8).Select(i => new NamedConfig("checkout", $"body {i}", T0.AddSeconds(i), $"admin {i}")).ToList();
+        var created = await Task.WhenAll(puts.Select(p => store.PutConfigAsync(p, CancellationToken.None)));
         Assert.Single(created, c => c);
-        Assert.StartsWith("body ", (await store.GetConfigAsync("checkout", CancellationToken.None))!.Body, StringComparison.Ordinal);
+        // The one kept is one whole put (its body, time and author together), never a mix of two.
+        Assert.Contains((await store.GetConfigAsync("checkout", CancellationToken.None))!, puts);
         Assert.False(await store.PutConfigAsync(new NamedConfig("checkout", "final", T0, "admin"), CancellationToken.None));
         Assert.Equal("final", (await store.GetConfigAsync("checkout", CancellationToken.None))!.Body);
         Assert.True(await store.DeleteConfigAsync("checkout", CancellationToken.None));
@@ -76,10 +81,22 @@ public abstract class AnalysisStoreContract
     }
 
     [Fact]
-    public async Task Migrations_run_once_and_history_older_than_the_retention_is_pruned()
+    public async Task Migrations_run_once_each_however_often_the_store_is_opened()
     {
         await using var store = await NewStoreAsync();
+        var applied = await ScalarAsync("SELECT SUM(applied_at) FROM schema_migrations");
         await store.MigrateAsync(CancellationToken.None);
+        await store.MigrateAsync(CancellationToken.None);
+        Assert.Equal(SqlAnalysisStore.SchemaVersion, await ScalarAsync("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(SqlAnalysisStore.SchemaVersion, await ScalarAsync("SELECT COUNT(DISTINCT version) FROM schema_migrations"));
+        Assert.Equal(SqlAnalysisStore.SchemaVersion, await ScalarAsync("SELECT MAX(version) FROM schema_migrations"));
+        Assert.Equal(applied, await ScalarAsync("SELECT SUM(applied_at) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task History_older_than_the_retention_is_pruned_and_the_state_stays()
+    {
+        await using var store = await NewStoreAsync();
         await store.SaveTickAsync(Tick(T0.AddDays(-100), 5, null), CancellationToken.None);
         await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
         Assert.Equal(1, await store.PruneAsync(T0.AddDays(-90), CancellationToken.None));
@@ -88,6 +105,20 @@ public abstract class AnalysisStoreContract
 
         await store.DeleteRolloutAsync("shop/checkout", CancellationToken.None);
         Assert.Empty(await store.ListRolloutsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_command_ids_a_tick_applied_are_kept_with_the_rollout_and_its_decision()
+    {
+        await using var store = await NewStoreAsync();
+        var applied = new PendingCommands("c0ffee", "approve").Remember([]);
+        var decision = Decision(T0, "Progressing", 10, "Hold", "approved", null) with { Commands = "approve", CommandId = "c0ffee", Warnings = "a store of Thanos did not answer" };
+        var version = await store.SaveTickAsync(Tick(T0, 10, null) with { Decision = decision, AppliedCommands = applied }, CancellationToken.None);
+        // A later tick with no command keeps what the rollout remembers.
+        await store.SaveTickAsync(Tick(T0.AddMinutes(1), 20, version), CancellationToken.None);
+
+        Assert.Equal([new AppliedCommand("c0ffee", "approve")], (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.AppliedCommands);
+        Assert.Equal(decision, (await store.AllDecisionsAsync("shop/checkout"))[0]);
     }
 
     [Fact]
@@ -111,11 +142,23 @@ public abstract class AnalysisStoreContract
 
 public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
 {
+    private string path = string.Empty;
+
     protected override async Task<IAnalysisStore> NewStoreAsync()
     {
-        var store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db"));
+        path = Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db");
+        var store = new SqliteAnalysisStore(path);
         await store.MigrateAsync(CancellationToken.None);
         return store;
+    }
+
+    protected override async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
@@ -150,12 +193,17 @@ public sealed class SharedPostgres : ICollectionFixture<PostgresServer>
 [Collection(SharedPostgres.Name)]
 public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : AnalysisStoreContract
 {
+    private string database = string.Empty;
+
     protected override async Task<IAnalysisStore> NewStoreAsync()
     {
-        var store = new PostgresAnalysisStore(await postgres.CreateDatabaseAsync());
+        database = await postgres.CreateDatabaseAsync();
+        var store = new PostgresAnalysisStore(database);
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }
+
+    protected override Task<long> ScalarAsync(string sql) => ScalarAsync(database, sql);
 
     [Fact]
     public async Task Replicas_starting_together_migrate_one_after_the_other()
@@ -165,7 +213,18 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
         try
         {
             await Task.WhenAll(stores.Select(s => s.MigrateAsync(CancellationToken.None)));
-            Assert.Empty(await stores[0].ListRolloutsAsync(CancellationToken.None));
+            // Each migration ran once (a second run of any would have failed on its ALTER TABLE), and the whole schema is there for every replica.
+            Assert.Equal(SqlAnalysisStore.SchemaVersion, await ScalarAsync(connection, "SELECT COUNT(*) FROM schema_migrations"));
+            for (var i = 0; i < stores.Count; i++)
+            {
+                var key = $"shop/replica-{i}";
+                await stores[i].SaveTickAsync(new TickRecord(key, new RolloutState(), new DecisionRecord(Guid.NewGuid(), key, DateTimeOffset.UnixEpoch, "Initialized", 0, "None", "initialized", "[]", null) { CommandId = "c0ffee" }, null, null)
+                {
+                    AppliedCommands = [new AppliedCommand("c0ffee", "pause")],
+                }, CancellationToken.None);
+            }
+
+            Assert.Equal(stores.Count, (await stores[0].ListRolloutsAsync(CancellationToken.None)).Count(r => r.AppliedCommands.Count == 1));
         }
         finally
         {
@@ -174,6 +233,14 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
                 await store.DisposeAsync();
             }
         }
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString.StartsWith("postgres:", StringComparison.Ordinal) ? connectionString["postgres:".Length..] : connectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
