@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Canary.Analyzer.Storage;
 using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
@@ -46,7 +47,13 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Equal("Pass", summary["metrics"]![0]!["classification"]!.GetValue<string>());
         var analysis = await ServeHost.ReadJsonAsync(await anyone.GetAsync(new Uri(summary["location"]!.GetValue<string>(), UriKind.Relative)));
         Assert.Equal(summary["id"]!.GetValue<string>(), analysis["id"]!.GetValue<string>());
-        Assert.NotNull(analysis["result"]!["series"]!["error rate"]!["control"]);
+        // The analysis as the store keeps it, samples and all.
+        await using (var stored = new SqliteAnalysisStore(Path.Combine(serve.Folder, "canary.db")))
+        {
+            var record = (await stored.GetAnalysisAsync(Guid.Parse(summary["id"]!.GetValue<string>()), CancellationToken.None))!;
+            Assert.Equal(JsonNode.Parse(record.ResultJson)!["series"]!.ToJsonString(), analysis["result"]!["series"]!.ToJsonString());
+            Assert.Equal(16, analysis["result"]!["series"]!["error rate"]!["control"]!.AsArray().Count);
+        }
         using (var missing = await anyone.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/nothing", UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
