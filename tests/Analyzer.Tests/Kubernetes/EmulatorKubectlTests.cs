@@ -102,6 +102,28 @@ public sealed class EmulatorKubectlTests : IAsyncLifetime
         Assert.Equal(fromFile.Webhooks.Select(w => w.Url), fromCluster.Webhooks.Select(w => w.Url));
     }
 
+    [Fact]
+    public async Task Kubectl_get_canaries_shows_the_phase_weight_and_score_of_the_CRDs_printer_columns()
+    {
+        // The project's own CRD (deploy/crds/canary.yaml), applied as a user installs it.
+        Assert.Contains("created", await KubectlAsync("apply", "--validate=false", "-f", Path.Combine(AppContext.BaseDirectory, "deploy", "crds", "canary.yaml")), StringComparison.Ordinal);
+        await KubectlAsync("create", "namespace", "shop");
+        emulator.Write("canary.dev", "v1alpha1", "canaries", "shop", System.Text.Json.Nodes.JsonNode.Parse("""
+            {"metadata": {"name": "checkout"}, "spec": {"targetRef": {"kind": "Deployment", "name": "checkout"}}}
+            """)!.AsObject());
+        // The status as canary writes it: through the status subresource.
+        await KubectlAsync("patch", "canaries.canary.dev", "checkout", "-n", "shop", "--subresource=status", "--type=merge", "-p",
+            """{"status": {"phase": "Progressing", "canaryWeight": 20, "lastScore": 97.5, "revision": "7d9f", "reason": "analysis passed"}}""");
+        var text = await KubectlAsync("get", "canaries", "-n", "shop");
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 2, text);
+        Assert.Equal(["NAME", "PHASE", "WEIGHT", "SCORE", "AGE"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.True(lines[1].Split(" ", StringSplitOptions.RemoveEmptyEntries).Length >= 4, text);
+        Assert.Equal(["checkout", "Progressing", "20", "97.5"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..4]);
+        var wide = (await KubectlAsync("get", "canaries", "-n", "shop", "-o", "wide")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["NAME", "PHASE", "WEIGHT", "SCORE", "REVISION", "REASON", "AGE"], wide[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     private async Task<string> KubectlAsync(params string[] arguments)
     {
         return await ExternalProcess.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", .. arguments], folder, TimeSpan.FromSeconds(60));

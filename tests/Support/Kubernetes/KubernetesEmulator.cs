@@ -319,6 +319,12 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
             if (method == "GET")
             {
                 var items = store.List(type, ns, selector, nameField);
+                if (WantsTable(context, type))
+                {
+                    await WriteAsync(context, 200, Table(type, items));
+                    return;
+                }
+
                 await WriteAsync(context, 200, new JsonObject
                 {
                     ["kind"] = type.Kind + "List",
@@ -342,6 +348,9 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
 
         switch (method, sub)
         {
+            case ("GET", null) when WantsTable(context, type):
+                await WriteAsync(context, 200, Table(type, [store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name)]));
+                return;
             case ("GET", null):
                 await WriteAsync(context, 200, store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name));
                 return;

@@ -11,6 +11,9 @@ public sealed record ResourceType(string Group, string Version, string Kind, str
     public string QualifiedName => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
 
     public bool HasStatus => Subresources.Contains("status");
+
+    /// <summary>A CRD version's additionalPrinterColumns (what `kubectl get` shows), or null.</summary>
+    public JsonArray? PrinterColumns { get; init; }
 }
 
 /// <summary>The kinds served: the built-in ones canary uses, and every custom resource whose CRD was created.</summary>
@@ -66,7 +69,10 @@ internal sealed class ResourceCatalog
                 (spec["scope"]?.GetValue<string>() ?? "Namespaced") == "Namespaced",
                 names["shortNames"] is JsonArray shortNames ? shortNames.Select(n => n!.GetValue<string>()).ToArray() : [],
                 subresources,
-                false));
+                false)
+            {
+                PrinterColumns = version["additionalPrinterColumns"]?.DeepClone() as JsonArray,
+            });
         }
 
         lock (types)
