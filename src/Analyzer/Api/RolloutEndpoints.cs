@@ -181,7 +181,9 @@ public static partial class RolloutEndpoints
         ["analysisId"] = d.AnalysisId?.ToString(),
         ["revision"] = d.Revision,
         ["commands"] = d.Commands,
+        ["commandId"] = d.CommandId,
         ["fault"] = d.Fault,
+        ["warnings"] = d.Warnings is null ? null : new JsonArray([.. d.Warnings.Split('\n').Select(w => (JsonNode)w)]),
     };
 
     /// <summary>An analysis without its samples and queries: verdict, score, reason and each metric's classification.</summary>
