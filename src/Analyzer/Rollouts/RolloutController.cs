@@ -62,11 +62,12 @@ public sealed partial class RolloutController(
         var stored = await store.GetRolloutAsync(resource.Key, cancellationToken);
         var state = stored?.State ?? new RolloutState();
         var remembered = stored?.AppliedCommands ?? [];
-        var commands = pending.After(pending.Id is null ? null : remembered.FirstOrDefault(a => a.Id == pending.Id)?.Text);
         var spec = resource.Rollout;
+        // While suspended nothing changes: commands wait on their source, untaken, until spec.suspend is false.
+        IReadOnlyList<RolloutCommand> commands = spec.Suspend ? [] : pending.After(pending.Id is null ? null : remembered.FirstOrDefault(a => a.Id == pending.Id)?.Text);
         var target = new WorkloadTarget(resource.Namespace, resource.Target) { ProgressDeadline = spec.ProgressDeadline, Port = resource.Routes.Port };
         var now = time.GetUtcNow();
-        var plan = RolloutStateMachine.Plan(spec, state, now);
+        var plan = RolloutStateMachine.Plan(spec, state, now, commands);
 
         WorkloadStatus? status = null;
         string? fault = null;
@@ -160,7 +161,7 @@ public sealed partial class RolloutController(
             }
         }
 
-        return result with { ActionErrors = errors, AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id, CommandsSettled = pending.Text.Length > 0 };
+        return result with { ActionErrors = errors, AnalysisDuration = analysisDuration, AnalysisId = analysisRecord?.Id, CommandsSettled = pending.Text.Length > 0 && !spec.Suspend };
     }
 
     /// <summary>

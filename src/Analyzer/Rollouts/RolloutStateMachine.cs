@@ -14,26 +14,30 @@ namespace Canary.Analyzer.Rollouts;
 public static class RolloutStateMachine
 {
     /// <summary>
-    /// What the shell must find out before this tick's decision: whether to analyse (a step is under
-    /// analysis and its warm-up is over); which gates to ask (confirm-promotion when this tick could
-    /// promote, confirm-traffic-increase when it could raise the weight); and the webhooks to call
-    /// first — the rollout webhook (e.g. a load test) once, before the analysis it feeds.
+    /// What the shell must find out before this tick's decision, given the commands it carries:
+    /// whether to analyse (a step is under analysis, not paused, not skipped, past its warm-up);
+    /// which gates to ask (confirm-promotion when this tick could promote, confirm-traffic-increase
+    /// when it could raise the weight); and the webhooks to call first — the rollout webhook (e.g. a
+    /// load test) once, before the analysis it feeds.
     /// </summary>
-    public static TickPlan Plan(RolloutSpec spec, RolloutState state, DateTimeOffset now)
+    public static TickPlan Plan(RolloutSpec spec, RolloutState state, DateTimeOffset now, IReadOnlyCollection<RolloutCommand>? commands = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(state);
-        var active = state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion && !state.Paused && !spec.Suspend;
+        commands ??= [];
+        var paused = !commands.Contains(RolloutCommand.Resume) && (state.Paused || commands.Contains(RolloutCommand.Pause));
+        var active = state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion && !paused && !spec.Suspend && !commands.Contains(RolloutCommand.Abort);
         if (!active)
         {
             return TickPlan.Nothing;
         }
 
-        var analyse = !spec.SkipAnalysis && state.Step >= 0 && now - (state.WeightSince ?? now) >= spec.WarmUp;
+        var skip = commands.Contains(RolloutCommand.Skip);
+        var analyse = !spec.SkipAnalysis && !skip && state.Step >= 0 && now - (state.WeightSince ?? now) >= spec.WarmUp;
         var lastStep = spec.Strategy != RolloutStrategy.Canary || state.Step + 1 >= spec.StepWeights.Count;
         return new TickPlan(
             Analyse: analyse,
-            AskPromotionGate: spec.ConfirmPromotion && (state.Phase == RolloutPhase.WaitingPromotion || spec.SkipAnalysis || (analyse && lastStep)),
+            AskPromotionGate: spec.ConfirmPromotion && (state.Phase == RolloutPhase.WaitingPromotion || spec.SkipAnalysis || skip || (analyse && lastStep)),
             AskTrafficGate: spec.ConfirmTrafficIncrease && state.Phase == RolloutPhase.Progressing && analyse && !lastStep,
             WebhooksBefore: analyse ? ["rollout"] : []);
     }
@@ -163,7 +167,7 @@ public static class RolloutStateMachine
             return ToPromotion(spec, s, o, o.Commands.Contains(RolloutCommand.Skip) ? "analysis skipped by hand" : "spec.skipAnalysis: promoting without analysis");
         }
 
-        if (s.Step < 0)
+        if (s.Step < 0 && s.Phase == RolloutPhase.Progressing)
         {
             return NextStep(spec, s, o, "the canary is ready");
         }
@@ -175,7 +179,9 @@ public static class RolloutStateMachine
 
         if (o.Analysis is not { } analysis)
         {
-            return new Decision(s, Steady(spec, s), StepVerdict.Hold, $"waiting for the next analysis at {s.CanaryWeight} %");
+            return new Decision(s, Steady(spec, s), StepVerdict.Hold, s.Phase == RolloutPhase.WaitingPromotion && s.Step < 0
+                ? "analysis skipped; waiting for the confirm-promotion gate (or an approval)"
+                : $"waiting for the next analysis at {s.CanaryWeight} %");
         }
 
         var scored = s with { LastScore = analysis.Score ?? s.LastScore };
@@ -315,7 +321,7 @@ public static class RolloutStateMachine
 
     /// <summary>With spec.mirror, primary traffic is copied to the canary while it is analysed with no weight of its own (Flagger's mirroring).</summary>
     private static Decision Mirrored(RolloutSpec spec, Decision decision) =>
-        !spec.Mirror || decision.State.Phase != RolloutPhase.Progressing ? decision : decision with
+        !spec.Mirror || decision.State.Phase is not (RolloutPhase.Progressing or RolloutPhase.WaitingPromotion) ? decision : decision with
         {
             Actions = [.. decision.Actions.Select(a => a is RolloutAction.SetRouting { Routing.CanaryWeight: 0 } set ? new RolloutAction.SetRouting(set.Routing with { Mirror = true }) : a)],
         };

@@ -29,7 +29,19 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
     public async Task<PendingCommands> TakeCommandsAsync(string ns, string name, CancellationToken cancellationToken)
     {
         PendingCommands pending = PendingCommands.None;
-        await KubernetesWrites.UpdateAsync($"give an id to the command of canary {ns}/{name}",
+        try
+        {
+            await TakeAsync();
+        }
+        catch (KubernetesWriteException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+        {
+            // The Canary was deleted meanwhile: no commands (the watcher removes its job).
+            return PendingCommands.None;
+        }
+
+        return pending;
+
+        Task<JsonObject> TakeAsync() => KubernetesWrites.UpdateAsync($"give an id to the command of canary {ns}/{name}",
             () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, ns, Plural, name, cancellationToken),
             canary =>
             {
@@ -37,8 +49,9 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
                 var text = annotations?[CommandAnnotation]?.GetValue<string>();
                 if (annotations is null || string.IsNullOrWhiteSpace(text))
                 {
+                    // An id left without its command (someone removed only the command) would be inherited by the next one: it goes.
                     pending = PendingCommands.None;
-                    return false;
+                    return annotations?.Remove(CommandIdAnnotation) == true;
                 }
 
                 if (annotations[CommandIdAnnotation]?.GetValue<string>() is { Length: > 0 } id)
@@ -54,7 +67,6 @@ public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
             canary => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonObject>(canary, Group, Version, ns, Plural, name, cancellationToken: cancellationToken),
             time,
             cancellationToken);
-        return pending;
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
     /// One tick of a Canary in the cluster: take its commands (with their id), tick, clear the commands
     /// once the tick that carried them out is stored, then write the status and events.
     /// </summary>
-    /// <exception cref="Workloads.KubernetesWriteException">Kubernetes failed a read or write of the Canary; what was stored stays, and the next tick goes on from it.</exception>
+    /// <exception cref="Workloads.KubernetesWriteException">Kubernetes failed to read the Canary's commands or to write its status; what was stored stays, and the next tick goes on from it.</exception>
     public async Task<TickResult> TickAsync(CanaryResource resource, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
@@ -50,7 +50,15 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
         if (tick.CommandsSettled)
         {
             // Only now, with the tick stored: a crash before this line leaves the commands in place, and the stored id keeps them from running twice.
-            await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
+            try
+            {
+                await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
+            }
+            catch (Workloads.KubernetesWriteException e)
+            {
+                // The tick is stored and applied: it is still reported; the next tick clears the commands without applying them again.
+                ClearFailed(log, resource.Key, e.Message);
+            }
         }
 
         if (!tick.Skipped)
@@ -60,6 +68,9 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
 
         return tick;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rollout {Rollout}: the commands carried out cannot be cleared from the Canary ({Error}); the next tick clears them without applying them again")]
+    private static partial void ClearFailed(ILogger logger, string rollout, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "rollout {Rollout}: the tick failed ({Type}): {Error}; the next tick decides again")]
     private static partial void TickFailed(ILogger logger, string rollout, string type, string error);

@@ -89,10 +89,11 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         long version;
+        long? stored;
         await using (var current = Sql.Command(connection, transaction, "SELECT version FROM rollouts WHERE rollout_key = @k", ("k", tick.RolloutKey)))
         {
             var found = await current.ExecuteScalarAsync(cancellationToken);
-            var stored = found is null or DBNull ? (long?)null : Convert.ToInt64(found, CultureInfo.InvariantCulture);
+            stored = found is null or DBNull ? null : Convert.ToInt64(found, CultureInfo.InvariantCulture);
             if (tick.ExpectedVersion is { } expected && stored != expected)
             {
                 throw new StaleRolloutException($"rollout {tick.RolloutKey} is at version {stored?.ToString(CultureInfo.InvariantCulture) ?? "none"}, not {expected}: another replica decided first");
@@ -102,14 +103,20 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
         }
 
         var at = tick.Decision.At.ToUnixTimeMilliseconds();
+        // The write happens only if the row is still at the version read (or still absent): another transaction that wrote it
+        // meanwhile (PostgreSQL's read committed lets two read the same version) makes this one stale, never a silent overwrite.
         await using (var upsert = Sql.Command(connection, transaction, """
             INSERT INTO rollouts (rollout_key, state, phase, updated_at, version, applied_commands) VALUES (@k, @s, @p, @at, @v, @applied)
             ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, phase = excluded.phase, updated_at = excluded.updated_at, version = excluded.version,
                 applied_commands = COALESCE(excluded.applied_commands, rollouts.applied_commands)
+            WHERE rollouts.version = @read
             """, ("k", tick.RolloutKey), ("s", JsonSerializer.Serialize(tick.State, Json)), ("p", tick.State.Phase.ToString()), ("at", at), ("v", version),
-            ("applied", tick.AppliedCommands is null ? null : JsonSerializer.Serialize(tick.AppliedCommands, Json))))
+            ("applied", tick.AppliedCommands is null ? null : JsonSerializer.Serialize(tick.AppliedCommands, Json)), ("read", stored)))
         {
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
+            if (await upsert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new StaleRolloutException($"rollout {tick.RolloutKey} was written by another transaction while this tick was stored: another replica decided first");
+            }
         }
 
         if (tick.Analysis is { } a)

@@ -304,6 +304,53 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
+    public void Mirroring_goes_on_while_the_release_waits_for_promotion_and_never_happens_in_a_dry_run()
+    {
+        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true, ConfirmPromotion = true };
+        var waiting = Progressing(spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false));
+        Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
+        Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), waiting.Actions);
+        var dry = Progressing(spec with { DryRun = true });
+        Assert.DoesNotContain(dry.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
+    }
+
+    [Fact]
+    public void A_skip_asks_the_confirm_promotion_gate_and_promotes_at_once_when_it_is_open()
+    {
+        var spec = Spec with { ConfirmPromotion = true };
+        var run = Progressing(spec);
+        var plan = RolloutStateMachine.Plan(spec, run.State, T0.AddMinutes(5), [RolloutCommand.Skip]);
+        Assert.Equal((false, true), (plan.Analyse, plan.AskPromotionGate));
+        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip], promotionGate: true)).State.Phase);
+    }
+
+    [Fact]
+    public void A_skip_before_the_first_step_with_the_gate_closed_waits_for_the_gate_without_analyses()
+    {
+        var spec = Spec with { ConfirmPromotion = true };
+        var run = new Run(spec);
+        run.Tick(Seen(0, "r1"));
+        run.Tick(Seen(1, "r2"));
+        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip], promotionGate: false)).State.Phase);
+        var plan = RolloutStateMachine.Plan(spec, run.State, T0.AddMinutes(3));
+        Assert.Equal((false, true), (plan.Analyse, plan.AskPromotionGate));
+        var still = run.Tick(Seen(3, "r2", canary: WorkloadReadiness.Ready, promotionGate: false));
+        Assert.Equal((RolloutPhase.WaitingPromotion, -1, "analysis skipped; waiting for the confirm-promotion gate (or an approval)"), (still.State.Phase, still.State.Step, still.Reason));
+        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(4, "r2", canary: WorkloadReadiness.Ready, promotionGate: true)).State.Phase);
+    }
+
+    [Fact]
+    public void A_resume_in_the_same_tick_lets_the_analysis_and_the_gates_run()
+    {
+        var spec = Spec with { ConfirmPromotion = true, StepWeights = [5] };
+        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0, Paused = true };
+        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)));
+        var resumed = RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1), [RolloutCommand.Resume]);
+        Assert.Equal((true, true), (resumed.Analyse, resumed.AskPromotionGate));
+        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state with { Paused = false }, T0.AddMinutes(1), [RolloutCommand.Pause]));
+    }
+
+    [Fact]
     public void A_dry_run_reports_the_weight_it_would_not_move_and_says_so_once()
     {
         var spec = Spec with { DryRun = true, StepWeights = [10] };

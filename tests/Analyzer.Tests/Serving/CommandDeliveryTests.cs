@@ -103,8 +103,11 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     {
         Annotate("pause", id: "c0ffee");
         emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        var stored = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Pause], stored.Applied);
         Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
+        // The stored tick is still reported, though its commands could not be cleared.
+        Assert.Equal(stored.Decision.Reason, emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!["status"]!["reason"]!.GetValue<string>());
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Empty(next.Applied);
@@ -118,7 +121,7 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     {
         Annotate("pause", id: "c0ffee");
         emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        await job.TickAsync(resource, CancellationToken.None);
         Annotate("pause,resume", id: "c0ffee");
 
         var next = await job.TickAsync(resource, CancellationToken.None);
@@ -133,22 +136,63 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     {
         Annotate("pause", id: "c0ffee");
         emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        await Assert.ThrowsAsync<KubernetesWriteException>(() => job.TickAsync(resource, CancellationToken.None));
+        await job.TickAsync(resource, CancellationToken.None);
         // kubectl annotate --overwrite canary.dev/command=resume: the id stays, the text is not the one applied.
         Annotate("resume", id: "c0ffee");
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Resume], next.Applied);
+        Assert.False((await store.GetRolloutAsync(Key, CancellationToken.None))!.State.Paused);
+        Assert.Equal(["pause", "resume"], (await store.AllDecisionsAsync(Key)).Where(d => d.Commands is not null).Select(d => d.Commands));
         Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
+    }
+
+    [Fact]
+    public async Task Commands_wait_on_a_suspended_Canary_and_are_applied_once_it_is_resumed()
+    {
+        Annotate("pause");
+        var suspended = resource with { Rollout = resource.Rollout with { Suspend = true } };
+        var held = await job.TickAsync(suspended, CancellationToken.None);
+        Assert.Empty(held.Applied);
+        Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
+
+        var resumed = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Pause], resumed.Applied);
+        Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
+    }
+
+    [Fact]
+    public async Task An_id_left_without_its_command_is_removed_and_never_inherited_by_the_next_command()
+    {
+        Annotate("pause", id: "c0ffee");
+        await job.TickAsync(resource, CancellationToken.None);
+        // Someone removes only the command of an id whose text a stored tick applied, then annotates the same command again.
+        Annotate(null, id: "c0ffee");
+        await job.TickAsync(resource, CancellationToken.None);
+        Assert.Null(Annotation(CanaryObjects.CommandIdAnnotation));
+        // kubectl annotate canary checkout canary.dev/command=pause: the other annotations stay as they are.
+        var canary = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!;
+        var annotations = canary["metadata"]!["annotations"] as JsonObject ?? [];
+        annotations[CanaryObjects.CommandAnnotation] = "pause";
+        canary["metadata"]!["annotations"] = annotations;
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+
+        var next = await job.TickAsync(resource, CancellationToken.None);
+        Assert.Equal([RolloutCommand.Pause], next.Applied);
     }
 
     private static DecisionRecord OtherReplicasDecision() =>
         new(Guid.NewGuid(), Key, DateTimeOffset.UtcNow, "Initialized", 0, "None", "decided by the other replica", "[]", null) { Revision = "other" };
 
-    private void Annotate(string command, string? id = null)
+    private void Annotate(string? command, string? id = null)
     {
         var canary = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!;
-        var annotations = new JsonObject { [CanaryObjects.CommandAnnotation] = command };
+        var annotations = new JsonObject();
+        if (command is not null)
+        {
+            annotations[CanaryObjects.CommandAnnotation] = command;
+        }
+
         if (id is not null)
         {
             annotations[CanaryObjects.CommandIdAnnotation] = id;

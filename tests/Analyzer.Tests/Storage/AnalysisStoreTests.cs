@@ -235,6 +235,48 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
         }
     }
 
+    [Fact]
+    public async Task Of_ticks_decided_at_once_from_one_version_exactly_one_is_stored()
+    {
+        var connection = await postgres.CreateDatabaseAsync();
+        var stores = Enumerable.Range(0, 8).Select(_ => new PostgresAnalysisStore(connection)).ToList();
+        try
+        {
+            await stores[0].MigrateAsync(CancellationToken.None);
+            var at = DateTimeOffset.UnixEpoch;
+            TickRecord Tick(int weight, long? expected) => new("shop/checkout", new RolloutState { CanaryWeight = weight },
+                new DecisionRecord(Guid.NewGuid(), "shop/checkout", at, "Progressing", weight, "Advance", $"weight {weight}", "[]", null), null, expected);
+            var version = await stores[0].SaveTickAsync(Tick(0, null), CancellationToken.None);
+
+            // Eight replicas that all read version 1 and decide at once (read committed lets them all read it).
+            var saves = stores.Select((store, i) => Task.Run(() => store.SaveTickAsync(Tick(10 + i, version), CancellationToken.None))).ToList();
+            var outcomes = await Task.WhenAll(saves.Select(async t =>
+            {
+                try
+                {
+                    await t;
+                    return true;
+                }
+                catch (StaleRolloutException)
+                {
+                    return false;
+                }
+            }));
+
+            Assert.Single(outcomes, stored => stored);
+            var rollout = (await stores[0].GetRolloutAsync("shop/checkout", CancellationToken.None))!;
+            Assert.Equal(2, rollout.Version);
+            Assert.Equal(2, (await stores[0].AllDecisionsAsync("shop/checkout")).Count);
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<long> ScalarAsync(string connectionString, string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(connectionString.StartsWith("postgres:", StringComparison.Ordinal) ? connectionString["postgres:".Length..] : connectionString);
