@@ -68,6 +68,11 @@ public sealed class LocalApiTests : IAsyncLifetime
 
         await Poll.UntilAsync(async () => await Phase() == "Succeeded", "the approved release to be promoted");
         Assert.Equal($"hello from v2-{marker}\n", await users.GetStringAsync(new Uri("/", UriKind.Relative)));
+        // The approval was carried out by exactly one stored tick, under the id local mode's inbox gave it.
+        var decisions = JsonNode.Parse(await api.GetStringAsync(new Uri("/api/v1/rollouts/shop/checkout/decisions?limit=500", UriKind.Relative)))!["items"]!.AsArray();
+        var approval = Assert.Single(decisions, d => d!["commands"]?.GetValue<string>() is not null)!;
+        Assert.Equal("approve", approval["commands"]!.GetValue<string>());
+        Assert.Matches("^[0-9a-f]{32}$", approval["commandId"]!.GetValue<string>());
         Assert.False(gate.Open);
         using (var unknown = await api.PostAsync(new Uri("/api/v1/rollouts/shop/other/approve", UriKind.Relative), null))
         {
