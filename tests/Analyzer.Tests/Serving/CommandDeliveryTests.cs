@@ -101,9 +101,7 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_command_whose_tick_was_stored_but_not_cleared_is_not_applied_again()
     {
-        Annotate("pause", id: "c0ffee");
-        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        var stored = await job.TickAsync(resource, CancellationToken.None);
+        var stored = await PauseStoredButNotClearedAsync();
         Assert.Equal([RolloutCommand.Pause], stored.Applied);
         Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
         // The stored tick is still reported, though its commands could not be cleared.
@@ -116,29 +114,18 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
         Assert.Null(Annotation(CanaryObjects.CommandIdAnnotation));
     }
 
-    [Fact]
-    public async Task A_command_appended_before_the_clear_is_applied_alone_by_the_next_tick()
+    /// <summary>
+    /// Before the clear, the annotation is appended to (`pause` → `pause,resume`) or overwritten
+    /// (`kubectl annotate --overwrite … =resume`: the id stays, the text is not the one applied):
+    /// either way the next tick applies the resume, and only it.
+    /// </summary>
+    [Theory]
+    [InlineData("pause,resume")]
+    [InlineData("resume")]
+    public async Task A_command_added_or_replaced_before_the_clear_is_applied_alone_by_the_next_tick(string annotated)
     {
-        Annotate("pause", id: "c0ffee");
-        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        await job.TickAsync(resource, CancellationToken.None);
-        Annotate("pause,resume", id: "c0ffee");
-
-        var next = await job.TickAsync(resource, CancellationToken.None);
-        Assert.Equal([RolloutCommand.Resume], next.Applied);
-        Assert.False((await store.GetRolloutAsync(Key, CancellationToken.None))!.State.Paused);
-        Assert.Equal(["pause", "resume"], (await store.AllDecisionsAsync(Key)).Where(d => d.Commands is not null).Select(d => d.Commands));
-        Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
-    }
-
-    [Fact]
-    public async Task A_command_replaced_by_another_before_the_clear_is_applied_as_a_new_one()
-    {
-        Annotate("pause", id: "c0ffee");
-        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
-        await job.TickAsync(resource, CancellationToken.None);
-        // kubectl annotate --overwrite canary.dev/command=resume: the id stays, the text is not the one applied.
-        Annotate("resume", id: "c0ffee");
+        await PauseStoredButNotClearedAsync();
+        Annotate(annotated, id: "c0ffee");
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Resume], next.Applied);
@@ -179,6 +166,14 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Pause], next.Applied);
+    }
+
+    /// <summary>A pause (id c0ffee) carried out and stored by a tick whose clear Kubernetes failed.</summary>
+    private async Task<TickResult> PauseStoredButNotClearedAsync()
+    {
+        Annotate("pause", id: "c0ffee");
+        emulator.Inject("PUT", "/canaries/checkout", new ApiFault.Status(500));
+        return await job.TickAsync(resource, CancellationToken.None);
     }
 
     private static DecisionRecord OtherReplicasDecision() =>
