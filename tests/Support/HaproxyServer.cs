@@ -18,11 +18,13 @@ public sealed class HaproxyServer : IAsyncDisposable
     private readonly WebApplication v3;
     private readonly System.Runtime.CompilerServices.StrongBox<bool> dying;
     private readonly System.Runtime.CompilerServices.StrongBox<int> unanswered;
+    private readonly System.Runtime.CompilerServices.StrongBox<TaskCompletionSource> held;
 
-    private HaproxyServer(ExternalProcess process, WebApplication v1, WebApplication v2, WebApplication v3, Uri v3Url, System.Runtime.CompilerServices.StrongBox<bool> dying, System.Runtime.CompilerServices.StrongBox<int> unanswered, string folder, int port, int apiPort)
+    private HaproxyServer(ExternalProcess process, WebApplication v1, WebApplication v2, WebApplication v3, Uri v3Url, System.Runtime.CompilerServices.StrongBox<bool> dying, System.Runtime.CompilerServices.StrongBox<int> unanswered, System.Runtime.CompilerServices.StrongBox<TaskCompletionSource> held, string folder, int port, int apiPort)
     {
         this.dying = dying;
         this.unanswered = unanswered;
+        this.held = held;
         this.process = process;
         this.v1 = v1;
         this.v2 = v2;
@@ -51,24 +53,21 @@ public sealed class HaproxyServer : IAsyncDisposable
     public Uri Spare { get; }
 
     /// <summary>
-    /// Starts HAProxy (v1 answering after latency); with retireSafely, the settings docs/haproxy.md gives for retiring a server's
+    /// Starts HAProxy; with retireSafely, the settings docs/haproxy.md gives for retiring a server's
     /// process without a failed request (one request per server connection, retries on a refused or
     /// empty answer, redispatch).
     /// </summary>
-    public static async Task<HaproxyServer> StartAsync(bool retireSafely = true, TimeSpan latency = default)
+    public static async Task<HaproxyServer> StartAsync(bool retireSafely = true)
     {
         var folder = Directory.CreateTempSubdirectory("canary-haproxy-").FullName;
         var dying = new System.Runtime.CompilerServices.StrongBox<bool>();
         var unanswered = new System.Runtime.CompilerServices.StrongBox<int>();
+        var held = new System.Runtime.CompilerServices.StrongBox<TaskCompletionSource>(Answered());
         var (v1, v1Url) = await LoopbackHost.StartAsync(async context =>
         {
             // Every request v1 is handed counts as unanswered until it is answered: those it held when it died stay so.
             Interlocked.Increment(ref unanswered.Value);
-            if (latency > TimeSpan.Zero)
-            {
-                await Task.Delay(latency, context.RequestAborted);
-            }
-
+            await held.Value!.Task.WaitAsync(context.RequestAborted);
             if (Volatile.Read(ref dying.Value))
             {
                 // A process going away: the request it was handed gets no answer.
@@ -104,7 +103,7 @@ public sealed class HaproxyServer : IAsyncDisposable
 
             """);
         var process = ExternalProcess.Start("haproxy", ["-f", config, "-db"], folder);
-        var server = new HaproxyServer(process, v1, v2, v3, v3Url, dying, unanswered, folder, port, apiPort);
+        var server = new HaproxyServer(process, v1, v2, v3, v3Url, dying, unanswered, held, folder, port, apiPort);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
@@ -135,13 +134,24 @@ public sealed class HaproxyServer : IAsyncDisposable
         }
     }
 
+    private static TaskCompletionSource Answered()
+    {
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        answered.SetResult();
+        return answered;
+    }
+
     /// <summary>Requests v1 was handed and never answered (those it held when it died).</summary>
     public int UnansweredByV1 => Volatile.Read(ref unanswered.Value);
+
+    /// <summary>From now on v1 holds every request it is handed, unanswered, as a process does in its last moments.</summary>
+    public void HoldV1() => held.Value = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The primary slot's first server (v1) dies: every request it holds or is handed from now on gets no answer, then it stops.</summary>
     public async Task KillV1Async()
     {
         Volatile.Write(ref dying.Value, true);
+        held.Value!.TrySetResult();
         using var now = new CancellationTokenSource();
         await now.CancelAsync();
         await v1.StopAsync(now.Token);
