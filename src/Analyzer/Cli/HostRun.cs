@@ -10,7 +10,7 @@ internal static class HostRun
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, stopping.Token);
+            await Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, stopping.Token);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {

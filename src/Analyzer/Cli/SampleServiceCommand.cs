@@ -64,7 +64,7 @@ internal static class SampleServiceCommand
             var started = TimeProvider.System.GetTimestamp();
             if (latency > TimeSpan.Zero)
             {
-                await Task.Delay(latency, context.RequestAborted);
+                await Task.Delay(latency, TimeProvider.System, context.RequestAborted);
             }
 
             var failed = every > 0 && Interlocked.Increment(ref served) % every == 0;

@@ -27,6 +27,10 @@ public sealed partial class PrometheusClient : IDisposable
     private readonly TimeProvider time;
     private readonly Uri baseUrl;
 
+    // Retry jitter of this client (so replicas do not retry in step); guarded: the client is shared by concurrent queries.
+    private readonly Random jitter = new();
+    private readonly Lock jitterGate = new();
+
     public PrometheusClient(PrometheusOptions options, TimeProvider time, HttpMessageHandler? handler = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -117,7 +121,13 @@ public sealed partial class PrometheusClient : IDisposable
                 }
             }
 
-            var delay = options.RetryDelay * Math.Pow(2, attempt) * (0.8 + (0.4 * Random.Shared.NextDouble()));
+            double spread;
+            lock (jitterGate)
+            {
+                spread = jitter.NextDouble();
+            }
+
+            var delay = options.RetryDelay * Math.Pow(2, attempt) * (0.8 + (0.4 * spread));
             await Task.Delay(delay, time, cancellationToken);
         }
     }
