@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using BenchmarkDotNet.Attributes;
 using Canary.Analyzer.Api;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Judge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

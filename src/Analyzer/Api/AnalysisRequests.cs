@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Storage;
 using Canary.Judge;
@@ -131,7 +131,7 @@ public static class AnalysisRequestReader
                 {
                     config = CanaryConfigReader.Read(name, text, templates, variables);
                 }
-                catch (Cli.InputException e)
+                catch (Documents.InputException e)
                 {
                     problems.AddRange(e.Problems.Select(p => new FieldProblem("configName", $"the stored config is no longer valid: {p}")));
                 }
@@ -154,7 +154,7 @@ public static class AnalysisRequestReader
             {
                 if (lifetime > limits.MaxWindow)
                 {
-                    fields.Problem("lifetime", $"{Cli.TimeArguments.Format(lifetime)} is longer than the {Cli.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)", root["lifetime"]!.Line);
+                    fields.Problem("lifetime", $"{Documents.TimeArguments.Format(lifetime)} is longer than the {Documents.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)", root["lifetime"]!.Line);
                 }
                 else
                 {
@@ -178,7 +178,7 @@ public static class AnalysisRequestReader
         // A real-time analysis may wait for its windows, but not beyond MaxWindow from now (and no time near the calendar's end).
         if (end.Value > time.GetUtcNow() + limits.MaxWindow)
         {
-            return (null, [new FieldProblem(root["lifetime"] is null ? "end" : "lifetime", $"ends after now + {Cli.TimeArguments.Format(limits.MaxWindow)} (Api:MaxWindow); a real-time analysis may wait that long at most")]);
+            return (null, [new FieldProblem(root["lifetime"] is null ? "end" : "lifetime", $"ends after now + {Documents.TimeArguments.Format(limits.MaxWindow)} (Api:MaxWindow); a real-time analysis may wait that long at most")]);
         }
 
         var request = new AnalysisRequest(service, config, new Cohorts(control, experiment), start.Value, end.Value, realStep, interval, window, failFast) { FromConfigName = name is not null };
@@ -195,7 +195,7 @@ public static class AnalysisRequestReader
 
         if (request.End - request.Start > limits.MaxWindow)
         {
-            return new FieldProblem("start", $"the window of {Cli.TimeArguments.Format(request.End - request.Start)} is longer than the {Cli.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)");
+            return new FieldProblem("start", $"the window of {Documents.TimeArguments.Format(request.End - request.Start)} is longer than the {Documents.TimeArguments.Format(limits.MaxWindow)} allowed (Api:MaxWindow)");
         }
 
         if (request.Step <= TimeSpan.Zero)
@@ -207,7 +207,7 @@ public static class AnalysisRequestReader
         {
             if (interval < request.Step)
             {
-                return new FieldProblem("interval", $"{Cli.TimeArguments.Format(interval)} is shorter than the step {Cli.TimeArguments.Format(request.Step)}");
+                return new FieldProblem("interval", $"{Documents.TimeArguments.Format(interval)} is shorter than the step {Documents.TimeArguments.Format(request.Step)}");
             }
 
             if ((request.End - request.Start) / interval > limits.MaxIntervals)
@@ -217,13 +217,13 @@ public static class AnalysisRequestReader
 
             if (interval > request.End - request.Start)
             {
-                return new FieldProblem("interval", $"{Cli.TimeArguments.Format(interval)} is longer than the window");
+                return new FieldProblem("interval", $"{Documents.TimeArguments.Format(interval)} is longer than the window");
             }
         }
 
         var longest = request.Judgements().Max(w => w.Steps);
         return longest > AnalysisWindow.MaxSteps
-            ? new FieldProblem("step", $"{Cli.TimeArguments.Format(request.Step)} gives {longest} steps in a judgement; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window")
+            ? new FieldProblem("step", $"{Documents.TimeArguments.Format(request.Step)} gives {longest} steps in a judgement; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window")
             : null;
     }
 
@@ -238,9 +238,9 @@ public static class AnalysisRequestReader
 
         try
         {
-            return Cli.TimeArguments.ParseTime(name, text, time);
+            return Documents.TimeArguments.ParseTime(name, text, time);
         }
-        catch (Cli.InputException e)
+        catch (Documents.InputException e)
         {
             fields.Problem(name, e.Problems[0].StartsWith(name + ": ", StringComparison.Ordinal) ? e.Problems[0][(name.Length + 2)..] : e.Problems[0], root[name]?.Line ?? root.Line);
             return null;

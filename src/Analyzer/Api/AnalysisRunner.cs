@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Storage;
 using Canary.Judge;
@@ -232,7 +232,7 @@ public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClien
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            var reason = e is MetricsSourceException or SeriesShapeException or ArgumentException or Cli.InputException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            var reason = e is MetricsSourceException or SeriesShapeException or ArgumentException or Documents.InputException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             record = Ended(record, RequestedAnalysis.Failed, reason, judgements);
         }
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
@@ -76,7 +76,7 @@ public static partial class ApiEndpoints
         {
             document = JudgeDocumentReader.Read(body, "request");
         }
-        catch (Cli.InputException e)
+        catch (Documents.InputException e)
         {
             return Problems.Invalid(e);
         }
@@ -157,21 +157,21 @@ public static partial class ApiEndpoints
         DateTimeOffset? Time(string name)
         {
             var text = q[name].ToString();
-            return text.Length == 0 ? null : Cli.TimeArguments.ParseTime(name, text, time);
+            return text.Length == 0 ? null : Documents.TimeArguments.ParseTime(name, text, time);
         }
 
         AnalysisQuery query;
         try
         {
             var limit = q["limit"].ToString() is { Length: > 0 } text
-                ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 500 ? n : throw new Cli.InputException("limit: must be a whole number from 1 to 500")
+                ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 500 ? n : throw new Documents.InputException("limit: must be a whole number from 1 to 500")
                 : 50;
             var verdict = q["verdict"].ToString() is { Length: > 0 } v
-                ? Enum.TryParse<Canary.Judge.Results.AnalysisClassification>(v, ignoreCase: true, out var parsed) ? parsed.ToString() : throw new Cli.InputException($"verdict: \"{v}\" is not one of Pass, Marginal, Fail")
+                ? Enum.TryParse<Canary.Judge.Results.AnalysisClassification>(v, ignoreCase: true, out var parsed) ? parsed.ToString() : throw new Documents.InputException($"verdict: \"{v}\" is not one of Pass, Marginal, Fail")
                 : null;
             query = new AnalysisQuery(q["service"].ToString() is { Length: > 0 } s ? s : null, Time("from"), Time("to"), verdict, limit, q["after"].ToString() is { Length: > 0 } a ? a : null);
         }
-        catch (Cli.InputException e)
+        catch (Documents.InputException e)
         {
             var (field, reason) = Split(e.Problems[0]);
             return Problems.Field(field, reason);
@@ -239,7 +239,7 @@ public static partial class ApiEndpoints
             // Variables may be filled per analysis; the config itself must be sound.
             CanaryConfigReader.Read(json ? $"{name}.json" : $"{name}.yaml", text, templates);
         }
-        catch (Cli.InputException e)
+        catch (Documents.InputException e)
         {
             return Problems.Invalid(e, "body");
         }

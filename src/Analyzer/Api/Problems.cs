@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -30,7 +30,7 @@ public static partial class Problems
     public static IResult Field(string field, string reason) => Of(StatusCodes.Status400BadRequest, "Bad request", $"{field}: {reason}", [new FieldProblem(field, reason)]);
 
     /// <summary>A 400 from a reader's problems, each with its field (under prefix: "body.metrics[0]"), line, column and reason.</summary>
-    public static IResult Invalid(Cli.InputException input, string prefix = "")
+    public static IResult Invalid(Documents.InputException input, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(input);
         var errors = input.Details is { } details

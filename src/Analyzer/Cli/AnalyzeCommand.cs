@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Judge;
 using Canary.Judge.Results;

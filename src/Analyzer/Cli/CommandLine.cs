@@ -1,3 +1,5 @@
+using Canary.Analyzer.Documents;
+
 namespace Canary.Analyzer.Cli;
 
 /// <summary>

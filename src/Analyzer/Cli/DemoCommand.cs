@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using System.Globalization;
 using System.Net.Sockets;
 using Canary.Analyzer.Cli.Demo;

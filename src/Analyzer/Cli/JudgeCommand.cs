@@ -1,4 +1,4 @@
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Microsoft.Extensions.Configuration;
 using Canary.Judge;
 using Canary.Judge.Results;

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using System.Buffers;
 using System.Text;
 

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Reports;
 
 namespace Canary.Analyzer.Cli;

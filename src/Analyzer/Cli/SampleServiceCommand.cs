@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

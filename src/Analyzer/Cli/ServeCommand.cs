@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Serving;

@@ -1,5 +1,5 @@
 using System.Text;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Judge.Results;
 
 namespace Canary.Analyzer.Cli;

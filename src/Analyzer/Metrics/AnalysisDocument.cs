@@ -19,7 +19,7 @@ public static class AnalysisDocument
         writer.WriteStartObject("window");
         writer.WriteString("start", Format(window.Start));
         writer.WriteString("end", Format(window.End));
-        writer.WriteString("step", Cli.TimeArguments.Format(window.Step));
+        writer.WriteString("step", Documents.TimeArguments.Format(window.Step));
         writer.WriteString("interval", interval);
         writer.WriteEndObject();
     }

@@ -1,5 +1,5 @@
 using Canary.Analyzer.Cli;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Judge.Config;
 
 namespace Canary.Analyzer.Metrics;

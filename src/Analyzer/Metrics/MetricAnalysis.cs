@@ -1,5 +1,5 @@
 using System.Text;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Judge;
 using Canary.Judge.Config;
 using Canary.Judge.Results;
@@ -50,14 +50,14 @@ public sealed record AnalysisResult(
 public static class MetricAnalysis
 {
     /// <summary>The queries of every metric for both cohorts.</summary>
-    /// <exception cref="Cli.InputException">A template uses {{namespace}} and none is set, or another placeholder has no value.</exception>
+    /// <exception cref="Documents.InputException">A template uses {{namespace}} and none is set, or another placeholder has no value.</exception>
     public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
     {
         ArgumentNullException.ThrowIfNull(config);
         var usesNamespace = config.Metrics.Where(m => m.Template.Placeholders.Contains("namespace")).Select(m => m.Name).ToList();
         if (config.Namespace is null && usesNamespace.Count > 0)
         {
-            throw new Cli.InputException($"namespace: the queries of {string.Join(", ", usesNamespace.Take(3).Select(n => $"\"{n}\""))} use {{{{namespace}}}}; set \"namespace:\" in {config.Source} or give --var namespace=NAME");
+            throw new Documents.InputException($"namespace: the queries of {string.Join(", ", usesNamespace.Take(3).Select(n => $"\"{n}\""))} use {{{{namespace}}}}; set \"namespace:\" in {config.Source} or give --var namespace=NAME");
         }
 
         try
@@ -66,7 +66,7 @@ public static class MetricAnalysis
         }
         catch (ArgumentException e)
         {
-            throw new Cli.InputException($"{config.Source}: the queries cannot be rendered: {e.Message}");
+            throw new Documents.InputException($"{config.Source}: the queries cannot be rendered: {e.Message}");
         }
     }
 

@@ -161,7 +161,7 @@ public sealed partial class PrometheusClient : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Cli.InputException($"{setting}: {file}: cannot read: {(e is FileNotFoundException ? "no such file" : e.Message)}");
+            throw new Documents.InputException($"{setting}: {file}: cannot read: {(e is FileNotFoundException ? "no such file" : e.Message)}");
         }
     }
 

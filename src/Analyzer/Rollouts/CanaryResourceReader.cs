@@ -1,5 +1,5 @@
 using System.Globalization;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Traffic;
 

@@ -30,7 +30,7 @@ public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         {
             queries = MetricAnalysis.Render(config, cohorts, config.Interval);
         }
-        catch (Cli.InputException e)
+        catch (Documents.InputException e)
         {
             return Inconclusive(string.Join("; ", e.Problems), "{}");
         }

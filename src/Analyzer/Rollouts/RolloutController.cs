@@ -75,7 +75,7 @@ public sealed partial class RolloutController(
         {
             status = await workloads.StatusAsync(target, cancellationToken);
         }
-        catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or Cli.InputException)
+        catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or Documents.InputException)
         {
             // No reading of the target (or, for local workloads, of the process file or HAProxy): the state machine holds (no revision, nothing ready).
             WorkloadsUnreadable(log, resource.Key, e.Message);
@@ -154,7 +154,7 @@ public sealed partial class RolloutController(
             {
                 await ApplyAsync(resource, target, decision.State, action, cancellationToken);
             }
-            catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or RevisionChangedException or HttpRequestException or Cli.InputException)
+            catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or RevisionChangedException or HttpRequestException or Documents.InputException)
             {
                 errors.Add($"{Describe(action)}: {e.Message}");
                 ActionFailed(log, resource.Key, errors[^1]);
@@ -207,12 +207,12 @@ public sealed partial class RolloutController(
             try
             {
                 config = ResolveConfig is null
-                    ? throw new Cli.InputException($"the canary config \"{resource.ConfigRef}\" cannot be resolved here")
+                    ? throw new Documents.InputException($"the canary config \"{resource.ConfigRef}\" cannot be resolved here")
                     : await ResolveConfig(resource, cancellationToken);
             }
-            catch (Exception e) when (e is Cli.InputException or KubernetesWriteException)
+            catch (Exception e) when (e is Documents.InputException or KubernetesWriteException)
             {
-                var reason = e is Cli.InputException input ? string.Join("; ", input.Problems) : e.Message;
+                var reason = e is Documents.InputException input ? string.Join("; ", input.Problems) : e.Message;
                 return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), "{}", "{}");
             }
         }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Rollouts;
 
 namespace Canary.Analyzer.Workloads;
@@ -70,7 +70,7 @@ public sealed record ProcessSpec(IReadOnlyList<string> Command, IReadOnlyDiction
 /// </summary>
 public static class ProcessSpecReader
 {
-    /// <exception cref="Cli.InputException">The file cannot be read, or a field is wrong (named with its line).</exception>
+    /// <exception cref="Documents.InputException">The file cannot be read, or a field is wrong (named with its line).</exception>
     public static ProcessSpec ReadFile(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -81,11 +81,11 @@ public static class ProcessSpecReader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Cli.InputException($"{path}: cannot be read: {e.Message}");
+            throw new Documents.InputException($"{path}: cannot be read: {e.Message}");
         }
 
         var (spec, problems) = Read(path, text, Path.GetDirectoryName(Path.GetFullPath(path))!);
-        return spec ?? throw new Cli.InputException(problems);
+        return spec ?? throw new Documents.InputException(problems);
     }
 
     public static (ProcessSpec? Spec, IReadOnlyList<string> Problems) Read(string source, string text, string folder) =>

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using System.Text.Json;
 using Canary.Analyzer.Cli;
 using Canary.Analyzer.Tests.Support;

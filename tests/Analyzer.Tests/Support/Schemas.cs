@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 using Json.Schema;
 
 namespace Canary.Analyzer.Tests.Support;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>
 /// Where in a JSON text something went wrong, as a user reads it: the path of the field being read

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Canary.Analyzer.Metrics;
 
-namespace Canary.Analyzer.Cli;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>
 /// Times and durations as users type them: RFC 3339 ("2026-11-28T10:00:00Z"), unix seconds

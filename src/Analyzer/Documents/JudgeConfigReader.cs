@@ -1,6 +1,6 @@
 using Canary.Judge.Config;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>
 /// Reads the judge settings of a config — the "config" object of the Judge contract, or the same

@@ -1,4 +1,4 @@
-namespace Canary.Analyzer.Cli;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>Bad input or usage: every problem names its field (or flag) and the reason. Exit status 2.</summary>
 public sealed class InputException : Exception
@@ -20,10 +20,10 @@ public sealed class InputException : Exception
         : base(message, innerException) => Problems = [message];
 
     /// <summary>The problems as structured fields, when the reader kept them (the API answers with their path, line and column).</summary>
-    public InputException(IReadOnlyList<Judging.DocumentProblem> problems, string source)
+    public InputException(IReadOnlyList<DocumentProblem> problems, string source)
         : this([.. (problems ?? []).Select(p => p.Format(source))]) => Details = problems;
 
     public IReadOnlyList<string> Problems { get; } = [];
 
-    public IReadOnlyList<Judging.DocumentProblem>? Details { get; }
+    public IReadOnlyList<DocumentProblem>? Details { get; }
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Canary.Judge.Results;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>Writes the output document of the Judge contract (DESIGN.md).</summary>
 public static class JudgeDocumentWriter

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 internal enum NodeKind
 {

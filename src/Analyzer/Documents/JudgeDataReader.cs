@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>One entry of the document's "data" array, as read.</summary>
 internal sealed record DataEntry(string Path, int Line, string? Metric, double[] Control, double[] Experiment);

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>YAML into the document tree, by YamlDotNet's event parser (no object mapping, so types stay under our rules).</summary>
 internal sealed partial class DocumentNode

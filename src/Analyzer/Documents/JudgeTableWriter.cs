@@ -1,7 +1,7 @@
 using System.Globalization;
 using Canary.Judge.Results;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>A plain-text table of a verdict for terminals: one line per metric, then the verdict.</summary>
 public static class JudgeTableWriter

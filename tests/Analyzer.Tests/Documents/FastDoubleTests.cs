@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Canary.Analyzer.Judging;
+using Canary.Analyzer.Documents;
 
-namespace Canary.Analyzer.Tests.Judging;
+namespace Canary.Analyzer.Tests.Documents;
 
 public class FastDoubleTests
 {

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Canary.Analyzer.Cli;
 using Canary.Judge.Config;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>A judge input document: the config and one series pair per metric.</summary>
 public sealed record JudgeDocument(JudgeConfig Config, IReadOnlyDictionary<string, MetricSeries> Series);

@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 
-namespace Canary.Analyzer.Judging;
+namespace Canary.Analyzer.Documents;
 
 /// <summary>
 /// Parses JSON numbers to double, correctly rounded. Plain decimals with at most 19 significant
