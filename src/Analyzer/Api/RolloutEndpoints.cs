@@ -133,7 +133,7 @@ public static partial class RolloutEndpoints
                 return Problems.Of(StatusCodes.Status404NotFound, "Not found", $"no Canary {ns}/{name} is known");
             }
         }
-        catch (Workloads.KubernetesWriteException e)
+        catch (Kubernetes.KubernetesWriteException e)
         {
             return Problems.Of(StatusCodes.Status503ServiceUnavailable, "Kubernetes unavailable", $"the command could not be written to the Canary: {e.Message}");
         }

@@ -89,7 +89,7 @@ internal static class ServeCommand
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(templates);
-        services.AddSingleton<IKubernetes>(_ => new Kubernetes(kubernetes));
+        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(kubernetes));
         services.AddSingleton<IWorkloadController>(p => new KubernetesWorkloads(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
         services.AddSingleton(p => RouterRegistry.ForKubernetes(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
         services.AddSingleton(_ => new PrometheusClient(prometheus, TimeProvider.System));

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Text.Json;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Storage;

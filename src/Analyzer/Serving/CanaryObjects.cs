@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Rollouts;

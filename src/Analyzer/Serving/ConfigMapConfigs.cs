@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using Canary.Analyzer.Documents;
 using Canary.Analyzer.Cli;
 using Canary.Analyzer.Metrics;

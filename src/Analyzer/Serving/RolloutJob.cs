@@ -41,7 +41,7 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
     /// One tick of a Canary in the cluster: take its commands (with their id), tick, clear the commands
     /// once the tick that carried them out is stored, then write the status and events.
     /// </summary>
-    /// <exception cref="Workloads.KubernetesWriteException">Kubernetes failed to read the Canary's commands or to write its status; what was stored stays, and the next tick goes on from it.</exception>
+    /// <exception cref="Kubernetes.KubernetesWriteException">Kubernetes failed to read the Canary's commands or to write its status; what was stored stays, and the next tick goes on from it.</exception>
     public async Task<TickResult> TickAsync(CanaryResource resource, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
@@ -54,7 +54,7 @@ public sealed partial class RolloutJob(CanaryRegistry registry, RolloutControlle
             {
                 await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
             }
-            catch (Workloads.KubernetesWriteException e)
+            catch (Kubernetes.KubernetesWriteException e)
             {
                 // The tick is stored and applied: it is still reported; the next tick clears the commands without applying them again.
                 ClearFailed(log, resource.Key, e.Message);

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;

@@ -1,5 +1,5 @@
+using Canary.Analyzer.Kubernetes;
 using System.Globalization;
-using Canary.Analyzer.Workloads;
 using k8s;
 using k8s.Models;
 
@@ -154,7 +154,7 @@ public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITraffi
             {
                 Name = target.Canary,
                 NamespaceProperty = target.Namespace,
-                Labels = new Dictionary<string, string> { [KubernetesWorkloads.ManagedByLabel] = "canary" },
+                Labels = new Dictionary<string, string> { [KubernetesLabels.ManagedBy] = KubernetesLabels.Canary },
                 Annotations = annotations,
             },
             Spec = copy.Spec,

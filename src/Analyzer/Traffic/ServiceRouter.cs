@@ -1,4 +1,4 @@
-using Canary.Analyzer.Workloads;
+using Canary.Analyzer.Kubernetes;
 using k8s;
 using k8s.Models;
 

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using k8s;
@@ -72,7 +73,7 @@ public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITraf
             return port;
         }
 
-        var primary = await Workloads.KubernetesWrites.ReadOrNullAsync($"read service {target.Namespace}/{target.Primary}",
+        var primary = await Kubernetes.KubernetesWrites.ReadOrNullAsync($"read service {target.Namespace}/{target.Primary}",
             () => client.CoreV1.ReadNamespacedServiceAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
         return primary?.Spec?.Ports?.FirstOrDefault()?.Port ?? 80;
     }

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using k8s;
 using k8s.Models;
 

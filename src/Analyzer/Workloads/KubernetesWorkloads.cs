@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Security.Cryptography;
 using System.Text;
 using k8s;
@@ -15,7 +16,7 @@ namespace Canary.Analyzer.Workloads;
 public sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
 {
     /// <summary>Labels canary puts on what it creates.</summary>
-    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    public const string ManagedByLabel = KubernetesLabels.ManagedBy;
 
     /// <summary>On any object canary writes: a comma-separated list of label and annotation keys the user owns there; canary never sets them.</summary>
     public const string UserKeysAnnotation = "canary.dev/user-keys";

@@ -1,3 +1,4 @@
+using Canary.Analyzer.Kubernetes;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Traffic;

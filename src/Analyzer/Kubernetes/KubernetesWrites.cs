@@ -1,7 +1,7 @@
 using System.Net;
 using k8s.Autorest;
 
-namespace Canary.Analyzer.Workloads;
+namespace Canary.Analyzer.Kubernetes;
 
 /// <summary>A write to the Kubernetes API that failed: the object, what was tried, and the API server's answer.</summary>
 public sealed class KubernetesWriteException : Exception

@@ -1,8 +1,7 @@
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Workloads;
 using k8s;
 
-namespace Canary.Analyzer.Traffic;
+namespace Canary.Analyzer.Kubernetes;
 
 /// <summary>
 /// Custom resources (VirtualService, DestinationRule, TraefikService) as JSON trees, with the same
@@ -24,7 +23,7 @@ internal sealed class CustomObjects(IKubernetes client, TimeProvider time, strin
         {
             ["apiVersion"] = $"{group}/{version}",
             ["kind"] = kind,
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = new JsonObject { [KubernetesWorkloads.ManagedByLabel] = "canary" } },
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = new JsonObject { [KubernetesLabels.ManagedBy] = KubernetesLabels.Canary } },
             ["spec"] = spec,
         };
         return KubernetesWrites.Call($"create {Describe(ns, name)}", () => client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonObject>(body, group, version, ns, plural, cancellationToken: cancellationToken));
@@ -33,7 +32,7 @@ internal sealed class CustomObjects(IKubernetes client, TimeProvider time, strin
     public Task<JsonObject> UpdateAsync(string ns, string name, Func<JsonObject, bool> change, CancellationToken cancellationToken) =>
         KubernetesWrites.UpdateAsync(
             Describe(ns, name),
-            async () => await GetAsync(ns, name, cancellationToken) ?? throw new RoutingException($"{Describe(ns, name)} does not exist; reconcile the router first"),
+            async () => await GetAsync(ns, name, cancellationToken) ?? throw new KubernetesWriteException($"{Describe(ns, name)} does not exist; reconcile the router first", System.Net.HttpStatusCode.NotFound),
             change,
             current => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonObject>(current, group, version, ns, plural, name, cancellationToken: cancellationToken),
             time,
@@ -101,7 +100,7 @@ internal sealed class CustomObjects(IKubernetes client, TimeProvider time, strin
         }, cancellationToken);
     }
 
-    public static bool IsOurs(JsonObject o) => o["metadata"]?["labels"]?[KubernetesWorkloads.ManagedByLabel]?.GetValue<string>() == "canary";
+    public static bool IsOurs(JsonObject o) => o["metadata"]?["labels"]?[KubernetesLabels.ManagedBy]?.GetValue<string>() == KubernetesLabels.Canary;
 
     public static string? Annotation(JsonObject o, string key) => o["metadata"]?["annotations"]?[key]?.GetValue<string>();
 
