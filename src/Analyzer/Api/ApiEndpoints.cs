@@ -14,15 +14,6 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Canary.Analyzer.Api;
 
-/// <summary>Carries a command to a rollout (in a cluster: the Canary's command annotation, then a tick at once); false when no such rollout is known.</summary>
-public interface IRolloutCommands
-{
-    /// <summary>The steps of a known rollout (its weights), or null when no Canary has this key.</summary>
-    IReadOnlyList<int>? Steps(string key);
-
-    Task<bool> SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken);
-}
-
 /// <summary>The HTTP API under /api/v1 (DESIGN: Api/): judge, analyses, rollouts and their commands, named configs.</summary>
 public static partial class ApiEndpoints
 {

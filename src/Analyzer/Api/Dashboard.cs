@@ -1,3 +1,4 @@
+using Canary.Analyzer.Rollouts;
 using System.Globalization;
 using System.Net;
 using System.Text;

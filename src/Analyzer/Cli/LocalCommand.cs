@@ -80,7 +80,7 @@ internal static class LocalCommand
                 builder.Configuration.AddConfiguration(settings);
                 builder.WebHost.UseUrls(urls);
                 builder.Services.AddSerilog(logger, dispose: false);
-                builder.Services.AddSingleton(time).AddSingleton(store).AddSingleton(templates).AddSingleton(client).AddSingleton<Api.IRolloutCommands>(rollouts);
+                builder.Services.AddSingleton(time).AddSingleton(store).AddSingleton(templates).AddSingleton(client).AddSingleton<Rollouts.IRolloutCommands>(rollouts);
                 Api.ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
                 web = builder.Build();
                 Api.ApiHosting.MapCanaryApi(web);

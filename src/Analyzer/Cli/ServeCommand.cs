@@ -85,7 +85,7 @@ internal static class ServeCommand
 
         var services = builder.Services;
         ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
-        services.AddSingleton<Api.IRolloutCommands, RolloutCommands>();
+        services.AddSingleton<Rollouts.IRolloutCommands, RolloutCommands>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(store);
         services.AddSingleton(templates);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Canary.Analyzer.Cli;
 using Canary.Judge.Config;
 
 namespace Canary.Analyzer.Documents;

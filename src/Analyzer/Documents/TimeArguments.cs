@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Canary.Analyzer.Metrics;
 
 namespace Canary.Analyzer.Documents;
 
@@ -20,7 +19,7 @@ internal static partial class TimeArguments
         }
 
         if (text.StartsWith("now", StringComparison.Ordinal) && text.Length > 4 && text[3] is '-' or '+'
-            && PromQl.TryParseDuration(text[4..], out var offset))
+            && Durations.TryParse(text[4..], out var offset))
         {
             var now = time.GetUtcNow();
             var reachable = text[3] == '-' ? now - DateTimeOffset.UnixEpoch >= offset : DateTimeOffset.MaxValue - now > offset;
@@ -47,7 +46,7 @@ internal static partial class TimeArguments
     public static TimeSpan ParseDuration(string flag, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return PromQl.TryParseDuration(text, out var duration)
+        return Durations.TryParse(text, out var duration)
             ? duration
             : throw new InputException($"{flag}: \"{text}\" is not a duration such as 30s, 1m or 1h30m (above 0, at most 100y)");
     }

@@ -1,4 +1,3 @@
-using Canary.Analyzer.Cli;
 using Canary.Analyzer.Documents;
 using Canary.Judge.Config;
 

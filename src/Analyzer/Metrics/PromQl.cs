@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -48,42 +49,9 @@ public static partial class PromQl
     /// <summary>A PromQL duration such as 30s, 1m, 1h30m or 500ms.</summary>
     public static bool IsDuration(string text) => Duration().IsMatch(text);
 
-    /// <summary>
-    /// A positive PromQL duration: units y (365 days), w, d, h, m, s, ms in that order, each at most
-    /// once, at most 100 years (Prometheus's own limit is about 292).
-    /// </summary>
-    public static bool TryParseDuration(string? text, out TimeSpan duration)
-    {
-        duration = TimeSpan.Zero;
-        var match = text is { Length: > 0 } ? DurationParts().Match(text) : Match.Empty;
-        if (!match.Success)
-        {
-            return false;
-        }
+    /// <summary>A positive PromQL duration (<see cref="Durations.TryParse"/>).</summary>
+    public static bool TryParseDuration(string? text, out TimeSpan duration) => Durations.TryParse(text, out duration);
 
-        string[] units = ["y", "w", "d", "h", "m", "s", "ms"];
-        double[] milliseconds = [365 * 86_400_000.0, 7 * 86_400_000.0, 86_400_000, 3_600_000, 60_000, 1000, 1];
-        var total = 0.0;
-        for (var i = 0; i < units.Length; i++)
-        {
-            var group = match.Groups[units[i]];
-            if (group.Success)
-            {
-                total += double.Parse(group.Value, System.Globalization.CultureInfo.InvariantCulture) * milliseconds[i];
-            }
-        }
-
-        if (!(total > 0 && total <= 100 * milliseconds[0]))
-        {
-            return false;
-        }
-
-        duration = TimeSpan.FromMilliseconds(total);
-        return true;
-    }
-
-    [GeneratedRegex("^(?:(?<y>[0-9]{1,6})y)?(?:(?<w>[0-9]{1,6})w)?(?:(?<d>[0-9]{1,6})d)?(?:(?<h>[0-9]{1,9})h)?(?:(?<m>[0-9]{1,9})m)?(?:(?<s>[0-9]{1,12})s)?(?:(?<ms>[0-9]{1,15})ms)?\\z")]
-    private static partial Regex DurationParts();
 
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*\\z")]
     private static partial Regex LabelName();

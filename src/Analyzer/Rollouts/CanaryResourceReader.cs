@@ -270,40 +270,9 @@ public static partial class CanaryResourceReader
         return [.. list.Items.Select(i => i.Text)];
     }
 
-    internal static int Integer(DocumentNode node, string path, string name, int fallback, int min, int max, DocumentFields fields)
-    {
-        if (fields.Get(node, path, name) is not { } value)
-        {
-            return fallback;
-        }
+    internal static int Integer(DocumentNode node, string path, string name, int fallback, int min, int max, DocumentFields fields) =>
+        FieldReaders.Integer(node, path, name, fallback, min, max, fields);
 
-        if (!value.TryGetNumber(out var number) || number != Math.Floor(number) || number < min || number > max)
-        {
-            fields.Problem(value, $"{path}.{name}", $"must be a whole number from {min} to {max}, got {value.Describe()}");
-            return fallback;
-        }
-
-        return (int)number;
-    }
-
-    internal static TimeSpan Duration(DocumentNode node, string path, string name, TimeSpan fallback, DocumentFields fields, bool allowZero = false)
-    {
-        if (fields.Get(node, path, name) is not { } value)
-        {
-            return fallback;
-        }
-
-        if (allowZero && value.Text is "0" or "0s")
-        {
-            return TimeSpan.Zero;
-        }
-
-        if (value.Kind != NodeKind.String || !PromQl.TryParseDuration(value.Text, out var duration))
-        {
-            fields.Problem(value, $"{path}.{name}", $"{value.Describe()} is not a duration such as 30s, 1m or 1h30m");
-            return fallback;
-        }
-
-        return duration;
-    }
+    internal static TimeSpan Duration(DocumentNode node, string path, string name, TimeSpan fallback, DocumentFields fields, bool allowZero = false) =>
+        FieldReaders.Duration(node, path, name, fallback, fields, allowZero);
 }

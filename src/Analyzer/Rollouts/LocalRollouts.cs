@@ -16,7 +16,7 @@ public sealed record LocalTick(CanaryResource Resource, TickResult Result);
 /// revision of the process file starts a release. One loop per Canary ticks at its analysis
 /// interval (instead of the cluster's Quartz jobs: one process, no replicas to share the work).
 /// </summary>
-public sealed partial class LocalRollouts : IAsyncDisposable, Api.IRolloutCommands
+public sealed partial class LocalRollouts : IAsyncDisposable, IRolloutCommands
 {
     // Each Canary as last read, with its file; and per file, the signal that ends its loop's wait early.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (CanaryResource Resource, string File)> known = new(StringComparer.Ordinal);

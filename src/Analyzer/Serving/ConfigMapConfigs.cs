@@ -1,6 +1,5 @@
 using Canary.Analyzer.Kubernetes;
 using Canary.Analyzer.Documents;
-using Canary.Analyzer.Cli;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Workloads;

@@ -1,4 +1,3 @@
-using Canary.Analyzer.Api;
 using Canary.Analyzer.Rollouts;
 using Quartz;
 

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Canary.Analyzer.Documents;
-using Canary.Analyzer.Rollouts;
 
 namespace Canary.Analyzer.Workloads;
 
@@ -131,10 +130,10 @@ public static class ProcessSpecReader
             probe = new ReadinessProbe
             {
                 Path = path,
-                InitialDelay = CanaryResourceReader.Duration(node, At, "initialDelay", TimeSpan.Zero, fields, allowZero: true),
-                Period = CanaryResourceReader.Duration(node, At, "period", probe.Period, fields),
-                Timeout = CanaryResourceReader.Duration(node, At, "timeout", probe.Timeout, fields),
-                FailureThreshold = CanaryResourceReader.Integer(node, At, "failureThreshold", probe.FailureThreshold, 1, 100, fields),
+                InitialDelay = FieldReaders.Duration(node, At, "initialDelay", TimeSpan.Zero, fields, allowZero: true),
+                Period = FieldReaders.Duration(node, At, "period", probe.Period, fields),
+                Timeout = FieldReaders.Duration(node, At, "timeout", probe.Timeout, fields),
+                FailureThreshold = FieldReaders.Integer(node, At, "failureThreshold", probe.FailureThreshold, 1, 100, fields),
             };
         }
 
