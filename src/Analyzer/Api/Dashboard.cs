@@ -66,7 +66,7 @@ public static class Dashboard
         var rows = new StringBuilder();
         foreach (var rollout in rollouts)
         {
-            var state = rollout.State;
+            var state = rollout.ReadState();
             rows.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-key="{E(rollout.Key)}"><td><a href="/rollouts/{E(rollout.Key)}">{E(rollout.Key)}</a></td><td class="phase {state.Phase}">{state.Phase}</td><td class="num weight">{state.CanaryWeight} %</td><td class="num score">{Score(state.LastScore)}</td><td class="muted updated">{AnalysisDocument.Format(rollout.UpdatedAt)}</td></tr>
 
@@ -146,7 +146,7 @@ public static class Dashboard
         }
 
         var weights = await store.WeightHistoryAsync(key, RolloutEndpoints.MaxWeightPoints, token);
-        var state = rollout.State;
+        var state = rollout.ReadState();
         var operate = ApiAccess.CallerOf(context).Role >= ApiRole.Operator;
         var steps = commands.Steps(key) is { } stepWeights ? string.Join(" → ", stepWeights.Select(w => $"{w} %")) : "–";
         var html = new StringBuilder();

@@ -152,7 +152,7 @@ public static partial class RolloutEndpoints
     internal static JsonObject Summary(StoredRollout rollout)
     {
         ArgumentNullException.ThrowIfNull(rollout);
-        var state = rollout.State;
+        var state = rollout.ReadState();
         var slash = rollout.Key.IndexOf('/', StringComparison.Ordinal);
         return new JsonObject
         {

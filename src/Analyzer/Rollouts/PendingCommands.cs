@@ -1,3 +1,5 @@
+using Canary.Analyzer.Storage;
+
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>
@@ -56,6 +58,3 @@ public sealed record PendingCommands(string? Id, string Text)
     private static List<RolloutCommand> Parse(string text) =>
         [.. Words(text).Select(c => Enum.TryParse<RolloutCommand>(c, ignoreCase: true, out var command) && Enum.IsDefined(command) ? command : (RolloutCommand?)null).OfType<RolloutCommand>()];
 }
-
-/// <summary>A command id and the text a stored tick carried out under it.</summary>
-public sealed record AppliedCommand(string Id, string Text);

@@ -61,7 +61,7 @@ public sealed partial class RolloutController(
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(pending);
         var stored = await store.GetRolloutAsync(resource.Key, cancellationToken);
-        var state = stored?.State ?? new RolloutState();
+        var state = stored?.ReadState() ?? new RolloutState();
         var remembered = stored?.AppliedCommands ?? [];
         var spec = resource.Rollout;
         // While suspended nothing changes: commands wait on their source, untaken, until spec.suspend is false.
@@ -136,7 +136,7 @@ public sealed partial class RolloutController(
         {
             // The decision is durable before anything acts on it; actions are idempotent, so a crash after this line is repaired by the next tick.
             // The command id is stored with it: a command is applied by one stored tick, whatever happens before its source is cleared.
-            await store.SaveTickAsync(new TickRecord(resource.Key, decision.State, decisionRecord, analysisRecord, stored?.Version)
+            await store.SaveTickAsync(new TickRecord(resource.Key, RolloutStates.Write(decision.State), decisionRecord, analysisRecord, stored?.Version)
             {
                 AppliedCommands = commands.Count == 0 ? null : pending.Remember(remembered),
             }, cancellationToken);

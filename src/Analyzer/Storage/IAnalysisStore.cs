@@ -1,11 +1,12 @@
-using Canary.Analyzer.Rollouts;
-
 namespace Canary.Analyzer.Storage;
 
-/// <summary>A rollout as stored: its key (namespace/name), its state, and a version for optimistic writes.</summary>
-public sealed record StoredRollout(string Key, RolloutState State, DateTimeOffset UpdatedAt, long Version)
+/// <summary>
+/// A rollout as stored: its key (namespace/name), its state — a JSON document of the rollouts' own,
+/// which the store keeps and never reads into — and a version for optimistic writes.
+/// </summary>
+public sealed record StoredRollout(string Key, string State, DateTimeOffset UpdatedAt, long Version)
 {
-    /// <summary>The command ids its stored ticks carried out, oldest first, with the text each applied (at most <see cref="PendingCommands.RememberedIds"/>).</summary>
+    /// <summary>The command ids its stored ticks carried out, oldest first, with the text each applied.</summary>
     public IReadOnlyList<AppliedCommand> AppliedCommands { get; init; } = [];
 }
 
@@ -40,6 +41,9 @@ public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset A
         && Verdict == previous.Verdict && Reason == previous.Reason && (Revision ?? string.Empty) == (previous.Revision ?? string.Empty)
         && (Fault ?? string.Empty) == (previous.Fault ?? string.Empty) && CommandId is null && Warnings is null;
 }
+
+/// <summary>A command id and the text a stored tick carried out under it.</summary>
+public sealed record AppliedCommand(string Id, string Text);
 
 /// <summary>A weekly report as kept in the store: its ISO week (2026-W47), the JSON and the self-contained HTML.</summary>
 public sealed record StoredReport(string Week, DateTimeOffset CreatedAt, string Json, string Html);
@@ -76,8 +80,8 @@ public sealed record WeightPoint(DateTimeOffset At, int Weight);
 /// <summary>A canary config kept under a name, as the API's admins put it (the document as sent: YAML or JSON).</summary>
 public sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
 
-/// <summary>What one tick persists in one transaction, before any action is applied.</summary>
-public sealed record TickRecord(string RolloutKey, RolloutState State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion)
+/// <summary>What one tick persists in one transaction, before any action is applied: the rollout's new state (its JSON document; the phase is the decision's), the decision, the analysis.</summary>
+public sealed record TickRecord(string RolloutKey, string State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion)
 {
     /// <summary>The command ids the rollout remembers after this tick; null keeps those stored.</summary>
     public IReadOnlyList<AppliedCommand>? AppliedCommands { get; init; }

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Canary.Analyzer.Rollouts;
 
 namespace Canary.Analyzer.Storage;
 
@@ -110,7 +109,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
             ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, phase = excluded.phase, updated_at = excluded.updated_at, version = excluded.version,
                 applied_commands = COALESCE(excluded.applied_commands, rollouts.applied_commands)
             WHERE rollouts.version = @read
-            """, ("k", tick.RolloutKey), ("s", JsonSerializer.Serialize(tick.State, Json)), ("p", tick.State.Phase.ToString()), ("at", at), ("v", version),
+            """, ("k", tick.RolloutKey), ("s", tick.State), ("p", tick.Decision.Phase), ("at", at), ("v", version),
             ("applied", tick.AppliedCommands is null ? null : JsonSerializer.Serialize(tick.AppliedCommands, Json)), ("read", stored)))
         {
             if (await upsert.ExecuteNonQueryAsync(cancellationToken) == 0)
@@ -380,7 +379,7 @@ public abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisSto
 
     private static StoredRollout ReadRollout(DbDataReader reader) => new(
         reader.GetString(0),
-        JsonSerializer.Deserialize<RolloutState>(reader.GetString(1), Json)!,
+        reader.GetString(1),
         Sql.Time(reader, 2),
         reader.GetInt64(3))
     {

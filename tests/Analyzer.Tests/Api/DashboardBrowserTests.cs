@@ -68,7 +68,7 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
         await using (var writer = new SqliteAnalysisStore(store))
         {
             var stored = (await writer.GetRolloutAsync("shop-040/svc", CancellationToken.None))!;
-            await SaveAsync(writer, "shop-040/svc", stored.State with { CanaryWeight = 40, LastScore = 97.5 }, stored.Version);
+            await SaveAsync(writer, "shop-040/svc", stored.ReadState() with { CanaryWeight = 40, LastScore = 97.5 }, stored.Version);
         }
 
         await Assertions.Expect(page.Locator("tr[data-key='shop-040/svc'] .weight")).ToHaveTextAsync("40 %", new() { Timeout = 15_000 });
@@ -146,6 +146,6 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
     private static Task<long> SaveAsync(SqliteAnalysisStore store, string key, RolloutState state, long? version)
     {
         var decision = new DecisionRecord(Guid.NewGuid(), key, DateTimeOffset.UtcNow, state.Phase.ToString(), state.CanaryWeight, "Hold", "seeded by the test", "[]", null);
-        return store.SaveTickAsync(new TickRecord(key, state, decision, null, version), CancellationToken.None);
+        return store.SaveTickAsync(new TickRecord(key, RolloutStates.Write(state), decision, null, version), CancellationToken.None);
     }
 }

@@ -204,7 +204,7 @@ public sealed class ReleaseHistory
     private void Decide(string key, DateTimeOffset at, RolloutPhase phase, int weight, string revision, string reason, string? command = null, string? fault = null)
     {
         var decision = new DecisionRecord(Guid.NewGuid(), key, at, phase.ToString(), weight, "Hold", reason, "[]", pending?.Id) { Revision = revision, Commands = command, Fault = fault };
-        Ticks.Add(new TickRecord(key, new RolloutState { Phase = phase, CanaryWeight = weight, Revision = revision }, decision, pending, null));
+        Ticks.Add(new TickRecord(key, RolloutStates.Write(new RolloutState { Phase = phase, CanaryWeight = weight, Revision = revision }), decision, pending, null));
         pending = null;
     }
 

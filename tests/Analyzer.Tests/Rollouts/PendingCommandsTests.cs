@@ -1,4 +1,5 @@
 using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
 
 namespace Canary.Analyzer.Tests.Rollouts;
 

@@ -54,7 +54,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         Assert.Equal([0, 20, 50, 0], weights);
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
         Assert.Equal(0, Replicas("checkout", resource.Namespace));
@@ -101,7 +101,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             ["data"] = new JsonObject { [Canary.Analyzer.Serving.ConfigMapConfigs.Key] = "interval: 5s\nstep: 1s\nmetrics:\n  - {name: error rate, template: http-error-rate, critical: true, mustHaveData: true}\n" },
         });
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         Assert.Contains((await store.AllAnalysesAsync(resource.Key)).Select(a => a.Verdict), v => v == "Pass");
     }
 
@@ -111,7 +111,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-faulty", prometheus.Url);
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        var state = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State;
+        var state = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState();
         Assert.Equal(RolloutPhase.Failed, state.Phase);
         Assert.Equal([0, 20, 0], weights);
         var analyses = await store.AllAnalysesAsync(resource.Key);
@@ -146,7 +146,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
         proxy.Down = false;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.True(gate.Calls("/promote") >= 3);
         gate.Open = true;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
     }
 
@@ -184,7 +184,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
         var analyses = await store.AllAnalysesAsync(resource.Key);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.State.Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         // One load-test call before each analysis, none on other ticks: exactly as many as analyses were stored.
         Assert.Equal(["/always/pre", .. Enumerable.Repeat("/always/load", analyses.Count), "/always/post"], hooks.Log);
     }

@@ -129,7 +129,7 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Resume], next.Applied);
-        Assert.False((await store.GetRolloutAsync(Key, CancellationToken.None))!.State.Paused);
+        Assert.False((await store.GetRolloutAsync(Key, CancellationToken.None))!.ReadState().Paused);
         Assert.Equal(["pause", "resume"], (await store.AllDecisionsAsync(Key)).Where(d => d.Commands is not null).Select(d => d.Commands));
         Assert.Null(Annotation(CanaryObjects.CommandAnnotation));
     }

@@ -22,11 +22,11 @@ public abstract class AnalysisStoreContract
         var state = new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", PrimaryRevision = "r1", Step = 1, CanaryWeight = 10, FailedChecks = 1, WeightSince = T0, LastScore = 87.5 };
         var analysis = new AnalysisRecord(Guid.NewGuid(), "shop/checkout", T0, "Marginal", 87.5, false, """{"score": 87.5}""", """{"error rate": {"control": "…", "experiment": "…"}}""");
         var decision = Decision(T0, "Progressing", 10, "Hold", "analysis marginal (score 87.5)", analysis.Id);
-        var version = await store.SaveTickAsync(new TickRecord("shop/checkout", state, decision, analysis, null), CancellationToken.None);
+        var version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(state), decision, analysis, null), CancellationToken.None);
         Assert.Equal(1, version);
 
-        var stored = await store.GetRolloutAsync("shop/checkout", CancellationToken.None);
-        Assert.Equal(state, stored!.State);
+        var stored = (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!;
+        Assert.Equal(state, stored.ReadState());
         Assert.Equal(1, stored.Version);
         Assert.Equal([analysis], await store.AllAnalysesAsync("shop/checkout"));
         Assert.Equal([decision], await store.AllDecisionsAsync("shop/checkout"));
@@ -76,7 +76,7 @@ public abstract class AnalysisStoreContract
         Assert.Equal(2, second);
         var e = await Assert.ThrowsAsync<StaleRolloutException>(() => store.SaveTickAsync(Tick(T0.AddMinutes(2), 25, first), CancellationToken.None));
         Assert.Equal("rollout shop/checkout is at version 2, not 1: another replica decided first", e.Message);
-        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
+        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.ReadState().CanaryWeight);
         Assert.Equal(2, (await store.AllDecisionsAsync("shop/checkout")).Count);
     }
 
@@ -101,7 +101,7 @@ public abstract class AnalysisStoreContract
         await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
         Assert.Equal(1, await store.PruneAsync(T0.AddDays(-90), CancellationToken.None));
         Assert.Equal([T0], (await store.AllDecisionsAsync("shop/checkout")).Select(d => d.At));
-        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.State.CanaryWeight);
+        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.ReadState().CanaryWeight);
 
         await store.DeleteRolloutAsync("shop/checkout", CancellationToken.None);
         Assert.Empty(await store.ListRolloutsAsync(CancellationToken.None));
@@ -134,7 +134,7 @@ public abstract class AnalysisStoreContract
     }
 
     private static TickRecord Tick(DateTimeOffset at, int weight, long? expected) =>
-        new("shop/checkout", new RolloutState { Phase = RolloutPhase.Progressing, CanaryWeight = weight }, Decision(at, "Progressing", weight, "Advance", $"weight {weight}", null), null, expected);
+        new("shop/checkout", RolloutStates.Write(new RolloutState { Phase = RolloutPhase.Progressing, CanaryWeight = weight }), Decision(at, "Progressing", weight, "Advance", $"weight {weight}", null), null, expected);
 
     private static DecisionRecord Decision(DateTimeOffset at, string phase, int weight, string verdict, string reason, Guid? analysis) =>
         new(Guid.NewGuid(), "shop/checkout", at, phase, weight, verdict, reason, """[{"type":"SetRouting"}]""", analysis);
@@ -218,7 +218,7 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
             for (var i = 0; i < stores.Count; i++)
             {
                 var key = $"shop/replica-{i}";
-                await stores[i].SaveTickAsync(new TickRecord(key, new RolloutState(), new DecisionRecord(Guid.NewGuid(), key, DateTimeOffset.UnixEpoch, "Initialized", 0, "None", "initialized", "[]", null) { CommandId = "c0ffee" }, null, null)
+                await stores[i].SaveTickAsync(new TickRecord(key, RolloutStates.Write(new RolloutState()), new DecisionRecord(Guid.NewGuid(), key, DateTimeOffset.UnixEpoch, "Initialized", 0, "None", "initialized", "[]", null) { CommandId = "c0ffee" }, null, null)
                 {
                     AppliedCommands = [new AppliedCommand("c0ffee", "pause")],
                 }, CancellationToken.None);
@@ -244,7 +244,7 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
         {
             await stores[0].MigrateAsync(CancellationToken.None);
             var at = DateTimeOffset.UnixEpoch;
-            TickRecord Tick(int weight, long? expected) => new("shop/checkout", new RolloutState { CanaryWeight = weight },
+            TickRecord Tick(int weight, long? expected) => new("shop/checkout", RolloutStates.Write(new RolloutState { CanaryWeight = weight }),
                 new DecisionRecord(Guid.NewGuid(), "shop/checkout", at, "Progressing", weight, "Advance", $"weight {weight}", "[]", null), null, expected);
             var version = await stores[0].SaveTickAsync(Tick(0, null), CancellationToken.None);
 

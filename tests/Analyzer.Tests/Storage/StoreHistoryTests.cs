@@ -30,7 +30,7 @@ public abstract class StoreHistoryContract
             {
                 Revision = decided.State.Revision,
             };
-            version = await store.SaveTickAsync(new TickRecord("shop/checkout", decided.State, decision, null, version), CancellationToken.None);
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(decided.State), decision, null, version), CancellationToken.None);
             state = decided.State;
         }
 
@@ -45,8 +45,8 @@ public abstract class StoreHistoryContract
         await using var store = await NewStoreAsync();
         var state = new RolloutState { Phase = RolloutPhase.WaitingPromotion, CanaryWeight = 50 };
         var first = Decision(T0, 50, "waiting for approval");
-        var version = await store.SaveTickAsync(new TickRecord("shop/checkout", state, first, null, null), CancellationToken.None);
-        await store.SaveTickAsync(new TickRecord("shop/checkout", state, Decision(T0.AddSeconds(10), 50, "waiting for approval") with { Commands = "pause" }, null, version), CancellationToken.None);
+        var version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(state), first, null, null), CancellationToken.None);
+        await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(state), Decision(T0.AddSeconds(10), 50, "waiting for approval") with { Commands = "pause" }, null, version), CancellationToken.None);
 
         Assert.Equal([null, "pause"], (await store.AllDecisionsAsync("shop/checkout")).Select(d => d.Commands));
     }
@@ -58,7 +58,7 @@ public abstract class StoreHistoryContract
         long? version = null;
         for (var i = 0; i < 23; i++)
         {
-            version = await store.SaveTickAsync(new TickRecord("shop/checkout", new RolloutState { CanaryWeight = i }, Decision(T0.AddSeconds(i), i, $"step {i}"), null, version), CancellationToken.None);
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(new RolloutState { CanaryWeight = i }), Decision(T0.AddSeconds(i), i, $"step {i}"), null, version), CancellationToken.None);
         }
 
         var seen = new List<int>();
@@ -85,7 +85,7 @@ public abstract class StoreHistoryContract
         long? version = null;
         for (var i = 0; i < 7; i++)
         {
-            version = await store.SaveTickAsync(new TickRecord("shop/checkout", new RolloutState { CanaryWeight = i }, Decision(T0, i, $"same instant {i}"), null, version), CancellationToken.None);
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(new RolloutState { CanaryWeight = i }), Decision(T0, i, $"same instant {i}"), null, version), CancellationToken.None);
         }
 
         var seen = new List<string>();
@@ -119,7 +119,7 @@ public abstract class StoreHistoryContract
         for (var i = 0; i < 2000; i++)
         {
             var weight = i == 1000 ? 40 : i % 2 == 0 ? 10 : 20;
-            version = await store.SaveTickAsync(new TickRecord("shop/checkout", new RolloutState { CanaryWeight = weight }, Decision(T0.AddMinutes(i), weight, $"step {i}"), null, version), CancellationToken.None);
+            version = await store.SaveTickAsync(new TickRecord("shop/checkout", RolloutStates.Write(new RolloutState { CanaryWeight = weight }), Decision(T0.AddMinutes(i), weight, $"step {i}"), null, version), CancellationToken.None);
         }
 
         var points = await store.WeightHistoryAsync("shop/checkout", 100, CancellationToken.None);
