@@ -15,21 +15,8 @@ internal static class Chromium
     /// <summary>artifacts/screenshots/NAME.png at the repository root (created when missing).</summary>
     public static string Screenshot(string name)
     {
-        var folder = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+        var folder = Path.Combine(Repository.Root, "artifacts", "screenshots");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, $"{name}.png");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "analysis.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        return AppContext.BaseDirectory;
     }
 }
