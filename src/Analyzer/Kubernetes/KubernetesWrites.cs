@@ -4,7 +4,7 @@ using k8s.Autorest;
 namespace Canary.Analyzer.Kubernetes;
 
 /// <summary>A write to the Kubernetes API that failed: the object, what was tried, and the API server's answer.</summary>
-public sealed class KubernetesWriteException : Exception
+public sealed class KubernetesWriteException : Documents.ExternalFaultException
 {
     public KubernetesWriteException(string message, HttpStatusCode? status = null, Exception? inner = null)
         : base(message, inner) => Status = status;

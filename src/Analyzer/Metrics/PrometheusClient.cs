@@ -227,7 +227,7 @@ public sealed partial class PrometheusClient : IDisposable
 /// The metrics source failed: unreachable, timed out, or it rejected a query. Message is what
 /// Prometheus said (or what went wrong on the way), Query the PromQL that was sent. Exit status 3.
 /// </summary>
-public sealed class MetricsSourceException : Exception
+public sealed class MetricsSourceException : Documents.ExternalFaultException
 {
     public MetricsSourceException(string message, string query, string? errorType)
         : base(message)

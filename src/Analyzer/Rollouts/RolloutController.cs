@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Kubernetes;
 using System.Text.Json;
 using Canary.Analyzer.Metrics;
@@ -76,7 +77,7 @@ public sealed partial class RolloutController(
         {
             status = await workloads.StatusAsync(target, cancellationToken);
         }
-        catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or Documents.InputException)
+        catch (Exception e) when (e is ExternalFaultException or InputException)
         {
             // No reading of the target (or, for local workloads, of the process file or HAProxy): the state machine holds (no revision, nothing ready).
             WorkloadsUnreadable(log, resource.Key, e.Message);
@@ -155,7 +156,7 @@ public sealed partial class RolloutController(
             {
                 await ApplyAsync(resource, target, decision.State, action, cancellationToken);
             }
-            catch (Exception e) when (e is KubernetesWriteException or RoutingException or WorkloadNotReadyException or RevisionChangedException or HttpRequestException or Documents.InputException)
+            catch (Exception e) when (e is ExternalFaultException or HttpRequestException or InputException)
             {
                 errors.Add($"{Describe(action)}: {e.Message}");
                 ActionFailed(log, resource.Key, errors[^1]);
@@ -181,7 +182,7 @@ public sealed partial class RolloutController(
                 RouterDrift(log, resource.Key, reported.CanaryWeight, expected);
             }
         }
-        catch (Exception e) when (e is KubernetesWriteException or RoutingException)
+        catch (ExternalFaultException e)
         {
             RouterUnreadable(log, resource.Key, e.Message);
         }
@@ -208,12 +209,12 @@ public sealed partial class RolloutController(
             try
             {
                 config = ResolveConfig is null
-                    ? throw new Documents.InputException($"the canary config \"{resource.ConfigRef}\" cannot be resolved here")
+                    ? throw new InputException($"the canary config \"{resource.ConfigRef}\" cannot be resolved here")
                     : await ResolveConfig(resource, cancellationToken);
             }
-            catch (Exception e) when (e is Documents.InputException or KubernetesWriteException)
+            catch (Exception e) when (e is InputException or ExternalFaultException)
             {
-                var reason = e is Documents.InputException input ? string.Join("; ", input.Problems) : e.Message;
+                var reason = e is InputException input ? string.Join("; ", input.Problems) : e.Message;
                 return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, reason), "{}", "{}");
             }
         }

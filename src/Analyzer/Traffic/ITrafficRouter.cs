@@ -75,7 +75,7 @@ public interface ITrafficRouter
 }
 
 /// <summary>A routing this provider cannot express (e.g. mirroring with NGINX), or a router that is not set up.</summary>
-public sealed class RoutingException : Exception
+public sealed class RoutingException : Documents.ExternalFaultException
 {
     public RoutingException(string message)
         : base(message)

@@ -63,7 +63,7 @@ public interface IWorkloadController
 }
 
 /// <summary>The target changed after its analysis began: a new revision in the middle of a release.</summary>
-public sealed class RevisionChangedException : Exception
+public sealed class RevisionChangedException : Documents.ExternalFaultException
 {
     public RevisionChangedException(string message)
         : base(message)
@@ -81,7 +81,7 @@ public sealed class RevisionChangedException : Exception
 }
 
 /// <summary>A workload that did not become ready: the progress deadline passed, or Kubernetes gave up (ProgressDeadlineExceeded).</summary>
-public sealed class WorkloadNotReadyException : Exception
+public sealed class WorkloadNotReadyException : Documents.ExternalFaultException
 {
     public WorkloadNotReadyException(string message)
         : base(message)
