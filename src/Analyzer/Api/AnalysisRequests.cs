@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Api;
 
 /// <summary>How the judgements of a multi-interval analysis grow (Kayenta's default) or slide.</summary>
-public enum JudgementWindow
+internal enum JudgementWindow
 {
     Growing,
     Sliding,
@@ -23,7 +23,7 @@ public enum JudgementWindow
 /// An analysis request, read and checked: the config, the cohorts, the window and, for the
 /// multi-interval form (Kayenta's canary analysis execution), one judgement every Interval.
 /// </summary>
-public sealed record AnalysisRequest(
+internal sealed record AnalysisRequest(
     string Service, CanaryConfig Config, Cohorts Cohorts, DateTimeOffset Start, DateTimeOffset End, TimeSpan Step, TimeSpan? Interval, JudgementWindow Window, bool FailFast)
 {
     /// <summary>The config is a named one (an admin put it), not inline in the request.</summary>
@@ -49,7 +49,7 @@ public sealed record AnalysisRequest(
 }
 
 /// <summary>Reads POST /api/v1/analyses bodies; every problem names its field.</summary>
-public static class AnalysisRequestReader
+internal static class AnalysisRequestReader
 {
     private static readonly string[] Fields =
         ["service", "config", "configName", "control", "experiment", "start", "end", "lifetime", "step", "variables", "interval", "window", "failFast"];

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Api;
 
 /// <summary>Why an analysis was not accepted now, and when to ask again (seconds, for Retry-After).</summary>
-public sealed record AnalysisRefusal(string Detail, int RetryAfterSeconds);
+internal sealed record AnalysisRefusal(string Detail, int RetryAfterSeconds);
 
 /// <summary>
 /// Runs requested analyses in the background, a few at once: each judgement fetches both cohorts
@@ -23,7 +23,7 @@ public sealed record AnalysisRefusal(string Detail, int RetryAfterSeconds);
 /// (Api:MaxPendingAnalysesPerCaller) and the process a bounded number (Api:MaxPendingAnalyses, which
 /// never refuses an admin), so no caller can lock the others out.
 /// </summary>
-public sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClient prometheus, ApiOptions options, TimeProvider time, ILogger<AnalysisRunner> log) : IHostedService, IDisposable
+internal sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusClient prometheus, ApiOptions options, TimeProvider time, ILogger<AnalysisRunner> log) : IHostedService, IDisposable
 {
     /// <summary>How often a running analysis tells the store it is alive; one silent for a few of these is taken for lost.</summary>
     public static readonly TimeSpan Heartbeat = TimeSpan.FromMinutes(1);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Api;
 
 /// <summary>What a caller may do; each role includes the ones below it.</summary>
-public enum ApiRole
+internal enum ApiRole
 {
     /// <summary>Read everything, judge, run analyses.</summary>
     Viewer = 1,
@@ -19,7 +19,7 @@ public enum ApiRole
 }
 
 /// <summary>A token from configuration (Api:Tokens:N:Name, Role, and Token or File, a mounted secret read at every request).</summary>
-public sealed class ApiToken
+internal sealed class ApiToken
 {
     public string Name { get; set; } = string.Empty;
 
@@ -31,7 +31,7 @@ public sealed class ApiToken
 }
 
 /// <summary>The API's settings: section "Api" of appsettings.json, or CANARY__Api__*.</summary>
-public sealed class ApiOptions
+internal sealed class ApiOptions
 {
     public List<ApiToken> Tokens { get; } = [];
 
@@ -70,7 +70,7 @@ public sealed class ApiOptions
 }
 
 /// <summary>Who called: the token's name (never the token) and its role.</summary>
-public sealed record Caller(string Name, ApiRole Role);
+internal sealed record Caller(string Name, ApiRole Role);
 
 /// <summary>
 /// Bearer tokens: from the Authorization header, or from the dashboard's HttpOnly, SameSite=Strict
@@ -78,7 +78,7 @@ public sealed record Caller(string Name, ApiRole Role);
 /// cannot post with it). Tokens are compared in constant time (hashes of equal length, every
 /// configured token compared); failures are logged with the path and the reason, never the token.
 /// </summary>
-public sealed partial class ApiAccess(ApiOptions options, ILogger<ApiAccess> log)
+internal sealed partial class ApiAccess(ApiOptions options, ILogger<ApiAccess> log)
 {
     public const string Cookie = "canary_token";
     public const string RequestHeader = "X-Canary-Request";

@@ -15,7 +15,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Canary.Analyzer.Api;
 
 /// <summary>The HTTP API under /api/v1 (DESIGN: Api/): judge, analyses, rollouts and their commands, named configs.</summary>
-public static partial class ApiEndpoints
+internal static partial class ApiEndpoints
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

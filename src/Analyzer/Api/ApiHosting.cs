@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Api;
 
 /// <summary>The API and the dashboard in a web host: `canary serve` and `canary local --urls` both use these calls.</summary>
-public static partial class ApiHosting
+internal static partial class ApiHosting
 {
     /// <summary>The rate-limiter policy of the reads of rollout history.</summary>
     public const string HistoryReads = "history-reads";

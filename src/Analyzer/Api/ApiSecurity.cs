@@ -7,14 +7,14 @@ using Microsoft.OpenApi;
 namespace Canary.Analyzer.Api;
 
 /// <summary>The role an endpoint needs, as metadata: the filter checks it, the OpenAPI document states it.</summary>
-public sealed record RequiredRole(ApiRole Role, bool Read);
+internal sealed record RequiredRole(ApiRole Role, bool Read);
 
 /// <summary>
 /// Who may call what: each endpoint declares its role once (<see cref="RequireRole"/>), which both
 /// admits callers and documents the bearer requirement in /openapi/v1.json; one origin rule for the
 /// dashboard's cookie forms (sign-in and sign-out).
 /// </summary>
-public static class ApiSecurity
+internal static class ApiSecurity
 {
     public const string Scheme = "bearer";
 

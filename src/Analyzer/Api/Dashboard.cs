@@ -19,7 +19,7 @@ namespace Canary.Analyzer.Api;
 /// has Approve and Abort; an analysis's page draws both cohorts' series and distributions per
 /// metric. Signing in puts the token in an HttpOnly, SameSite=Strict cookie.
 /// </summary>
-public static class Dashboard
+internal static class Dashboard
 {
     private const string Style = """
         body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1f2328 }

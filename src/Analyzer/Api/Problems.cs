@@ -7,13 +7,13 @@ using Microsoft.AspNetCore.Mvc;
 namespace Canary.Analyzer.Api;
 
 /// <summary>One field of a request and what is wrong with it; Line and Column say where in the body, when known.</summary>
-public sealed record FieldProblem(string Field, string Reason, int? Line = null, int? Column = null);
+internal sealed record FieldProblem(string Field, string Reason, int? Line = null, int? Column = null);
 
 /// <summary>The media types an endpoint's body may have (metadata: the body reader checks them, the OpenAPI document lists them).</summary>
-public sealed record BodyTypes(IReadOnlyList<string> Types);
+internal sealed record BodyTypes(IReadOnlyList<string> Types);
 
 /// <summary>RFC 7807 problem+json answers, with an "errors" list naming each field and its reason.</summary>
-public static partial class Problems
+internal static partial class Problems
 {
     public static IResult Of(int status, string title, string detail, IReadOnlyList<FieldProblem>? errors = null)
     {

@@ -16,7 +16,7 @@ namespace Canary.Analyzer.Api;
 /// ?limit=, default 50, at most 500; ?after= the "next" of the page before), the full analyses, and
 /// the commands. No answer grows with a rollout's history: the weight history is at most 500 points.
 /// </summary>
-public static partial class RolloutEndpoints
+internal static partial class RolloutEndpoints
 {
     /// <summary>The most points of a weight chart, however long the history.</summary>
     public const int MaxWeightPoints = 500;

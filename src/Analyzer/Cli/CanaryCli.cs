@@ -5,7 +5,7 @@ using Canary.Analyzer.Metrics;
 namespace Canary.Analyzer.Cli;
 
 /// <summary>The `canary` command line: one verb per command, exit statuses as in <see cref="ExitCodes"/>.</summary>
-public static class CanaryCli
+internal static class CanaryCli
 {
     public const string Usage = """
         usage: canary <command> [arguments]

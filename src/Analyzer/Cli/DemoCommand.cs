@@ -48,7 +48,7 @@ internal static class DemoCommand
 
         var fast = line.Has("--fast");
         var output = Path.GetFullPath(line.Option("--output") ?? "canary-demo");
-        var programs = new Dictionary<string, string?> { ["prometheus"] = ChildProcess.Locate("prometheus"), ["haproxy"] = ChildProcess.Locate("haproxy") };
+        var programs = new Dictionary<string, string?> { ["prometheus"] = LocalProcess.Locate("prometheus"), ["haproxy"] = LocalProcess.Locate("haproxy") };
         if (programs.Where(p => p.Value is null).Select(p => p.Key).ToList() is { Count: > 0 } missing)
         {
             throw new InputException($"needs {string.Join(" and ", missing)} on PATH; on Debian: apt-get install -y {string.Join(' ', missing)} (./canary demo installs them)");

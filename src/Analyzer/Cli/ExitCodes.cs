@@ -1,7 +1,7 @@
 namespace Canary.Analyzer.Cli;
 
 /// <summary>Exit statuses shared by every canary command (DESIGN.md, "The Judge contract").</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>Done: a verdict was printed, whatever it is.</summary>
     public const int Done = 0;

@@ -13,22 +13,27 @@ namespace Canary.Analyzer.Cli;
 /// <summary>
 /// `canary local`: the rollout controller without Kubernetes. Canary files with targetRef kind
 /// Process and the haproxy router are ticked at their intervals; editing a process file releases
-/// a new version. canary owns the processes: it starts them, and stops them when it stops.
+/// a new version. The processes outlive canary, as pods outlive their controller: the next start with
+/// the same state folder takes them over; --stop-workloads stops them.
 /// </summary>
 internal static class LocalCommand
 {
     public const string Usage = """
-        usage: canary local CANARY.yaml... [--prometheus URL] [--store sqlite:PATH | postgres:CONNECTION] [--state DIR] [--queries DIR] [--urls http://127.0.0.1:8080]
+        usage: canary local CANARY.yaml... [--prometheus URL] [--store sqlite:PATH | postgres:CONNECTION] [--state DIR] [--queries DIR] [--urls http://127.0.0.1:8080] [--stop-workloads]
+               canary local --stop-workloads [--state DIR]
           Runs the Canaries in the files (targetRef kind Process, router haproxy) until Ctrl-C or SIGTERM: starts
           each target's primary from its process file, and releases a new revision whenever the process file changes.
-          --state   where the processes' specs, logs and Prometheus file_sd targets go (default: canary-state)
+          The processes keep serving when canary stops; the next canary local with the same --state takes them over.
+          --state   where the processes' specs, pids, logs and Prometheus file_sd targets go (default: canary-state)
+          --stop-workloads  stop the processes too when canary stops; with no Canary file, stop the processes
+                    recorded in --state now and exit
           --store   default Canary:Store, else sqlite:canary.db
           --urls    also serve the HTTP API and the dashboard there (tokens as for canary serve: Api:Tokens),
                     so releases can be approved, aborted, paused and resumed
         See docs/haproxy.md.
         """;
 
-    private static readonly HashSet<string> Flags = ["--help"];
+    private static readonly HashSet<string> Flags = ["--help", "--stop-workloads"];
     private static readonly HashSet<string> ValueOptions = ["--prometheus", "--store", "--state", "--queries", "--urls"];
 
     public static async Task<int> RunAsync(string[] words, TextWriter stdout, TimeProvider time, CancellationToken cancellationToken)
@@ -40,9 +45,15 @@ internal static class LocalCommand
             return ExitCodes.Done;
         }
 
+        var stateFolder = line.Option("--state") ?? "canary-state";
+        if (line.Positional.Count == 0 && line.Has("--stop-workloads"))
+        {
+            return await StopWorkloadsAsync(stateFolder, stdout, time);
+        }
+
         if (line.Positional.Count == 0)
         {
-            throw new InputException("CANARY.yaml: give at least one Canary file");
+            throw new InputException("CANARY.yaml: give at least one Canary file (or --stop-workloads alone, to stop the processes of --state)");
         }
 
         var settings = Settings.Load();
@@ -65,7 +76,7 @@ internal static class LocalCommand
             using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
             using var logs = new SerilogLoggerFactory(logger);
             using var client = new PrometheusClient(prometheus, time);
-            await using var rollouts = new LocalRollouts(line.Positional, store, new PrometheusMetricSource(client), templates, line.Option("--state") ?? "canary-state", time, logs);
+            await using var rollouts = new LocalRollouts(line.Positional, store, new PrometheusMetricSource(client), templates, stateFolder, time, logs, stopWorkloadsOnExit: line.Has("--stop-workloads"));
             if (rollouts.Validate() is { Count: > 0 } invalid)
             {
                 throw new InputException(invalid);
@@ -102,6 +113,20 @@ internal static class LocalCommand
             }
         }
 
+        return ExitCodes.Done;
+    }
+
+    private static async Task<int> StopWorkloadsAsync(string stateFolder, TextWriter stdout, TimeProvider time)
+    {
+        if (!Directory.Exists(stateFolder))
+        {
+            throw new InputException($"--state: {stateFolder} is no folder");
+        }
+
+        using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
+        using var logs = new SerilogLoggerFactory(logger);
+        var stopped = await Workloads.LocalWorkloads.StopRecordedAsync(stateFolder, TimeSpan.FromSeconds(10), time, logs.CreateLogger("canary.local"));
+        await stdout.WriteLineAsync($"canary local: stopped {stopped.Count} process(es) of {Path.GetFullPath(stateFolder)}{(stopped.Count > 0 ? ": " + string.Join(", ", stopped) : string.Empty)}");
         return ExitCodes.Done;
     }
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Canary.Analyzer.Documents;
 
 /// <summary>One problem of a document: the 1-based line (0 when unknown), the field's path and the reason; syntax errors also have a column, and "$" as the path of the document itself.</summary>
-public sealed record DocumentProblem(int Line, string Path, string Reason)
+internal sealed record DocumentProblem(int Line, string Path, string Reason)
 {
     /// <summary>The 1-based column (0 when unknown).</summary>
     public int Column { get; init; }

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Canary.Analyzer.Documents;
 
 /// <summary>Durations as canary's documents and flags write them: PromQL's form (30s, 10m, 1h30m, 500ms).</summary>
-public static partial class Durations
+internal static partial class Durations
 {
     /// <summary>
     /// A positive PromQL duration: units y (365 days), w, d, h, m, s, ms in that order, each at most

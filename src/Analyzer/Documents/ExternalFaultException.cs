@@ -5,7 +5,7 @@ namespace Canary.Analyzer.Documents;
 /// of its input or of canary itself: never a promotion, never an internal error. The one type the
 /// shell catches where any of them means "no evidence this tick" or "the next tick repairs it".
 /// </summary>
-public abstract class ExternalFaultException : Exception
+internal abstract class ExternalFaultException : Exception
 {
     protected ExternalFaultException()
     {

@@ -1,7 +1,7 @@
 namespace Canary.Analyzer.Documents;
 
 /// <summary>Bad input or usage: every problem names its field (or flag) and the reason. Exit status 2.</summary>
-public sealed class InputException : Exception
+internal sealed class InputException : Exception
 {
     public InputException(string message)
         : this([message])

@@ -4,10 +4,10 @@ using Canary.Judge.Config;
 namespace Canary.Analyzer.Documents;
 
 /// <summary>A judge input document: the config and one series pair per metric.</summary>
-public sealed record JudgeDocument(JudgeConfig Config, IReadOnlyDictionary<string, MetricSeries> Series);
+internal sealed record JudgeDocument(JudgeConfig Config, IReadOnlyDictionary<string, MetricSeries> Series);
 
 /// <summary>Reads the input document of the Judge contract (DESIGN.md); every problem names its field.</summary>
-public static class JudgeDocumentReader
+internal static class JudgeDocumentReader
 {
     /// <exception cref="InputException">The document is malformed or invalid; one problem per field, each starting with source and the line.</exception>
     public static JudgeDocument Read(ReadOnlyMemory<byte> utf8, string source)

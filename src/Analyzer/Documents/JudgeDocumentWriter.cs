@@ -4,7 +4,7 @@ using Canary.Judge.Results;
 namespace Canary.Analyzer.Documents;
 
 /// <summary>Writes the output document of the Judge contract (DESIGN.md).</summary>
-public static class JudgeDocumentWriter
+internal static class JudgeDocumentWriter
 {
     private static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -4,7 +4,7 @@ using Canary.Judge.Results;
 namespace Canary.Analyzer.Documents;
 
 /// <summary>A plain-text table of a verdict for terminals: one line per metric, then the verdict.</summary>
-public static class JudgeTableWriter
+internal static class JudgeTableWriter
 {
     public static void Write(TextWriter output, JudgeResult result)
     {

@@ -4,7 +4,7 @@ using k8s.Autorest;
 namespace Canary.Analyzer.Kubernetes;
 
 /// <summary>A write to the Kubernetes API that failed: the object, what was tried, and the API server's answer.</summary>
-public sealed class KubernetesWriteException : Documents.ExternalFaultException
+internal sealed class KubernetesWriteException : Documents.ExternalFaultException
 {
     public KubernetesWriteException(string message, HttpStatusCode? status = null, Exception? inner = null)
         : base(message, inner) => Status = status;
@@ -32,7 +32,7 @@ public sealed class KubernetesWriteException : Documents.ExternalFaultException
 /// resourceVersion that was read; a 409 Conflict (someone wrote in between) reads again and retries,
 /// a bounded number of times. Every other error is reported at once with the object's name.
 /// </summary>
-public static class KubernetesWrites
+internal static class KubernetesWrites
 {
     /// <summary>Attempts before a run of conflicts is given up on.</summary>
     public const int MaxAttempts = 5;

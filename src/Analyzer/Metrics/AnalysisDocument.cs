@@ -7,7 +7,7 @@ namespace Canary.Analyzer.Metrics;
 /// The members an analysis adds to the Judge's output document: the window, the rendered queries
 /// and both cohorts' samples. `canary analyze`, rollouts and the API write them alike.
 /// </summary>
-public static class AnalysisDocument
+internal static class AnalysisDocument
 {
     /// <summary>A time as the documents write it: UTC, RFC 3339, milliseconds when there are some.</summary>
     public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);

@@ -6,7 +6,7 @@ namespace Canary.Analyzer.Metrics;
 /// A canary config: the metrics to fetch (each a query template or an inline query) with their
 /// judge settings, group weights, thresholds, and the defaults for rendering the queries.
 /// </summary>
-public sealed record CanaryConfig
+internal sealed record CanaryConfig
 {
     /// <summary>The file the config came from, for messages.</summary>
     public required string Source { get; init; }
@@ -31,7 +31,7 @@ public sealed record CanaryConfig
 }
 
 /// <summary>One metric's query: where it came from, its template and whether several series pool into one sample.</summary>
-public sealed record CanaryMetric(string Name, QueryTemplate Template, bool Pool, string? TemplateName)
+internal sealed record CanaryMetric(string Name, QueryTemplate Template, bool Pool, string? TemplateName)
 {
     public string Kind => Template.Kind;
 

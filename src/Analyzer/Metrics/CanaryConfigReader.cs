@@ -7,7 +7,7 @@ namespace Canary.Analyzer.Metrics;
 /// Reads a canary config file (YAML, or JSON) and checks it with the templates it names. Every
 /// problem is reported at once as "file:line field: reason".
 /// </summary>
-public static class CanaryConfigReader
+internal static class CanaryConfigReader
 {
     private static readonly string[] TopFields = ["name", "namespace", "interval", "step", "variables", "judge", "metrics", "groupWeights", "thresholds"];
     private static readonly string[] QueryFields = ["template", "query", "kind", "unit", "pool"];

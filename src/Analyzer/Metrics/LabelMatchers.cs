@@ -8,7 +8,7 @@ namespace Canary.Analyzer.Metrics;
 /// and written back in canonical form (every value escaped again), so an API caller selects a
 /// cohort but can never add PromQL of its own to the query.
 /// </summary>
-public static class LabelMatchers
+internal static class LabelMatchers
 {
     private static readonly string[] Operators = ["=~", "!~", "!=", "="];
 

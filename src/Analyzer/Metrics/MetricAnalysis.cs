@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Metrics;
 /// One analysis as it was run: the judgement, the queries sent, the window, the warnings Prometheus
 /// attached to its answers and both cohorts' samples. Everything belongs to this analysis alone.
 /// </summary>
-public sealed record AnalysisResult(
+internal sealed record AnalysisResult(
     JudgeResult Judgement, IReadOnlyDictionary<string, RenderedQuery> Queries, AnalysisWindow Window, string Interval,
     IReadOnlyList<string> Warnings, IReadOnlyDictionary<string, MetricSeries> Series, CanaryConfig Config)
 {
@@ -47,7 +47,7 @@ public sealed record AnalysisResult(
 /// The one analysis path (DESIGN: Metrics/), used by `canary analyze`, the API's analyses and
 /// rollouts: render the config's queries for both cohorts, fetch the window, judge.
 /// </summary>
-public static class MetricAnalysis
+internal static class MetricAnalysis
 {
     /// <summary>The queries of every metric for both cohorts.</summary>
     /// <exception cref="Documents.InputException">A template uses {{namespace}} and none is set, or another placeholder has no value.</exception>

@@ -3,10 +3,10 @@ using Canary.Judge.Config;
 namespace Canary.Analyzer.Metrics;
 
 /// <summary>The label matchers that select each cohort, as they fill {{cohort}}.</summary>
-public sealed record Cohorts(string Control, string Experiment);
+internal sealed record Cohorts(string Control, string Experiment);
 
 /// <summary>The time range of an analysis and its resolution: one sample per step.</summary>
-public sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, TimeSpan Step)
+internal sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, TimeSpan Step)
 {
     /// <summary>Prometheus refuses a range query whose window holds more than 11,000 steps ((end − start) / step).</summary>
     public const int MaxSteps = 11_000;
@@ -15,16 +15,16 @@ public sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, Ti
 }
 
 /// <summary>One metric's PromQL for both cohorts, as sent to Prometheus.</summary>
-public sealed record RenderedQuery(string Control, string Experiment);
+internal sealed record RenderedQuery(string Control, string Experiment);
 
 /// <summary>What one query gave: the samples (empty for "no data") and the warnings the source attached to this answer.</summary>
-public sealed record MetricFetch(double[] Values, IReadOnlyList<string> Warnings);
+internal sealed record MetricFetch(double[] Values, IReadOnlyList<string> Warnings);
 
 /// <summary>Every metric's samples for both cohorts, and the warnings of all their answers (distinct, in order).</summary>
-public sealed record CollectedSeries(Dictionary<string, MetricSeries> Series, IReadOnlyList<string> Warnings);
+internal sealed record CollectedSeries(Dictionary<string, MetricSeries> Series, IReadOnlyList<string> Warnings);
 
 /// <summary>Samples of one cohort for one query; empty when the query found no series ("no data").</summary>
-public interface IMetricSource
+internal interface IMetricSource
 {
     /// <exception cref="MetricsSourceException">The source failed or rejected the query.</exception>
     /// <exception cref="SeriesShapeException">Several series came back and the metric does not pool them.</exception>
@@ -32,7 +32,7 @@ public interface IMetricSource
 }
 
 /// <summary>A query gave several series for one cohort; Message names the labels that differ.</summary>
-public sealed class SeriesShapeException : Exception
+internal sealed class SeriesShapeException : Exception
 {
     public SeriesShapeException(string message)
         : base(message)
@@ -50,7 +50,7 @@ public sealed class SeriesShapeException : Exception
 }
 
 /// <summary>Renders every metric's queries and fetches both cohorts of all metrics concurrently, with a limit.</summary>
-public static class MetricCollector
+internal static class MetricCollector
 {
     /// <summary>
     /// The queries of every metric for both cohorts. Values of namespace and variables are escaped

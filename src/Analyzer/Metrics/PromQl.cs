@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Canary.Analyzer.Metrics;
 
 /// <summary>The bits of PromQL syntax canary writes itself: string literals, label matchers, durations.</summary>
-public static partial class PromQl
+internal static partial class PromQl
 {
     /// <summary>
     /// The body of a double-quoted PromQL string literal holding value: backslash, quote and control

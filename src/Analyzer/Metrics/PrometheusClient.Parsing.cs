@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Canary.Analyzer.Metrics;
 
 /// <summary>Reading the Prometheus API's answers: data, values as Prometheus writes them, errors.</summary>
-public sealed partial class PrometheusClient
+internal sealed partial class PrometheusClient
 {
     /// <summary>Reads an answer below 500: success data, or Prometheus's error, which is surfaced verbatim.</summary>
     internal static PrometheusResult Parse(HttpStatusCode status, byte[] body, string query, Uri url)

@@ -9,10 +9,10 @@ using System.Text.Json;
 namespace Canary.Analyzer.Metrics;
 
 /// <summary>One series of a query's result: its labels and its samples (unix seconds, value).</summary>
-public sealed record PrometheusSeries(IReadOnlyDictionary<string, string> Labels, double[] Timestamps, double[] Values);
+internal sealed record PrometheusSeries(IReadOnlyDictionary<string, string> Labels, double[] Timestamps, double[] Values);
 
 /// <summary>A successful answer: "matrix", "vector" or "scalar", its series, and Prometheus's warnings.</summary>
-public sealed record PrometheusResult(string ResultType, IReadOnlyList<PrometheusSeries> Series, IReadOnlyList<string> Warnings);
+internal sealed record PrometheusResult(string ResultType, IReadOnlyList<PrometheusSeries> Series, IReadOnlyList<string> Warnings);
 
 /// <summary>
 /// A thin typed client for the Prometheus HTTP API (/api/v1/query_range, /api/v1/query), POSTing
@@ -20,7 +20,7 @@ public sealed record PrometheusResult(string ResultType, IReadOnlyList<Prometheu
 /// times with exponential backoff; 4xx answers (a query Prometheus rejects) are not. A failure is a
 /// <see cref="MetricsSourceException"/> carrying Prometheus's own errorType and error, and the query.
 /// </summary>
-public sealed partial class PrometheusClient : IDisposable
+internal sealed partial class PrometheusClient : IDisposable
 {
     private readonly HttpClient http;
     private readonly PrometheusOptions options;
@@ -227,7 +227,7 @@ public sealed partial class PrometheusClient : IDisposable
 /// The metrics source failed: unreachable, timed out, or it rejected a query. Message is what
 /// Prometheus said (or what went wrong on the way), Query the PromQL that was sent. Exit status 3.
 /// </summary>
-public sealed class MetricsSourceException : Documents.ExternalFaultException
+internal sealed class MetricsSourceException : Documents.ExternalFaultException
 {
     public MetricsSourceException(string message, string query, string? errorType)
         : base(message)

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Canary.Analyzer.Metrics;
 
 /// <summary>Cohort samples from Prometheus range queries: every point of the (single, or pooled) series is a sample.</summary>
-public sealed class PrometheusMetricSource(PrometheusClient client) : IMetricSource
+internal sealed class PrometheusMetricSource(PrometheusClient client) : IMetricSource
 {
     /// <summary>One range query; the warnings Prometheus attached to its answer (e.g. a partial response) come back with it, nothing is kept.</summary>
     public async Task<MetricFetch> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken)

@@ -5,7 +5,7 @@ namespace Canary.Analyzer.Metrics;
 /// CANARY__Prometheus__Key environment variables and by command-line flags. Secrets are best given
 /// as files (BearerTokenFile, PasswordFile), which are read at each request so rotation needs no restart.
 /// </summary>
-public sealed class PrometheusOptions
+internal sealed class PrometheusOptions
 {
     /// <summary>Base URL, e.g. http://prometheus:9090 or https://host/prometheus (a path prefix is kept).</summary>
     public Uri? Url { get; set; }

@@ -8,7 +8,7 @@ namespace Canary.Analyzer.Metrics;
 /// canary builds; {{interval}} a PromQL duration; every other placeholder a value that is escaped
 /// into a string literal, so the template must put it inside double quotes.
 /// </summary>
-public sealed partial class QueryTemplate
+internal sealed partial class QueryTemplate
 {
     /// <summary>Placeholders every template may use without declaring them.</summary>
     public static readonly IReadOnlySet<string> BuiltIns = new HashSet<string>(StringComparer.Ordinal) { "namespace", "cohort", "interval" };
@@ -173,7 +173,7 @@ public sealed partial class QueryTemplate
 }
 
 /// <summary>A query template that cannot be used; one problem per line, each naming the file.</summary>
-public sealed class TemplateException : Exception
+internal sealed class TemplateException : Exception
 {
     public TemplateException(IReadOnlyList<string> problems)
         : base(string.Join(Environment.NewLine, problems)) => Problems = problems;

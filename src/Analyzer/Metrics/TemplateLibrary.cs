@@ -6,7 +6,7 @@ namespace Canary.Analyzer.Metrics;
 /// Messages name a template by its file name and say "the shipped templates" or "the --queries
 /// folder", never the folder's path (an API caller has no business knowing where canary is installed).
 /// </summary>
-public sealed class TemplateLibrary
+internal sealed class TemplateLibrary
 {
     public TemplateLibrary(string directory)
         : this(directory, shipped: false)

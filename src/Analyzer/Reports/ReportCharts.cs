@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Canary.Analyzer.Reports;
 
 /// <summary>The report's four charts as PNG (ScottPlot 5 on SkiaSharp): releases per day, time to decision, top failing metrics, rollback-rate trend.</summary>
-public static class ReportCharts
+internal static class ReportCharts
 {
     private const int Width = 760;
     private const int Height = 360;

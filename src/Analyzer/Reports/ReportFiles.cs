@@ -5,7 +5,7 @@ using Canary.Analyzer.Storage;
 namespace Canary.Analyzer.Reports;
 
 /// <summary>A finished report: report.json, report.html (charts embedded) and the charts as PNG files.</summary>
-public sealed record ReportOutput(string Week, string Json, string Html, IReadOnlyList<(string File, string Title, byte[] Png)> Charts)
+internal sealed record ReportOutput(string Week, string Json, string Html, IReadOnlyList<(string File, string Title, byte[] Png)> Charts)
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace Canary.Analyzer.Reports;
 
 /// <summary>The report as one self-contained HTML page: tables, and the charts embedded as PNG data, so it reads offline and in e-mail.</summary>
-public static class ReportHtml
+internal static class ReportHtml
 {
     public static string Render(JsonObject report, IReadOnlyList<(string File, string Title, byte[] Png)> charts)
     {

@@ -5,7 +5,7 @@ using Canary.Analyzer.Storage;
 namespace Canary.Analyzer.Reports;
 
 /// <summary>An ISO 8601 week (2026-W47) in a time zone: Monday 00:00 to the next Monday 00:00 there.</summary>
-public sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
+internal sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
 {
     public string Label => string.Create(CultureInfo.InvariantCulture, $"{Year}-W{Week:00}");
 
@@ -48,10 +48,10 @@ public sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
 }
 
 /// <summary>One metric of an analysis, as the report reads it from the Judge's output.</summary>
-public sealed record MetricOutcome(string Name, string Classification, double? MeanRatio, string Reason);
+internal sealed record MetricOutcome(string Name, string Classification, double? MeanRatio, string Reason);
 
 /// <summary>An analysis with its Judge output read once: the metrics and the overall reason.</summary>
-public sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricOutcome> Metrics, string Reason)
+internal sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricOutcome> Metrics, string Reason)
 {
     public string RolloutKey => Record.RolloutKey;
 
@@ -80,7 +80,7 @@ public sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricOut
 }
 
 /// <summary>One release, reconstructed from a rollout's decisions: from the new revision to promotion or rollback.</summary>
-public sealed class Release(string key, string? revision, DateTimeOffset started)
+internal sealed class Release(string key, string? revision, DateTimeOffset started)
 {
     public const string Promoted = "promoted";
     public const string RolledBack = "rolled back";
@@ -166,7 +166,7 @@ public sealed class Release(string key, string? revision, DateTimeOffset started
 /// per service (namespace/name) and overall, as JSON; <see cref="ReportHtml"/> renders it.
 /// Releases belong to the week they started in, with their outcome as of the week's end.
 /// </summary>
-public static class WeeklyReport
+internal static class WeeklyReport
 {
     /// <summary>How many weeks the rollback-rate trend covers (this one included).</summary>
     public const int TrendWeeks = 8;

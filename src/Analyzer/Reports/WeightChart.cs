@@ -4,7 +4,7 @@ using System.Text;
 namespace Canary.Analyzer.Reports;
 
 /// <summary>The canary's weight over time as an inline SVG step line (no script, readable offline): the dashboard's rollout page and the demo's summary draw it.</summary>
-public static class WeightChart
+internal static class WeightChart
 {
     /// <summary>steps: each weight from its time on (seconds from the first); the line runs to end; id, when given, is the element's id.</summary>
     public static string Svg(IReadOnlyList<(double At, int Weight)> steps, double end, int width, int height, string caption, string? id = null)

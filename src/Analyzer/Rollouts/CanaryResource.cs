@@ -4,7 +4,7 @@ using Canary.Analyzer.Traffic;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>A webhook of a Canary: its type decides when it is called (or, for gates, asked).</summary>
-public sealed record WebhookSpec(string Name, string Type, Uri Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata)
+internal sealed record WebhookSpec(string Name, string Type, Uri Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata)
 {
     /// <summary>The types, with Flagger's names and meaning.</summary>
     public static readonly IReadOnlyList<string> Types = ["pre-rollout", "rollout", "confirm-traffic-increase", "confirm-promotion", "post-rollout", "rollback"];
@@ -15,7 +15,7 @@ public sealed record WebhookSpec(string Name, string Type, Uri Url, TimeSpan Tim
 /// a YAML file in local mode), read and checked: the target, the router and its settings, the
 /// analysis schedule, the steps, the canary config and the webhooks.
 /// </summary>
-public sealed record CanaryResource
+internal sealed record CanaryResource
 {
     public const string ApiVersion = "canary.dev/v1alpha1";
 

@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Rollouts;
 /// cluster). Every problem names its field (and line, for files), so it can go to the resource's
 /// status and events as well as to the terminal.
 /// </summary>
-public static partial class CanaryResourceReader
+internal static partial class CanaryResourceReader
 {
     /// <summary>Routers that split by weight; the service router only switches (blue/green).</summary>
     public static readonly IReadOnlyList<string> Routers = RouterNames.All;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>Kubernetes object names (DNS-1123), which canary also uses as folder and file names in local mode.</summary>
-public static partial class KubernetesNames
+internal static partial class KubernetesNames
 {
     /// <summary>A DNS-1123 label: namespaces, process names; at most 63 characters.</summary>
     public static bool IsLabel(string name) => Label().IsMatch(name ?? string.Empty);

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>One tick of a local rollout, for whoever watches (the demo's progress lines).</summary>
-public sealed record LocalTick(CanaryResource Resource, TickResult Result);
+internal sealed record LocalTick(CanaryResource Resource, TickResult Result);
 
 /// <summary>
 /// Local mode: the rollout controller of the cluster, unchanged, driving local workloads behind
@@ -16,7 +16,7 @@ public sealed record LocalTick(CanaryResource Resource, TickResult Result);
 /// revision of the process file starts a release. One loop per Canary ticks at its analysis
 /// interval (instead of the cluster's Quartz jobs: one process, no replicas to share the work).
 /// </summary>
-public sealed partial class LocalRollouts : IAsyncDisposable, IRolloutCommands
+internal sealed partial class LocalRollouts : IAsyncDisposable, IRolloutCommands
 {
     // Each Canary as last read, with its file; and per file, the signal that ends its loop's wait early.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (CanaryResource Resource, string File)> known = new(StringComparer.Ordinal);
@@ -30,7 +30,7 @@ public sealed partial class LocalRollouts : IAsyncDisposable, IRolloutCommands
     private readonly ILogger<LocalRollouts> log;
     private readonly HttpClient http = new();
 
-    public LocalRollouts(IReadOnlyList<string> canaryFiles, IAnalysisStore store, IMetricSource source, TemplateLibrary templates, string stateFolder, TimeProvider time, ILoggerFactory logs)
+    public LocalRollouts(IReadOnlyList<string> canaryFiles, IAnalysisStore store, IMetricSource source, TemplateLibrary templates, string stateFolder, TimeProvider time, ILoggerFactory logs, bool stopWorkloadsOnExit = false)
     {
         ArgumentNullException.ThrowIfNull(logs);
         files = canaryFiles;
@@ -38,7 +38,7 @@ public sealed partial class LocalRollouts : IAsyncDisposable, IRolloutCommands
         this.time = time;
         log = logs.CreateLogger<LocalRollouts>();
         var haproxy = new HaproxyRouter(time);
-        Workloads = new LocalWorkloads(haproxy, stateFolder, time, logs.CreateLogger<LocalWorkloads>());
+        Workloads = new LocalWorkloads(haproxy, stateFolder, time, logs.CreateLogger<LocalWorkloads>()) { StopOnDispose = stopWorkloadsOnExit };
         controller = new RolloutController(store, Workloads, new RouterRegistry([haproxy]), new RolloutAnalyzer(source), new Webhooks(http, time), time, logs.CreateLogger<RolloutController>());
     }
 

@@ -9,7 +9,7 @@ namespace Canary.Analyzer.Rollouts;
 /// a stored tick carried out; only what comes after that is applied, so a crash or a lost race
 /// between taking, storing and clearing never applies a command twice and never loses one.
 /// </summary>
-public sealed record PendingCommands(string? Id, string Text)
+internal sealed record PendingCommands(string? Id, string Text)
 {
     /// <summary>The most command ids a rollout's row remembers (the newest); the source clears an id long before it would be forgotten.</summary>
     public const int RememberedIds = 16;

@@ -5,7 +5,7 @@ using Canary.Judge.Results;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>One analysis of a rollout as recorded: the outcome the state machine reads, the Judge's output and the queries (JSON), and Prometheus's warnings.</summary>
-public sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson, string QueriesJson)
+internal sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson, string QueriesJson)
 {
     /// <summary>Warnings Prometheus attached to this analysis's answers (a partial response shaped its verdict).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
@@ -17,7 +17,7 @@ public sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJson,
 /// error, a query Prometheus rejects, too few samples, the Judge's inconclusive — is an Inconclusive
 /// outcome with its reason, never a pass.
 /// </summary>
-public sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
+internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
 {
     public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, CancellationToken cancellationToken)
     {

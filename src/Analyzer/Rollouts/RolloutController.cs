@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>What one tick did: the decision, the analysis it ran (if any), and actions that failed (the next tick repairs them).</summary>
-public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IReadOnlyList<string> ActionErrors, bool Skipped = false)
+internal sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IReadOnlyList<string> ActionErrors, bool Skipped = false)
 {
     /// <summary>How long the analysis took (zero when none ran).</summary>
     public TimeSpan AnalysisDuration { get; init; }
@@ -39,7 +39,7 @@ public sealed record TickResult(Decision Decision, RolloutAnalysis? Analysis, IR
 /// Prometheus or a webhook never promotes: it becomes no evidence, or a failed action that the next
 /// tick repairs. The caller clears the commands from their source only after the tick is stored.
 /// </summary>
-public sealed partial class RolloutController(
+internal sealed partial class RolloutController(
     IAnalysisStore store,
     IWorkloadController workloads,
     RouterRegistry routers,

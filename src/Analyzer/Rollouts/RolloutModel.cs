@@ -4,7 +4,7 @@ using Canary.Analyzer.Workloads;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>The phases of a rollout (Flagger's, so its users read them at a glance).</summary>
-public enum RolloutPhase
+internal enum RolloutPhase
 {
     Initializing,
     Initialized,
@@ -17,7 +17,7 @@ public enum RolloutPhase
 }
 
 /// <summary>How the new revision meets traffic.</summary>
-public enum RolloutStrategy
+internal enum RolloutStrategy
 {
     /// <summary>Traffic moves to the canary step by step while it is analysed.</summary>
     Canary,
@@ -30,7 +30,7 @@ public enum RolloutStrategy
 }
 
 /// <summary>What the state machine needs of a Canary resource's spec.</summary>
-public sealed record RolloutSpec
+internal sealed record RolloutSpec
 {
     public RolloutStrategy Strategy { get; init; } = RolloutStrategy.Canary;
 
@@ -72,13 +72,13 @@ public sealed record RolloutSpec
 }
 
 /// <summary>What the shell finds out before deciding a tick, as the state machine asks: run the analysis, ask which gates, call which webhooks first.</summary>
-public sealed record TickPlan(bool Analyse, bool AskPromotionGate, bool AskTrafficGate, IReadOnlyList<string> WebhooksBefore)
+internal sealed record TickPlan(bool Analyse, bool AskPromotionGate, bool AskTrafficGate, IReadOnlyList<string> WebhooksBefore)
 {
     public static TickPlan Nothing { get; } = new(false, false, false, []);
 }
 
 /// <summary>A rollout's durable state: what the store keeps between ticks.</summary>
-public sealed record RolloutState
+internal sealed record RolloutState
 {
     public RolloutPhase Phase { get; init; } = RolloutPhase.Initializing;
 
@@ -114,7 +114,7 @@ public sealed record RolloutState
 
 
 /// <summary>The verdict of one analysis as the state machine sees it; Inconclusive is "no evidence", never "worse".</summary>
-public enum AnalysisVerdict
+internal enum AnalysisVerdict
 {
     Pass,
     Marginal,
@@ -123,10 +123,10 @@ public enum AnalysisVerdict
 }
 
 /// <summary>One analysis: its verdict, score and, when it did not pass, why (failing metrics, missing data, a source error).</summary>
-public sealed record AnalysisOutcome(AnalysisVerdict Verdict, double? Score, string Reason);
+internal sealed record AnalysisOutcome(AnalysisVerdict Verdict, double? Score, string Reason);
 
 /// <summary>Manual inputs: from an annotation on the Canary (kubectl annotate) or, later, the API.</summary>
-public enum RolloutCommand
+internal enum RolloutCommand
 {
     Approve,
     Abort,
@@ -136,7 +136,7 @@ public enum RolloutCommand
 }
 
 /// <summary>What the shell saw this tick.</summary>
-public sealed record Observation
+internal sealed record Observation
 {
     public required DateTimeOffset Now { get; init; }
 
@@ -163,7 +163,7 @@ public sealed record Observation
 }
 
 /// <summary>A rollout step's verdict (DESIGN's words).</summary>
-public enum StepVerdict
+internal enum StepVerdict
 {
     None,
     Advance,
@@ -173,7 +173,7 @@ public enum StepVerdict
 }
 
 /// <summary>Something the shell does after persisting the decision; every action is idempotent.</summary>
-public abstract record RolloutAction
+internal abstract record RolloutAction
 {
     public sealed record InitializeWorkloads : RolloutAction;
 
@@ -192,4 +192,4 @@ public abstract record RolloutAction
 }
 
 /// <summary>The next state, the actions to apply, the verdict and why, in one sentence.</summary>
-public sealed record Decision(RolloutState State, IReadOnlyList<RolloutAction> Actions, StepVerdict Verdict, string Reason);
+internal sealed record Decision(RolloutState State, IReadOnlyList<RolloutAction> Actions, StepVerdict Verdict, string Reason);

@@ -11,7 +11,7 @@ namespace Canary.Analyzer.Rollouts;
 /// each tick re-emits what its phase needs (weights, scale) — so a crash between persisting a
 /// decision and applying it is repaired by the next tick.
 /// </summary>
-public static class RolloutStateMachine
+internal static class RolloutStateMachine
 {
     /// <summary>
     /// What the shell must find out before this tick's decision, given the commands it carries:

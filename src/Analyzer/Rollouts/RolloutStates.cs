@@ -5,7 +5,7 @@ using Canary.Analyzer.Storage;
 namespace Canary.Analyzer.Rollouts;
 
 /// <summary>A rollout's state as the store keeps it: a JSON document of the rollouts' own (the store never reads into it).</summary>
-public static class RolloutStates
+internal static class RolloutStates
 {
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 

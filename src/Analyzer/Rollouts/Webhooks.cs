@@ -7,7 +7,7 @@ namespace Canary.Analyzer.Rollouts;
 /// metadata); a gate is open when its hook answers 2xx. A hook that fails or times out is reported,
 /// and a gate that cannot be reached stays closed.
 /// </summary>
-public sealed class Webhooks(HttpClient http, TimeProvider time)
+internal sealed class Webhooks(HttpClient http, TimeProvider time)
 {
     /// <summary>Calls every hook of the type; returns the problems (empty when all answered 2xx).</summary>
     public async Task<IReadOnlyList<string>> CallAsync(CanaryResource resource, string type, RolloutState state, CancellationToken cancellationToken)

@@ -13,7 +13,7 @@ namespace Canary.Analyzer.Serving;
 /// (kubectl annotate canary NAME canary.dev/command=approve), the status canary writes back
 /// (phase, weight, last score, reason; what kubectl get canaries shows), and Events.
 /// </summary>
-public sealed class CanaryObjects(IKubernetes client, TimeProvider time)
+internal sealed class CanaryObjects(IKubernetes client, TimeProvider time)
 {
     public const string Group = "canary.dev";
     public const string Version = "v1alpha1";

@@ -4,7 +4,7 @@ using Canary.Analyzer.Rollouts;
 namespace Canary.Analyzer.Serving;
 
 /// <summary>The Canary resources the watcher has seen, by namespace/name: the latest valid spec, or why it is not valid.</summary>
-public sealed class CanaryRegistry
+internal sealed class CanaryRegistry
 {
     private readonly ConcurrentDictionary<string, CanaryResource> resources = new(StringComparer.Ordinal);
 

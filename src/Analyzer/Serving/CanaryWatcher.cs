@@ -14,7 +14,7 @@ namespace Canary.Analyzer.Serving;
 /// resourceVersion; a 410 (too old) or the end of the stream lists again. A Canary that is not
 /// valid gets its problems in its status and an event, and no job.
 /// </summary>
-public sealed partial class CanaryWatcher(
+internal sealed partial class CanaryWatcher(
     IKubernetes client, CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers, IAnalysisStore store, TemplateLibrary templates, TimeProvider time, ILogger<CanaryWatcher> log)
     : BackgroundService
 {

@@ -12,7 +12,7 @@ namespace Canary.Analyzer.Serving;
 /// key canary.yaml (else its only key), read as a canary config. A missing or invalid config
 /// leaves the analysis without evidence, with the reason.
 /// </summary>
-public sealed class ConfigMapConfigs(IKubernetes client, TemplateLibrary templates)
+internal sealed class ConfigMapConfigs(IKubernetes client, TemplateLibrary templates)
 {
     public const string Key = "canary.yaml";
 

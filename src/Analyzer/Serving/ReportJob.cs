@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Serving;
 /// the store, on the cron schedule Canary:Reports:Cron (default every Monday 06:00).
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class ReportJob(IAnalysisStore store, TimeProvider time, ILogger<ReportJob> log) : IJob
+internal sealed partial class ReportJob(IAnalysisStore store, TimeProvider time, ILogger<ReportJob> log) : IJob
 {
     public const string ZoneKey = "zone";
 

@@ -5,7 +5,7 @@ namespace Canary.Analyzer.Serving;
 
 /// <summary>Prunes analyses and decisions older than the retention (Canary:Retention, default 90 days).</summary>
 [DisallowConcurrentExecution]
-public sealed class RetentionJob(IAnalysisStore store, TimeProvider time) : IJob
+internal sealed class RetentionJob(IAnalysisStore store, TimeProvider time) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace Canary.Analyzer.Serving;
 /// `kubectl annotate … canary.dev/command=approve`), then the rollout's job is fired at once so the
 /// command does not wait for the next interval.
 /// </summary>
-public sealed class RolloutCommands(CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers) : IRolloutCommands
+internal sealed class RolloutCommands(CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers) : IRolloutCommands
 {
     public IReadOnlyList<int>? Steps(string key) => registry.Get(key)?.Rollout.StepWeights;
 

@@ -9,7 +9,7 @@ namespace Canary.Analyzer.Serving;
 /// A tick that fails is logged and counted; the next one decides again from the stored state.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, TimeProvider time, ILogger<RolloutJob> log) : IJob
+internal sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, TimeProvider time, ILogger<RolloutJob> log) : IJob
 {
     public const string RolloutKey = "rollout";
 

@@ -4,7 +4,7 @@ using Prometheus;
 namespace Canary.Analyzer.Serving;
 
 /// <summary>canary's own metrics on /metrics (prometheus-net): per rollout weight, phase, last score; analyses by verdict and their duration; failed ticks.</summary>
-public static class RolloutMetrics
+internal static class RolloutMetrics
 {
     private static readonly Gauge Weight = Prometheus.Metrics.CreateGauge("canary_rollout_canary_weight", "The canary's share of traffic, in percent.", "rollout");
     private static readonly Gauge Phase = Prometheus.Metrics.CreateGauge("canary_rollout_phase", "1 for the rollout's current phase, 0 for the others.", "rollout", "phase");

@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Serving;
 /// e.g. a new image), its rollout ticks at once instead of at its next interval. Lists, watches from
 /// the list's resourceVersion, and lists again when the stream ends or fails.
 /// </summary>
-public sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry registry, ISchedulerFactory schedulers, TimeProvider time, ILogger<TargetWatcher> log) : BackgroundService
+internal sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry registry, ISchedulerFactory schedulers, TimeProvider time, ILogger<TargetWatcher> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

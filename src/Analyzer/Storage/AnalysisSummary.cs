@@ -3,14 +3,14 @@ using System.Text.Json;
 namespace Canary.Analyzer.Storage;
 
 /// <summary>One metric of an analysis as lists show it: its classification, why, and the interval (experiment − control) when a test ran.</summary>
-public sealed record MetricSummary(string Name, string Classification, string Reason, double? Lower, double? Upper);
+internal sealed record MetricSummary(string Name, string Classification, string Reason, double? Lower, double? Upper);
 
 /// <summary>
 /// An analysis without its samples and queries — what lists of a rollout's analyses show. Kept in
 /// its own column when the analysis is stored, so a page of 500 never parses 500 results with
 /// their samples (rows stored before schema 4 are summarised as they are read).
 /// </summary>
-public sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string Reason, IReadOnlyList<MetricSummary> Metrics)
+internal sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string Reason, IReadOnlyList<MetricSummary> Metrics)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

@@ -4,17 +4,17 @@ namespace Canary.Analyzer.Storage;
 /// A rollout as stored: its key (namespace/name), its state — a JSON document of the rollouts' own,
 /// which the store keeps and never reads into — and a version for optimistic writes.
 /// </summary>
-public sealed record StoredRollout(string Key, string State, DateTimeOffset UpdatedAt, long Version)
+internal sealed record StoredRollout(string Key, string State, DateTimeOffset UpdatedAt, long Version)
 {
     /// <summary>The command ids its stored ticks carried out, oldest first, with the text each applied.</summary>
     public IReadOnlyList<AppliedCommand> AppliedCommands { get; init; } = [];
 }
 
 /// <summary>One analysis: the verdict, the full Judge output and the rendered queries (JSON), as recorded.</summary>
-public sealed record AnalysisRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string ResultJson, string QueriesJson);
+internal sealed record AnalysisRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Verdict, double? Score, bool Inconclusive, string ResultJson, string QueriesJson);
 
 /// <summary>One decision: the phase and weight it led to, its verdict, why, and the actions it asked for (JSON).</summary>
-public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Phase, int CanaryWeight, string Verdict, string Reason, string ActionsJson, Guid? AnalysisId)
+internal sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset At, string Phase, int CanaryWeight, string Verdict, string Reason, string ActionsJson, Guid? AnalysisId)
 {
     /// <summary>The revision under release after this decision (schema 3; null in older rows).</summary>
     public string? Revision { get; init; }
@@ -43,13 +43,13 @@ public sealed record DecisionRecord(Guid Id, string RolloutKey, DateTimeOffset A
 }
 
 /// <summary>A command id and the text a stored tick carried out under it.</summary>
-public sealed record AppliedCommand(string Id, string Text);
+internal sealed record AppliedCommand(string Id, string Text);
 
 /// <summary>A weekly report as kept in the store: its ISO week (2026-W47), the JSON and the self-contained HTML.</summary>
-public sealed record StoredReport(string Week, DateTimeOffset CreatedAt, string Json, string Html);
+internal sealed record StoredReport(string Week, DateTimeOffset CreatedAt, string Json, string Html);
 
 /// <summary>An analysis asked for through the API: its request, and once done its verdict and full result (or why it failed).</summary>
-public sealed record RequestedAnalysis(
+internal sealed record RequestedAnalysis(
     Guid Id, string Service, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Status, string? Verdict, double? Score,
     string RequestJson, string? ResultJson, string? Error, string RequestedBy)
 {
@@ -62,33 +62,33 @@ public sealed record RequestedAnalysis(
 }
 
 /// <summary>A filter over requested analyses, newest first; After is the Next of the page before.</summary>
-public sealed record AnalysisQuery(string? Service = null, DateTimeOffset? From = null, DateTimeOffset? To = null, string? Verdict = null, int Limit = 50, string? After = null);
+internal sealed record AnalysisQuery(string? Service = null, DateTimeOffset? From = null, DateTimeOffset? To = null, string? Verdict = null, int Limit = 50, string? After = null);
 
 /// <summary>One page of rows, newest first, and the cursor of the next page (null on the last).</summary>
-public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+internal sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 
 /// <summary>Which page: at most Limit rows (1 to <see cref="MaxLimit"/>), after the cursor a page before gave.</summary>
-public sealed record PageRequest(int Limit = PageRequest.DefaultLimit, string? After = null)
+internal sealed record PageRequest(int Limit = PageRequest.DefaultLimit, string? After = null)
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
 }
 
 /// <summary>The canary's weight at a time: one point of a rollout's weight chart.</summary>
-public sealed record WeightPoint(DateTimeOffset At, int Weight);
+internal sealed record WeightPoint(DateTimeOffset At, int Weight);
 
 /// <summary>A canary config kept under a name, as the API's admins put it (the document as sent: YAML or JSON).</summary>
-public sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
+internal sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
 
 /// <summary>What one tick persists in one transaction, before any action is applied: the rollout's new state (its JSON document; the phase is the decision's), the decision, the analysis.</summary>
-public sealed record TickRecord(string RolloutKey, string State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion)
+internal sealed record TickRecord(string RolloutKey, string State, DecisionRecord Decision, AnalysisRecord? Analysis, long? ExpectedVersion)
 {
     /// <summary>The command ids the rollout remembers after this tick; null keeps those stored.</summary>
     public IReadOnlyList<AppliedCommand>? AppliedCommands { get; init; }
 }
 
 /// <summary>Another writer changed the rollout since it was read; the tick is dropped and decided again.</summary>
-public sealed class StaleRolloutException : Exception
+internal sealed class StaleRolloutException : Exception
 {
     public StaleRolloutException(string message)
         : base(message)
@@ -109,7 +109,7 @@ public sealed class StaleRolloutException : Exception
 /// Durable state and history of rollouts (DESIGN: Storage/): SQLite (embedded default) or PostgreSQL
 /// (for several replicas). A tick's state, decision and analysis are written in one transaction.
 /// </summary>
-public interface IAnalysisStore : IAsyncDisposable
+internal interface IAnalysisStore : IAsyncDisposable
 {
     /// <summary>The store's kind and place for messages (sqlite:PATH, postgres:HOST:PORT/DATABASE), never credentials.</summary>
     string Description { get; }

@@ -5,7 +5,7 @@ namespace Canary.Analyzer.Storage;
 /// kind and place (sqlite:PATH, or postgres with host and database) and never carries credentials.
 /// The CLI exits 3 on it; the API answers 503.
 /// </summary>
-public sealed class StoreException : Documents.ExternalFaultException
+internal sealed class StoreException : Documents.ExternalFaultException
 {
     public StoreException(string store, string reason)
         : base($"the store {store}: {reason}")

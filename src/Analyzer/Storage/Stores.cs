@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Storage;
 /// replaced. The file is made readable by its owner only (0600), and SQLite gives its -wal and -shm
 /// files the database's own mode.
 /// </summary>
-public sealed class SqliteAnalysisStore(string path, TimeProvider? time = null) : SqlAnalysisStore(time)
+internal sealed class SqliteAnalysisStore(string path, TimeProvider? time = null) : SqlAnalysisStore(time)
 {
     private static readonly byte[] Header = "SQLite format 3\0"u8.ToArray();
 
@@ -134,7 +134,7 @@ public sealed class SqliteAnalysisStore(string path, TimeProvider? time = null) 
 }
 
 /// <summary>PostgreSQL, for several replicas sharing the rollouts (with Quartz's clustered job store).</summary>
-public sealed class PostgresAnalysisStore(string connectionString, TimeProvider? time = null) : SqlAnalysisStore(time)
+internal sealed class PostgresAnalysisStore(string connectionString, TimeProvider? time = null) : SqlAnalysisStore(time)
 {
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
 
@@ -160,7 +160,7 @@ public sealed class PostgresAnalysisStore(string connectionString, TimeProvider?
 }
 
 /// <summary>--store sqlite:PATH | postgres:CONNECTION, as `canary serve` and `canary report` take it.</summary>
-public static class StoreLocation
+internal static class StoreLocation
 {
     /// <exception cref="ArgumentException">Neither form, or a connection string that does not parse; the message says which forms there are.</exception>
     public static IAnalysisStore Open(string location)

@@ -12,7 +12,7 @@ namespace Canary.Analyzer.Traffic;
 /// server of one backend, and `show servers state BACKEND` reads the weights back. HAProxy is never
 /// reloaded, so shifting weight drops no connection. Weights are percentages (HAProxy takes 0–256).
 /// </summary>
-public sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
+internal sealed class HaproxyRouter(TimeProvider time) : ITrafficRouter
 {
     private readonly ConcurrentDictionary<string, (int Primary, int Canary)> found = new(StringComparer.Ordinal);
 

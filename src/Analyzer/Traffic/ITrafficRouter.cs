@@ -1,13 +1,13 @@
 namespace Canary.Analyzer.Traffic;
 
 /// <summary>A/B routing: requests with this header (equal to HeaderValue, or any value when null) or this cookie go to the canary.</summary>
-public sealed record RouteMatch(string? Header = null, string? HeaderValue = null, string? Cookie = null)
+internal sealed record RouteMatch(string? Header = null, string? HeaderValue = null, string? Cookie = null)
 {
     public override string ToString() => Header is not null ? $"header {Header}{(HeaderValue is null ? string.Empty : $"={HeaderValue}")}" : $"cookie {Cookie}";
 }
 
 /// <summary>How traffic is split: the canary's share in percent (the primary gets the rest), an optional A/B match, optional mirroring to the canary.</summary>
-public sealed record Routing(int CanaryWeight, RouteMatch? Match = null, bool Mirror = false)
+internal sealed record Routing(int CanaryWeight, RouteMatch? Match = null, bool Mirror = false)
 {
     public int PrimaryWeight => 100 - CanaryWeight;
 
@@ -20,7 +20,7 @@ public sealed record Routing(int CanaryWeight, RouteMatch? Match = null, bool Mi
 }
 
 /// <summary>What a router routes: the apex name (the Service `app`) and the settings of its provider.</summary>
-public sealed record RouterTarget(string Namespace, string Name)
+internal sealed record RouterTarget(string Namespace, string Name)
 {
     /// <summary>Istio: the VirtualService's hosts (default: the apex name).</summary>
     public IReadOnlyList<string> Hosts { get; init; } = [];
@@ -55,7 +55,7 @@ public sealed record RouterTarget(string Namespace, string Name)
 /// Moves traffic between primary and canary (DESIGN: Traffic/). Every method is idempotent; what
 /// <see cref="GetRoutingAsync"/> returns is read from the cluster, so an edit by hand shows.
 /// </summary>
-public interface ITrafficRouter
+internal interface ITrafficRouter
 {
     /// <summary>The name a Canary resource uses for it (<see cref="RouterNames"/>).</summary>
     string Name { get; }
@@ -75,7 +75,7 @@ public interface ITrafficRouter
 }
 
 /// <summary>A routing this provider cannot express (e.g. mirroring with NGINX), or a router that is not set up.</summary>
-public sealed class RoutingException : Documents.ExternalFaultException
+internal sealed class RoutingException : Documents.ExternalFaultException
 {
     public RoutingException(string message)
         : base(message)
@@ -93,7 +93,7 @@ public sealed class RoutingException : Documents.ExternalFaultException
 }
 
 /// <summary>The routers by name, as a Canary resource names them.</summary>
-public sealed class RouterRegistry
+internal sealed class RouterRegistry
 {
     private readonly Dictionary<string, ITrafficRouter> routers = new(StringComparer.Ordinal);
 
@@ -119,7 +119,7 @@ public sealed class RouterRegistry
 }
 
 /// <summary>The routers' names, as a Canary's spec.router gives them.</summary>
-public static class RouterNames
+internal static class RouterNames
 {
     public const string Istio = "istio";
     public const string Nginx = "nginx";
@@ -137,10 +137,10 @@ public static class RouterNames
 /// pattern) for the primary and for the canary. The default cohorts of a Canary without
 /// spec.analysis.cohorts (docs/rollouts.md).
 /// </summary>
-public sealed record CohortLabels(string Label, string Primary, string Canary, bool Regex);
+internal sealed record CohortLabels(string Label, string Primary, string Canary, bool Regex);
 
 /// <summary>Pod names as Kubernetes (and local mode) give them: NAME-primary-… for the primary, NAME-HASH-SUFFIX for the canary.</summary>
-public static class PodCohorts
+internal static class PodCohorts
 {
     public static CohortLabels Of(string target) => new("pod", $"{Escape(target)}-primary-.*", $"{Escape(target)}-[a-z0-9]+-[a-z0-9]+", Regex: true);
 

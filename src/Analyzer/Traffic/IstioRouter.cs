@@ -11,7 +11,7 @@ namespace Canary.Analyzer.Traffic;
 /// A/B tests (header or cookie → canary), optional mirroring of primary traffic to the canary, and
 /// a DestinationRule per host. Routes of the user's that lead elsewhere are left as they are.
 /// </summary>
-public sealed partial class IstioRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
+internal sealed partial class IstioRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
     private const string CanaryRoute = "canary";
     private const string MatchRoute = "canary-match";

@@ -12,7 +12,7 @@ namespace Canary.Analyzer.Traffic;
 /// A/B tests (ingress-nginx sends a request to the canary when that cookie is "always"). The user's
 /// Ingress is never modified. NGINX cannot mirror to a canary ingress.
 /// </summary>
-public sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
+internal sealed class NginxRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
     public const string Prefix = "nginx.ingress.kubernetes.io/";
     private const string CanaryKey = Prefix + "canary";

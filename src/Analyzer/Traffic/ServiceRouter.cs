@@ -8,7 +8,7 @@ namespace Canary.Analyzer.Traffic;
 /// Blue/green without a mesh or an ingress controller: the apex Service `app` selects either the
 /// primary's pods or the canary's, switched in one write. Weights are therefore 0 or 100.
 /// </summary>
-public sealed class ServiceRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
+internal sealed class ServiceRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
     /// <summary>On the apex Service: its selector before canary switched it (JSON), for finalizing.</summary>
     public const string OriginalSelectorAnnotation = "canary.dev/original-selector";

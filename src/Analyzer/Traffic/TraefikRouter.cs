@@ -10,7 +10,7 @@ namespace Canary.Analyzer.Traffic;
 /// `app-primary` and `app-canary`; an IngressRoute of the user's points at it. Traefik's weighted
 /// services have no header match or mirroring here.
 /// </summary>
-public sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
+internal sealed class TraefikRouter(IKubernetes client, TimeProvider time) : ITrafficRouter
 {
     private readonly CustomObjects services = new(client, time, "traefik.io", "v1alpha1", "traefikservices", "TraefikService");
 

@@ -1,7 +1,7 @@
 namespace Canary.Analyzer.Workloads;
 
 /// <summary>The workload a canary owns: the target Deployment (or process set) and how to run it.</summary>
-public sealed record WorkloadTarget(string Namespace, string Name)
+internal sealed record WorkloadTarget(string Namespace, string Name)
 {
     /// <summary>How long a rollout may take to become ready (Kubernetes' progressDeadlineSeconds, Flagger's default 10 minutes).</summary>
     public TimeSpan ProgressDeadline { get; init; } = TimeSpan.FromMinutes(10);
@@ -15,7 +15,7 @@ public sealed record WorkloadTarget(string Namespace, string Name)
 }
 
 /// <summary>A deployment's readiness as the rollout sees it: Unknown when it could not be read (the tick holds), Missing when it does not exist.</summary>
-public enum WorkloadReadiness
+internal enum WorkloadReadiness
 {
     Unknown,
     Missing,
@@ -25,16 +25,16 @@ public enum WorkloadReadiness
 }
 
 /// <summary>The target's revision, the canary's and the primary's readiness, and the revision the primary runs.</summary>
-public sealed record WorkloadStatus(string Revision, WorkloadReadiness Canary, WorkloadReadiness Primary, string? PrimaryRevision);
+internal sealed record WorkloadStatus(string Revision, WorkloadReadiness Canary, WorkloadReadiness Primary, string? PrimaryRevision);
 
 /// <summary>What <see cref="IWorkloadController.InitializeAsync"/> set up: the revision the primary runs.</summary>
-public sealed record WorkloadState(string Revision, int Replicas);
+internal sealed record WorkloadState(string Revision, int Replicas);
 
 /// <summary>
 /// Ownership of the primary and canary workloads (DESIGN: Workloads/). Every method is idempotent:
 /// calling it again after a crash repairs what a first call left half done.
 /// </summary>
-public interface IWorkloadController
+internal interface IWorkloadController
 {
     /// <summary>Creates or repairs the primary, the services and copied configs, waits for the primary, and scales the target to 0.</summary>
     Task<WorkloadState> InitializeAsync(WorkloadTarget target, CancellationToken cancellationToken);
@@ -63,7 +63,7 @@ public interface IWorkloadController
 }
 
 /// <summary>The target changed after its analysis began: a new revision in the middle of a release.</summary>
-public sealed class RevisionChangedException : Documents.ExternalFaultException
+internal sealed class RevisionChangedException : Documents.ExternalFaultException
 {
     public RevisionChangedException(string message)
         : base(message)
@@ -81,7 +81,7 @@ public sealed class RevisionChangedException : Documents.ExternalFaultException
 }
 
 /// <summary>A workload that did not become ready: the progress deadline passed, or Kubernetes gave up (ProgressDeadlineExceeded).</summary>
-public sealed class WorkloadNotReadyException : Documents.ExternalFaultException
+internal sealed class WorkloadNotReadyException : Documents.ExternalFaultException
 {
     public WorkloadNotReadyException(string message)
         : base(message)

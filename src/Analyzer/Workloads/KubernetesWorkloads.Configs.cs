@@ -5,7 +5,7 @@ using k8s.Models;
 namespace Canary.Analyzer.Workloads;
 
 /// <summary>The ConfigMaps and Secrets a pod template uses, and their -primary copies.</summary>
-public sealed partial class KubernetesWorkloads
+internal sealed partial class KubernetesWorkloads
 {
     /// <summary>
     /// Copies the ConfigMaps and Secrets of the snapshot to NAME-primary (only missing copies unless

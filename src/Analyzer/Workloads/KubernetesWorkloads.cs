@@ -13,7 +13,7 @@ namespace Canary.Analyzer.Workloads;
 /// pods use; the Services `app` (apex) and `app-primary` select the primary's pods, `app-canary` the
 /// target's. Every write is read-modify-write with bounded retry on 409.
 /// </summary>
-public sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
+internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
 {
     /// <summary>Labels canary puts on what it creates.</summary>
     public const string ManagedByLabel = KubernetesLabels.ManagedBy;

@@ -11,7 +11,7 @@ namespace Canary.Analyzer.Workloads;
 /// failure threshold): the process is ready after one answer below 400, and no longer ready after
 /// failureThreshold probes in a row fail.
 /// </summary>
-public sealed record ReadinessProbe
+internal sealed record ReadinessProbe
 {
     public string Path { get; init; } = "/healthz";
 
@@ -29,7 +29,7 @@ public sealed record ReadinessProbe
 /// "{port}" in the command and the environment becomes the port canary chose for the process (also
 /// given as PORT). A change to any field is a new revision.
 /// </summary>
-public sealed record ProcessSpec(IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Environment, string? WorkingDirectory, ReadinessProbe Probe)
+internal sealed record ProcessSpec(IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Environment, string? WorkingDirectory, ReadinessProbe Probe)
 {
     /// <summary>The first ten hex digits of SHA-256 over the spec (the revision, as a Deployment's template hash).</summary>
     public string Revision
@@ -67,7 +67,7 @@ public sealed record ProcessSpec(IReadOnlyList<string> Command, IReadOnlyDiction
 /// </code>
 /// Relative paths (workingDir, and a command word with a '/') are taken from the file's folder.
 /// </summary>
-public static class ProcessSpecReader
+internal static class ProcessSpecReader
 {
     /// <exception cref="Documents.InputException">The file cannot be read, or a field is wrong (named with its line).</exception>
     public static ProcessSpec ReadFile(string path)

@@ -12,7 +12,7 @@ namespace Canary.Analyzer.Tests.Kubernetes;
 /// <summary>An emulator with the CRDs of Istio and Traefik installed, a client, and kubectl, for each router test.</summary>
 public abstract class RouterTestBase : IAsyncLifetime, IDisposable
 {
-    protected static readonly RouterTarget Target = new("shop", "checkout") { Port = 8080 };
+    internal static readonly RouterTarget Target = new("shop", "checkout") { Port = 8080 };
 
     protected KubernetesEmulator Emulator { get; private set; } = null!;
 
@@ -58,7 +58,7 @@ public abstract class RouterTestBase : IAsyncLifetime, IDisposable
     /// Moves the weight 0→10→…→100 (promotion) and back to 0 (rollback), reading each one back from
     /// the cluster; setting a weight again writes nothing.
     /// </summary>
-    protected async Task WalkWeightsAsync(ITrafficRouter router)
+    internal async Task WalkWeightsAsync(ITrafficRouter router)
     {
         foreach (var weight in new[] { 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 0 })
         {

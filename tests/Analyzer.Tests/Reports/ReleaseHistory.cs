@@ -17,7 +17,7 @@ public sealed record TruthRelease(
 /// some are superseded by a newer revision; some need an approval or are aborted by hand; some
 /// analyses lack evidence because Prometheus failed; service "shop/legacy" never has p99 data.
 /// </summary>
-public sealed class ReleaseHistory
+internal sealed class ReleaseHistory
 {
     public static readonly int[] Steps = [10, 25, 50];
 

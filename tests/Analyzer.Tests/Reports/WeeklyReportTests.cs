@@ -18,7 +18,7 @@ public abstract class WeeklyReportContract
     public static readonly DateTimeOffset HistoryEnd = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
     private static readonly ReportWeek Week47 = ReportWeek.Parse("2026-W47", TimeZoneInfo.Utc);
 
-    protected abstract Task<IAnalysisStore> StoreAsync();
+    internal abstract Task<IAnalysisStore> StoreAsync();
 
     [Fact]
     public async Task The_report_finds_again_what_the_history_holds()
@@ -108,7 +108,7 @@ public abstract class WeeklyReportContract
 
 public sealed class SqliteWeeklyReportTests : WeeklyReportContract
 {
-    protected override async Task<IAnalysisStore> StoreAsync()
+    internal override async Task<IAnalysisStore> StoreAsync()
     {
         var store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-report-").FullName, "canary.db"));
         await store.MigrateAsync(CancellationToken.None);
@@ -182,7 +182,7 @@ public sealed class SqliteWeeklyReportTests : WeeklyReportContract
 [Collection(SharedPostgres.Name)]
 public sealed class PostgresWeeklyReportTests(PostgresServer postgres) : WeeklyReportContract
 {
-    protected override async Task<IAnalysisStore> StoreAsync()
+    internal override async Task<IAnalysisStore> StoreAsync()
     {
         var store = new PostgresAnalysisStore(postgres.ConnectionString(await postgres.CreateDatabaseAsync()));
         await store.MigrateAsync(CancellationToken.None);

@@ -63,11 +63,12 @@ public sealed class CanaryResourceReaderTests
     }
 
     [Theory]
-    [InlineData("iterations: 5", "service", RolloutStrategy.BlueGreen)]
-    [InlineData("iterations: 5\n    match: {header: x-canary, value: insider}", "nginx", RolloutStrategy.AbTest)]
-    [InlineData("strategy: blueGreen", "istio", RolloutStrategy.BlueGreen)]
-    public void The_strategy_is_inferred_as_Flagger_does_or_named(string fields, string router, RolloutStrategy strategy)
+    [InlineData("iterations: 5", "service", nameof(RolloutStrategy.BlueGreen))]
+    [InlineData("iterations: 5\n    match: {header: x-canary, value: insider}", "nginx", nameof(RolloutStrategy.AbTest))]
+    [InlineData("strategy: blueGreen", "istio", nameof(RolloutStrategy.BlueGreen))]
+    public void The_strategy_is_inferred_as_Flagger_does_or_named(string fields, string router, string strategyName)
     {
+        var strategy = Enum.Parse<RolloutStrategy>(strategyName);
         var text = Minimal.Replace("  analysis:\n", $"  router: {router}\n  analysis:\n    {fields}\n", StringComparison.Ordinal);
         var (resource, problems) = CanaryResourceReader.Read("c.yaml", text, Templates);
         Assert.Empty(problems);

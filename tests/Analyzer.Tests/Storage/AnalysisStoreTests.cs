@@ -10,7 +10,7 @@ public abstract class AnalysisStoreContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
 
-    protected abstract Task<IAnalysisStore> NewStoreAsync();
+    internal abstract Task<IAnalysisStore> NewStoreAsync();
 
     /// <summary>Runs a query with one number as its answer on the database of the store made last, beside the store.</summary>
     protected abstract Task<long> ScalarAsync(string sql);
@@ -144,7 +144,7 @@ public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
 {
     private string path = string.Empty;
 
-    protected override async Task<IAnalysisStore> NewStoreAsync()
+    internal override async Task<IAnalysisStore> NewStoreAsync()
     {
         path = Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db");
         var store = new SqliteAnalysisStore(path);
@@ -195,7 +195,7 @@ public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : Analys
 {
     private string database = string.Empty;
 
-    protected override async Task<IAnalysisStore> NewStoreAsync()
+    internal override async Task<IAnalysisStore> NewStoreAsync()
     {
         database = await postgres.CreateDatabaseAsync();
         var store = new PostgresAnalysisStore(database);

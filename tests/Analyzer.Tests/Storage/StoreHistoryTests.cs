@@ -11,7 +11,7 @@ public abstract class StoreHistoryContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 0, 0, 0, TimeSpan.Zero);
 
-    protected abstract Task<IAnalysisStore> NewStoreAsync();
+    internal abstract Task<IAnalysisStore> NewStoreAsync();
 
     [Fact]
     public async Task An_idle_rollout_keeps_at_most_two_decision_rows_a_day()
@@ -149,7 +149,7 @@ public abstract class StoreHistoryContract
 
 public sealed class SqliteStoreHistoryTests : StoreHistoryContract
 {
-    protected override async Task<IAnalysisStore> NewStoreAsync()
+    internal override async Task<IAnalysisStore> NewStoreAsync()
     {
         var store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-store-").FullName, "canary.db"));
         await store.MigrateAsync(CancellationToken.None);
@@ -160,7 +160,7 @@ public sealed class SqliteStoreHistoryTests : StoreHistoryContract
 [Collection(SharedPostgres.Name)]
 public sealed class PostgresStoreHistoryTests(PostgresServer postgres) : StoreHistoryContract
 {
-    protected override async Task<IAnalysisStore> NewStoreAsync()
+    internal override async Task<IAnalysisStore> NewStoreAsync()
     {
         var store = new PostgresAnalysisStore(await postgres.CreateDatabaseAsync());
         await store.MigrateAsync(CancellationToken.None);

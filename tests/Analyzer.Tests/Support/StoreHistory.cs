@@ -3,7 +3,7 @@ using Canary.Analyzer.Storage;
 namespace Canary.Analyzer.Tests.Support;
 
 /// <summary>A rollout's whole history, oldest first, read page by page as the API reads it.</summary>
-public static class StoreHistory
+internal static class StoreHistory
 {
     public static Task<IReadOnlyList<DecisionRecord>> AllDecisionsAsync(this IAnalysisStore store, string key) =>
         AllAsync((page, token) => store.DecisionsAsync(key, page, token));

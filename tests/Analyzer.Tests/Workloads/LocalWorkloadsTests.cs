@@ -28,7 +28,7 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_release_is_started_checked_and_promoted_behind_HAProxy_without_a_failed_request()
+    public async Task A_release_behind_HAProxy_is_promoted_without_a_failed_request()
     {
         var processFile = WriteProcessFile("v1");
         await using var workloads = New();
@@ -77,70 +77,192 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Crashing_and_never_ready_processes_are_Failed_and_a_rollback_while_promoting_keeps_the_primary()
+    public async Task A_canary_that_keeps_crashing_is_Failed()
     {
         await using var workloads = New();
         var processFile = WriteProcessFile("v1");
         var target = Register(workloads, processFile);
-        var v1 = (await workloads.InitializeAsync(target, CancellationToken.None)).Revision;
+        await workloads.InitializeAsync(target, CancellationToken.None);
 
         // Exits at once: restarted with a growing back-off, then Failed after three restarts (Kubernetes: CrashLoopBackOff), long before the deadline.
         File.WriteAllText(processFile, "command: [/bin/false]\n");
         await workloads.ScaleCanaryAsync(target, null, CancellationToken.None, wait: false);
         await Poll.UntilAsync(async () => (await workloads.StatusAsync(target, CancellationToken.None)).Canary == WorkloadReadiness.Failed, "the crashing canary is Failed");
+    }
 
-        // Runs but never answers its probe: NotReady, then Failed after the progress deadline.
-        var hurried = target with { ProgressDeadline = TimeSpan.FromSeconds(3) };
+    [Fact]
+    public async Task A_canary_that_never_answers_its_probe_is_Failed_after_the_progress_deadline()
+    {
+        await using var workloads = New();
+        var processFile = WriteProcessFile("v1");
+        var target = Register(workloads, processFile) with { ProgressDeadline = TimeSpan.FromSeconds(3) };
+        await workloads.InitializeAsync(target, CancellationToken.None);
+
+        File.WriteAllText(processFile, "command: [/bin/sleep, '300']\nreadinessProbe: {period: 1s}\n");
+        await workloads.ScaleCanaryAsync(target, null, CancellationToken.None, wait: false);
+        Assert.Equal(WorkloadReadiness.NotReady, (await workloads.StatusAsync(target, CancellationToken.None)).Canary);
+        var error = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(target, null, CancellationToken.None));
+        Assert.Contains("the canary of shop/checkout was not ready within 00:00:03", error.Message, StringComparison.Ordinal);
+        Assert.Equal(WorkloadReadiness.Failed, (await workloads.StatusAsync(target, CancellationToken.None)).Canary);
+    }
+
+    [Fact]
+    public async Task A_rollback_while_promoting_keeps_the_primary()
+    {
+        await using var workloads = New();
+        var processFile = WriteProcessFile("v1");
+        var target = Register(workloads, processFile) with { ProgressDeadline = TimeSpan.FromSeconds(3) };
+        var v1 = (await workloads.InitializeAsync(target, CancellationToken.None)).Revision;
         File.WriteAllText(processFile, "command: [/bin/sleep, '300']\nreadinessProbe: {period: 1s}\n");
         var sleeping = ProcessSpecReader.ReadFile(processFile).Revision;
-        await workloads.ScaleCanaryAsync(hurried, null, CancellationToken.None, wait: false);
-        Assert.Equal(WorkloadReadiness.NotReady, (await workloads.StatusAsync(hurried, CancellationToken.None)).Canary);
-        var error = await Assert.ThrowsAsync<WorkloadNotReadyException>(() => workloads.ScaleCanaryAsync(hurried, null, CancellationToken.None));
-        Assert.Contains("the canary of shop/checkout was not ready within 00:00:03", error.Message, StringComparison.Ordinal);
-        Assert.Equal(WorkloadReadiness.Failed, (await workloads.StatusAsync(hurried, CancellationToken.None)).Canary);
 
-        // Promoting it: the next primary never gets ready, so the primary is Failed while v1 keeps the slot;
+        // The next primary never gets ready, so the primary is Failed while v1 keeps the slot;
         // the rollback (canary to zero) abandons the promotion and v1 stays the primary.
-        await workloads.PromoteAsync(hurried, sleeping, CancellationToken.None, wait: false);
-        Assert.Equal((WorkloadReadiness.NotReady, v1), await workloads.StatusAsync(hurried, CancellationToken.None) is var promoting ? (promoting.Primary, promoting.PrimaryRevision) : default);
-        await Poll.UntilAsync(async () => (await workloads.StatusAsync(hurried, CancellationToken.None)).Primary == WorkloadReadiness.Failed, "the next primary is Failed");
-        await workloads.ScaleCanaryToZeroAsync(hurried, CancellationToken.None);
-        Assert.Equal(new WorkloadStatus(sleeping, WorkloadReadiness.Missing, WorkloadReadiness.Ready, v1), await workloads.StatusAsync(hurried, CancellationToken.None));
+        await workloads.PromoteAsync(target, sleeping, CancellationToken.None, wait: false);
+        Assert.Equal((WorkloadReadiness.NotReady, v1), await workloads.StatusAsync(target, CancellationToken.None) is var promoting ? (promoting.Primary, promoting.PrimaryRevision) : default);
+        await Poll.UntilAsync(async () => (await workloads.StatusAsync(target, CancellationToken.None)).Primary == WorkloadReadiness.Failed, "the next primary is Failed");
+        await workloads.ScaleCanaryToZeroAsync(target, CancellationToken.None);
+        Assert.Equal(new WorkloadStatus(sleeping, WorkloadReadiness.Missing, WorkloadReadiness.Ready, v1), await workloads.StatusAsync(target, CancellationToken.None));
         using var client = new HttpClient { BaseAddress = haproxy.Url };
         Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+    }
 
-        // The file moved on after the analysis: nothing is promoted.
-        File.WriteAllText(processFile, "command: [/bin/sleep, '301']\n");
-        await Assert.ThrowsAsync<RevisionChangedException>(() => workloads.PromoteAsync(target, sleeping, CancellationToken.None));
+    [Fact]
+    public async Task A_process_file_that_moved_on_after_the_analysis_is_not_promoted()
+    {
+        await using var workloads = New();
+        var processFile = WriteProcessFile("v1");
+        var target = Register(workloads, processFile);
+        var v1 = (await workloads.InitializeAsync(target, CancellationToken.None)).Revision;
+        var analysed = ProcessSpecReader.ReadFile(WriteProcessFile("v2")).Revision;
+
+        WriteProcessFile("v3");
+        await Assert.ThrowsAsync<RevisionChangedException>(() => workloads.PromoteAsync(target, analysed, CancellationToken.None));
         Assert.Equal(v1, (await workloads.StatusAsync(target, CancellationToken.None)).PrimaryRevision);
     }
 
     [Fact]
-    public async Task What_should_run_survives_a_restart_of_canary_and_a_primary_that_dies_is_started_again()
+    public async Task Stopping_canary_leaves_the_processes_serving()
     {
         var processFile = WriteProcessFile("v1");
-        var workloads = New();
-        var target = Register(workloads, processFile);
-        var v1 = (await workloads.InitializeAsync(target, CancellationToken.None)).Revision;
+        var workloads = New(stopOnDispose: false);
+        await workloads.InitializeAsync(Register(workloads, processFile), CancellationToken.None);
+        var pid = Assert.Single(Processes.Matching($"v1-{marker}"));
+
         await workloads.DisposeAsync();
+        Assert.Equal([pid], Processes.Matching($"v1-{marker}"));
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
+        Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+    }
+
+    [Fact]
+    public async Task A_new_canary_takes_over_the_running_primary_without_starting_another()
+    {
+        var processFile = WriteProcessFile("v1");
+        var first = New(stopOnDispose: false);
+        var target = Register(first, processFile);
+        var v1 = (await first.InitializeAsync(target, CancellationToken.None)).Revision;
+        var pid = Assert.Single(Processes.Matching($"v1-{marker}"));
+        await first.DisposeAsync();
+
+        // The file has moved on meanwhile: the running primary is still the primary (as after a restart of a controller).
+        WriteProcessFile("v2");
+        await using var again = New();
+        Register(again, processFile);
+        await Poll.UntilAsync(async () => await again.StatusAsync(target, CancellationToken.None) is { Primary: WorkloadReadiness.Ready } status && status.PrimaryRevision == v1, "the primary to be taken over");
+        Assert.Equal([pid], Processes.Matching(marker));
+    }
+
+    [Fact]
+    public async Task The_promoted_primary_comes_back_after_its_processes_were_stopped()
+    {
+        var processFile = WriteProcessFile("v1");
+        var first = New();
+        var target = Register(first, processFile);
+        var v1 = (await first.InitializeAsync(target, CancellationToken.None)).Revision;
+        await first.DisposeAsync();
         Assert.Empty(Processes.Matching(marker));
 
-        // A new canary with the same state folder brings the promoted primary back, even if the file has moved on.
+        // What should run is kept: a new canary starts the promoted primary again, even if the file has moved on.
         WriteProcessFile("v2");
         await using var again = New();
         Register(again, processFile);
         await Poll.UntilAsync(async () => await again.StatusAsync(target, CancellationToken.None) is { Primary: WorkloadReadiness.Ready } status && status.PrimaryRevision == v1, "the primary is back");
         using var client = new HttpClient { BaseAddress = haproxy.Url };
         Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+    }
 
-        // The primary is killed: the next look starts it again, and HAProxy's slot follows it.
+    [Fact]
+    public async Task A_primary_that_dies_is_started_again_and_HAProxy_follows_it()
+    {
+        var processFile = WriteProcessFile("v1");
+        await using var workloads = New();
+        var target = Register(workloads, processFile);
+        await workloads.InitializeAsync(target, CancellationToken.None);
+
         var pid = Assert.Single(Processes.Matching($"v1-{marker}"));
         System.Diagnostics.Process.GetProcessById(pid).Kill();
-        await Poll.UntilAsync(async () => await again.StatusAsync(target, CancellationToken.None) is { Primary: WorkloadReadiness.Ready } && Processes.Matching($"v1-{marker}") is [var other] && other != pid, "the primary runs again");
+        // The repair loop starts it again, with no call from the controller.
+        await Poll.UntilAsync(() => Processes.Matching($"v1-{marker}") is [var other] && other != pid, "the primary runs again");
+        await Poll.UntilAsync(async () => await workloads.StatusAsync(target, CancellationToken.None) is { Primary: WorkloadReadiness.Ready }, "the new primary to be ready");
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
         Assert.Equal($"hello from v1-{marker}\n", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
     }
 
-    private LocalWorkloads New() => new(new HaproxyRouter(TimeProvider.System), Path.Combine(folder, "state"), TimeProvider.System, NullLogger<LocalWorkloads>.Instance);
+    [Fact]
+    public async Task Reading_the_status_never_starts_a_process()
+    {
+        var processFile = WriteProcessFile("v1");
+        var first = New();
+        var target = Register(first, processFile);
+        await first.InitializeAsync(target, CancellationToken.None);
+        await first.DisposeAsync();
+
+        // What should run says v1, and nothing runs; with the repair loop held, looking changes nothing.
+        await using var again = new LocalWorkloads(new HaproxyRouter(TimeProvider.System), Path.Combine(folder, "state"), TimeProvider.System, NullLogger<LocalWorkloads>.Instance) { RepairPeriod = Timeout.InfiniteTimeSpan };
+        Register(again, processFile);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(WorkloadReadiness.Missing, (await again.StatusAsync(target, CancellationToken.None)).Primary);
+        }
+
+        Assert.Empty(Processes.Matching(marker));
+    }
+
+    [Fact]
+    public async Task Stop_on_dispose_stops_every_process()
+    {
+        var processFile = WriteProcessFile("v1");
+        var workloads = New();
+        var target = Register(workloads, processFile);
+        await workloads.InitializeAsync(target, CancellationToken.None);
+        WriteProcessFile("v2");
+        await workloads.ScaleCanaryAsync(target, null, CancellationToken.None);
+        Assert.Equal(2, Processes.Matching(marker).Count);
+
+        await workloads.DisposeAsync();
+        Assert.Empty(Processes.Matching(marker));
+    }
+
+    [Fact]
+    public async Task The_processes_a_canary_left_running_are_stopped_from_their_state_folder()
+    {
+        var processFile = WriteProcessFile("v1");
+        var workloads = New(stopOnDispose: false);
+        var target = Register(workloads, processFile);
+        await workloads.InitializeAsync(target, CancellationToken.None);
+        WriteProcessFile("v2");
+        await workloads.ScaleCanaryAsync(target, null, CancellationToken.None);
+        await workloads.DisposeAsync();
+        Assert.Equal(2, Processes.Matching(marker).Count);
+
+        var stopped = await LocalWorkloads.StopRecordedAsync(Path.Combine(folder, "state"), TimeSpan.FromSeconds(10), TimeProvider.System, NullLogger.Instance);
+        Assert.Equal(2, stopped.Count);
+        Assert.Empty(Processes.Matching(marker));
+    }
+
+    private LocalWorkloads New(bool stopOnDispose = true) =>
+        new(new HaproxyRouter(TimeProvider.System), Path.Combine(folder, "state"), TimeProvider.System, NullLogger<LocalWorkloads>.Instance) { StopOnDispose = stopOnDispose };
 
     private WorkloadTarget Register(LocalWorkloads workloads, string processFile)
     {

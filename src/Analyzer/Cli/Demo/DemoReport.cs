@@ -8,16 +8,16 @@ using Canary.Analyzer.Rollouts;
 namespace Canary.Analyzer.Cli.Demo;
 
 /// <summary>A weight the canary reached, and when (seconds since the demo started).</summary>
-public sealed record DemoStep(int Weight, double At);
+internal sealed record DemoStep(int Weight, double At);
 
 /// <summary>A metric that did not pass in an analysis: the Judge's classification and effect size.</summary>
-public sealed record DemoMetric(string Name, string Classification, double? MeanRatio, string Reason);
+internal sealed record DemoMetric(string Name, string Classification, double? MeanRatio, string Reason);
 
 /// <summary>One analysis of a release, as the summary shows it.</summary>
-public sealed record DemoAnalysis(double At, int Weight, double? Score, string Verdict, string Reason, IReadOnlyList<DemoMetric> FailingMetrics);
+internal sealed record DemoAnalysis(double At, int Weight, double? Score, string Verdict, string Reason, IReadOnlyList<DemoMetric> FailingMetrics);
 
 /// <summary>One release of the demo and what became of it.</summary>
-public sealed class DemoRelease(string name, string description, string revision, string expected)
+internal sealed class DemoRelease(string name, string description, string revision, string expected)
 {
     public string Name => name;
 
@@ -43,7 +43,7 @@ public sealed class DemoRelease(string name, string description, string revision
 }
 
 /// <summary>The demo's summary: summary.json (for tools and tests) and summary.html (for people).</summary>
-public sealed class DemoSummary
+internal sealed class DemoSummary
 {
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -23,7 +23,7 @@ internal sealed record DemoPlan(string Interval, string Window, string WarmUp, i
 internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgram, string haproxyProgram, TextWriter stdout, TimeProvider time) : IAsyncDisposable
 {
     private const string Service = DemoFiles.Service;
-    private readonly List<ChildProcess> infrastructure = [];
+    private readonly List<LocalProcess> infrastructure = [];
     private readonly Lock recording = new();
     private readonly Lock printing = new();
     private readonly long started = time.GetTimestamp();
@@ -38,7 +38,7 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
 
     public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken)
     {
-        var (frontendPort, prometheusPort) = (LocalWorkloads.FreePort(), LocalWorkloads.FreePort());
+        var (frontendPort, prometheusPort) = (LocalProcess.FreePort(), LocalProcess.FreePort());
         var socket = Path.Combine(work, "haproxy.sock");
         if (socket.Length > 100)
         {
@@ -75,7 +75,7 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
             store = StoreLocation.Open($"sqlite:{Path.Combine(work, "canary.db")}");
             await store.MigrateAsync(cancellationToken);
             var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            rollouts = new LocalRollouts([canaryFile], store, new PrometheusMetricSource(client), TemplateLibrary.Default(), Path.Combine(work, "state"), time, logs)
+            rollouts = new LocalRollouts([canaryFile], store, new PrometheusMetricSource(client), TemplateLibrary.Default(), Path.Combine(work, "state"), time, logs, stopWorkloadsOnExit: true)
             {
                 Ticked = tick =>
                 {
@@ -149,7 +149,7 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         {
             try
             {
-                await Task.WhenAll(infrastructure.Select(p => p.DisposeAsync().AsTask()));
+                await Task.WhenAll(infrastructure.Select(p => p.StopAsync(TimeSpan.FromSeconds(10), time)));
             }
             finally
             {
@@ -297,14 +297,14 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         }, cancellationToken);
     }
 
-    private ChildProcess Start(string name, string program, IEnumerable<string> arguments)
+    private LocalProcess Start(string name, string program, IEnumerable<string> arguments)
     {
-        var process = ChildProcess.Start(name, program, arguments, work, new Dictionary<string, string>(), Path.Combine(work, "logs", $"{name}.log"));
+        var process = LocalProcess.Start(name, program, arguments, work, new Dictionary<string, string>(), Path.Combine(work, "logs", $"{name}.log"));
         infrastructure.Add(process);
         return process;
     }
 
-    private async Task PollAsync(string what, ChildProcess process, Func<Task<bool>> ready, CancellationToken cancellationToken)
+    private async Task PollAsync(string what, LocalProcess process, Func<Task<bool>> ready, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(60);
         while (!await ready())

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Canary.Analyzer.Cli.Demo;
 
 /// <summary>What the load generator saw: every request, and every failure sorted into injected (by the sample service) and other.</summary>
-public sealed record LoadCounts(long Requests, long Failures, long InjectedFailures, long OtherFailures, IReadOnlyDictionary<string, long> OtherFailureReasons);
+internal sealed record LoadCounts(long Requests, long Failures, long InjectedFailures, long OtherFailures, IReadOnlyDictionary<string, long> OtherFailureReasons);
 
 /// <summary>
 /// Steady open-loop load: a request every 1/rate seconds whatever the answers take (a slow canary
@@ -13,7 +13,7 @@ public sealed record LoadCounts(long Requests, long Failures, long InjectedFailu
 /// (a refused or reset connection, a 502/503 from HAProxy, a timeout) is another failure, and
 /// those are what a weight shift must never cause.
 /// </summary>
-public sealed class LoadGenerator(Uri url, double ratePerSecond, TimeProvider time) : IDisposable
+internal sealed class LoadGenerator(Uri url, double ratePerSecond, TimeProvider time) : IDisposable
 {
     private readonly HttpClient http = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
     private readonly ConcurrentDictionary<string, long> reasons = new(StringComparer.Ordinal);
