@@ -53,7 +53,7 @@ internal static class LocalCommand
 
         if (line.Positional.Count == 0)
         {
-            throw new InputException("CANARY.yaml: give at least one Canary file (or --stop-workloads alone, to stop the processes of --state)");
+            throw new InputException("CANARY.yaml: give at least one Canary file");
         }
 
         var settings = Settings.Load();
