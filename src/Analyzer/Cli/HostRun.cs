@@ -1,13 +1,16 @@
-using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Canary.Analyzer.Cli;
 
-/// <summary>How the long-running commands (serve, sample-service) end: Ctrl-C, or SIGTERM through the host's lifetime, then a clean stop.</summary>
+/// <summary>How the long-running commands (serve, local, sample-service) end: Ctrl-C, or SIGTERM through the host's lifetime, then a clean stop.</summary>
 internal static class HostRun
 {
-    public static async Task<int> UntilStoppedAsync(WebApplication app, CancellationToken cancellationToken)
+    public static async Task<int> UntilStoppedAsync(IHost app, CancellationToken cancellationToken)
     {
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        ArgumentNullException.ThrowIfNull(app);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, stopping.Token);
@@ -18,7 +21,15 @@ internal static class HostRun
         }
 
         await app.StopAsync(CancellationToken.None);
-        await app.DisposeAsync();
+        if (app is IAsyncDisposable asynchronous)
+        {
+            await asynchronous.DisposeAsync();
+        }
+        else
+        {
+            app.Dispose();
+        }
+
         return ExitCodes.Done;
     }
 }

@@ -1,12 +1,13 @@
 using Canary.Analyzer.Documents;
-using Canary.Analyzer.Metrics;
-using Canary.Analyzer.Rollouts;
-using Serilog;
-using Serilog.Extensions.Logging;
+using Canary.Analyzer.Serving;
+using Canary.Analyzer.Workloads;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Serilog.Extensions.Logging;
 
 namespace Canary.Analyzer.Cli;
 
@@ -69,48 +70,45 @@ internal static class LocalCommand
         }
 
         var templates = Settings.Templates(settings, line.Option("--queries"));
-        var (store, _) = Settings.Store(settings, line.Option("--store"));
+        if (LocalCanaryFiles.Validate(line.Positional, templates) is { Count: > 0 } invalid)
+        {
+            throw new InputException(invalid);
+        }
 
+        var (store, _) = Settings.Store(settings, line.Option("--store"));
         await using (store)
         {
-            using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
-            using var logs = new SerilogLoggerFactory(logger);
-            using var client = new PrometheusClient(prometheus, time);
-            await using var rollouts = new LocalRollouts(line.Positional, store, new PrometheusMetricSource(client), templates, stateFolder, time, logs, stopWorkloadsOnExit: line.Has("--stop-workloads"));
-            if (rollouts.Validate() is { Count: > 0 } invalid)
+            await store.MigrateAsync(cancellationToken);
+            var urls = line.Option("--urls");
+            var local = new LocalRolloutOptions(line.Positional, stateFolder) { StopWorkloads = line.Has("--stop-workloads") };
+            IHostApplicationBuilder builder = urls is null
+                ? Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory })
+                : WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            builder.Configuration.AddConfiguration(settings);
+            builder.Services.AddSerilog(configuration => Logs.Configure(configuration, json: false));
+            builder.Services.AddRollouts(new RolloutHostOptions(store, templates, prometheus) { Time = time }).AddLocalRollouts(local);
+            IHost host;
+            if (builder is WebApplicationBuilder web)
             {
-                throw new InputException(invalid);
+                web.WebHost.UseUrls(urls!);
+                Api.ApiHosting.AddCanaryApi(web, Settings.Api(settings));
+                var app = web.Build();
+                Api.ApiHosting.MapCanaryApi(app);
+                host = app;
+            }
+            else
+            {
+                host = ((HostApplicationBuilder)builder).Build();
             }
 
-            await store.MigrateAsync(cancellationToken);
-            await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {rollouts.Workloads.TargetsFolder}");
-            WebApplication? web = null;
-            if (line.Option("--urls") is { } urls)
+            await host.StartAsync(cancellationToken);
+            await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {host.Services.GetRequiredService<LocalWorkloads>().TargetsFolder}");
+            if (urls is not null)
             {
-                var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-                builder.Configuration.AddConfiguration(settings);
-                builder.WebHost.UseUrls(urls);
-                builder.Services.AddSerilog(logger, dispose: false);
-                builder.Services.AddSingleton(time).AddSingleton(store).AddSingleton(templates).AddSingleton(client).AddSingleton<Rollouts.IRolloutCommands>(rollouts);
-                Api.ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
-                web = builder.Build();
-                Api.ApiHosting.MapCanaryApi(web);
-                await web.StartAsync(cancellationToken);
                 await stdout.WriteLineAsync($"canary local: the API and the dashboard on {urls}");
             }
 
-            try
-            {
-                await rollouts.RunAsync(cancellationToken);
-            }
-            finally
-            {
-                if (web is not null)
-                {
-                    await web.StopAsync(CancellationToken.None);
-                    await web.DisposeAsync();
-                }
-            }
+            await HostRun.UntilStoppedAsync(host, cancellationToken);
         }
 
         return ExitCodes.Done;
@@ -125,7 +123,7 @@ internal static class LocalCommand
 
         using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
         using var logs = new SerilogLoggerFactory(logger);
-        var stopped = await Workloads.LocalWorkloads.StopRecordedAsync(stateFolder, TimeSpan.FromSeconds(10), time, logs.CreateLogger("canary.local"));
+        var stopped = await LocalWorkloads.StopRecordedAsync(stateFolder, TimeSpan.FromSeconds(10), time, logs.CreateLogger("canary.local"));
         await stdout.WriteLineAsync($"canary local: stopped {stopped.Count} process(es) of {Path.GetFullPath(stateFolder)}{(stopped.Count > 0 ? ": " + string.Join(", ", stopped) : string.Empty)}");
         return ExitCodes.Done;
     }

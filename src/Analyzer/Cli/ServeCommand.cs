@@ -83,74 +83,54 @@ internal static class ServeCommand
             throw new InputException($"Canary:Reports:Cron: \"{reportCron}\" is not a Quartz cron expression such as {ReportJob.DefaultCron} (Mondays 06:00)");
         }
 
-        var services = builder.Services;
-        ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
-        services.AddSingleton<Rollouts.IRolloutCommands, RolloutCommands>();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(store);
-        services.AddSingleton(templates);
-        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(kubernetes));
-        services.AddSingleton<IWorkloadController>(p => new KubernetesWorkloads(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
-        services.AddSingleton(p => RouterRegistry.ForKubernetes(p.GetRequiredService<IKubernetes>(), TimeProvider.System));
-        services.AddSingleton(_ => new PrometheusClient(prometheus, TimeProvider.System));
-        services.AddSingleton<IMetricSource>(p => new PrometheusMetricSource(p.GetRequiredService<PrometheusClient>()));
-        services.AddSingleton(p => new RolloutAnalyzer(p.GetRequiredService<IMetricSource>(), prometheus.Concurrency));
-        services.AddSingleton(_ => new HttpClient());
-        services.AddSingleton(p => new Webhooks(p.GetRequiredService<HttpClient>(), TimeProvider.System));
-        services.AddSingleton(p => new ConfigMapConfigs(p.GetRequiredService<IKubernetes>(), templates));
-        services.AddSingleton(p => new RolloutController(
-            p.GetRequiredService<IAnalysisStore>(), p.GetRequiredService<IWorkloadController>(), p.GetRequiredService<RouterRegistry>(),
-            p.GetRequiredService<RolloutAnalyzer>(), p.GetRequiredService<Webhooks>(), TimeProvider.System,
-            p.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RolloutController>>())
-        {
-            ResolveConfig = p.GetRequiredService<ConfigMapConfigs>().ResolveAsync,
-        });
-        services.AddSingleton<CanaryRegistry>();
-        services.AddSingleton<CanaryObjects>();
         var clustered = location.StartsWith("postgres:", StringComparison.Ordinal);
         var checkin = settings.GetValue("Canary:ClusterCheckin", TimeSpan.FromSeconds(7.5));
-        // Ticks wait on Kubernetes, Prometheus and the store far more than they compute: many run at once.
-        var concurrentTicks = settings.GetValue("Canary:ConcurrentTicks", 64);
-        services.AddQuartz(q =>
-        {
-            q.UseDefaultThreadPool(pool => pool.MaxConcurrency = concurrentTicks);
-            if (clustered)
+        var retention = settings.GetValue("Canary:Retention", TimeSpan.FromDays(90));
+        ApiHosting.AddCanaryApi(builder, Settings.Api(settings));
+        builder.Services
+            .AddRollouts(new RolloutHostOptions(store, templates, prometheus) { ConcurrentTicks = settings.GetValue("Canary:ConcurrentTicks", 64) }, q =>
             {
-                // Several replicas on one PostgreSQL share the rollouts: each tick runs on one of them, and
-                // a replica that stops checking in has its jobs taken over. Quartz creates its own tables.
-                q.ConfigureScheduler(o =>
+                if (clustered)
                 {
-                    o.InstanceName = "canary";
-                    o.GenerateInstanceId = true;
-                });
-                q.UsePersistentStore(store =>
-                {
-                    store.UsePostgres(location["postgres:".Length..]);
-                    store.UseSystemTextJsonSerializer(_ => { });
-                    store.UseClustering(c =>
-                    {
-                        c.CheckinInterval = checkin;
-                        c.CheckinMisfireThreshold = checkin * 2;
-                    });
-                    store.ProvisionSchema();
-                });
-            }
+                    Cluster(q, location["postgres:".Length..], checkin);
+                }
 
-            q.ScheduleJob<ReportJob>(t => t.WithIdentity("weekly-report").WithCronSchedule(reportCron, cron => cron.InTimeZone(reportZone)),
-                job => job.WithIdentity("weekly-report").UsingJobData(ReportJob.ZoneKey, reportZone.Id));
-            var retention = settings.GetValue("Canary:Retention", TimeSpan.FromDays(90));
-            q.ScheduleJob<RetentionJob>(t => t.WithIdentity("retention").StartNow().WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromHours(6)).RepeatForever()),
-                job => job.WithIdentity("retention").UsingJobData("days", retention.TotalDays));
-        });
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-        services.AddHostedService<CanaryWatcher>();
-        services.AddHostedService<TargetWatcher>();
+                q.ScheduleJob<ReportJob>(t => t.WithIdentity("weekly-report").WithCronSchedule(reportCron, cron => cron.InTimeZone(reportZone)),
+                    job => job.WithIdentity("weekly-report").UsingJobData(ReportJob.ZoneKey, reportZone.Id));
+                q.ScheduleJob<RetentionJob>(t => t.WithIdentity("retention").StartNow().WithSimpleSchedule(s => s.WithInterval(TimeSpan.FromHours(6)).RepeatForever()),
+                    job => job.WithIdentity("retention").UsingJobData("days", retention.TotalDays));
+            })
+            .AddKubernetesRollouts(kubernetes);
 
         var app = builder.Build();
         ApiHosting.MapCanaryApi(app, services => services.GetRequiredService<CanaryRegistry>().Synced ? null : "the Canary resources have not been listed yet");
         app.MapMetrics("/metrics");
         await app.StartAsync(cancellationToken);
         return await HostRun.UntilStoppedAsync(app, cancellationToken);
+    }
+
+    /// <summary>
+    /// Several replicas on one PostgreSQL share the rollouts: each tick runs on one of them, and a
+    /// replica that stops checking in has its jobs taken over. Quartz creates its own tables.
+    /// </summary>
+    private static void Cluster(IQuartzBuilder q, string connection, TimeSpan checkin)
+    {
+        q.ConfigureScheduler(o =>
+        {
+            o.InstanceName = "canary";
+            o.GenerateInstanceId = true;
+        });
+        q.UsePersistentStore(store =>
+        {
+            store.UsePostgres(connection);
+            store.UseSystemTextJsonSerializer(_ => { });
+            store.UseClustering(c =>
+            {
+                c.CheckinInterval = checkin;
+                c.CheckinMisfireThreshold = checkin * 2;
+            });
+            store.ProvisionSchema();
+        });
     }
 
     private static KubernetesClientConfiguration KubernetesConfiguration(string? kubeconfig)

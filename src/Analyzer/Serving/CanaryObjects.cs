@@ -13,7 +13,7 @@ namespace Canary.Analyzer.Serving;
 /// (kubectl annotate canary NAME canary.dev/command=approve), the status canary writes back
 /// (phase, weight, last score, reason; what kubectl get canaries shows), and Events.
 /// </summary>
-internal sealed class CanaryObjects(IKubernetes client, TimeProvider time)
+internal sealed class CanaryObjects(IKubernetes client, TimeProvider time) : ICommandInbox, IRolloutReporter
 {
     public const string Group = "canary.dev";
     public const string Version = "v1alpha1";
@@ -188,4 +188,14 @@ internal sealed class CanaryObjects(IKubernetes client, TimeProvider time)
         };
         return KubernetesWrites.Call($"record an event on canary {ns}/{name}", () => client.CoreV1.CreateNamespacedEventAsync(body, ns, cancellationToken: cancellationToken));
     }
+
+    Task<PendingCommands> ICommandInbox.TakeAsync(string ns, string name, CancellationToken cancellationToken) => TakeCommandsAsync(ns, name, cancellationToken);
+
+    Task ICommandInbox.ClearAsync(string ns, string name, PendingCommands carriedOut, CancellationToken cancellationToken) => ClearCommandsAsync(ns, name, carriedOut, cancellationToken);
+
+    Task ICommandInbox.SendAsync(string ns, string name, RolloutCommand command, CancellationToken cancellationToken) => SendCommandAsync(ns, name, command, cancellationToken);
+
+    /// <summary>A skipped tick changed nothing: the status stays as it is.</summary>
+    Task IRolloutReporter.ReportAsync(CanaryResource resource, TickResult tick, CancellationToken cancellationToken) =>
+        tick.Skipped ? Task.CompletedTask : ReportAsync(resource, tick, cancellationToken);
 }

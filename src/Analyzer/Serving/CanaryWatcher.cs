@@ -5,7 +5,6 @@ using Canary.Analyzer.Storage;
 using k8s;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Quartz;
 
 namespace Canary.Analyzer.Serving;
 
@@ -15,12 +14,11 @@ namespace Canary.Analyzer.Serving;
 /// valid gets its problems in its status and an event, and no job.
 /// </summary>
 internal sealed partial class CanaryWatcher(
-    IKubernetes client, CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers, IAnalysisStore store, TemplateLibrary templates, TimeProvider time, ILogger<CanaryWatcher> log)
+    IKubernetes client, CanaryRegistry registry, CanaryObjects objects, RolloutSchedule schedule, IAnalysisStore store, TemplateLibrary templates, TimeProvider time, ILogger<CanaryWatcher> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var scheduler = await schedulers.GetScheduler(stoppingToken);
         await ListAndWatch.RunAsync(
             async stoppingToken =>
             {
@@ -28,12 +26,12 @@ internal sealed partial class CanaryWatcher(
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var item in (list["items"] as JsonArray ?? []).OfType<JsonObject>())
                 {
-                    seen.Add(await ApplyAsync(scheduler, item, stoppingToken));
+                    seen.Add(await ApplyAsync(item, stoppingToken));
                 }
 
                 foreach (var gone in registry.Keys.Where(k => !seen.Contains(k)))
                 {
-                    await RemoveAsync(scheduler, gone, stoppingToken);
+                    await RemoveAsync(gone, stoppingToken);
                 }
 
                 registry.Synced = true;
@@ -55,11 +53,11 @@ internal sealed partial class CanaryWatcher(
 
                     if (type is WatchEventType.Added or WatchEventType.Modified)
                     {
-                        await ApplyAsync(scheduler, item, stoppingToken);
+                        await ApplyAsync(item, stoppingToken);
                     }
                     else if (type == WatchEventType.Deleted)
                     {
-                        await RemoveAsync(scheduler, Key(item), stoppingToken);
+                        await RemoveAsync(Key(item), stoppingToken);
                     }
                 }
             },
@@ -68,7 +66,7 @@ internal sealed partial class CanaryWatcher(
             stoppingToken);
     }
 
-    private async Task<string> ApplyAsync(IScheduler scheduler, JsonObject item, CancellationToken cancellationToken)
+    private async Task<string> ApplyAsync(JsonObject item, CancellationToken cancellationToken)
     {
         var key = Key(item);
         var (resource, problems) = CanaryResourceReader.Read($"{key}.json", item.ToJsonString(), templates);
@@ -76,7 +74,7 @@ internal sealed partial class CanaryWatcher(
         {
             Invalid(log, key, string.Join("; ", problems));
             registry.Remove(key);
-            await scheduler.UnscheduleJob(new TriggerKey(key), cancellationToken);
+            await schedule.PauseAsync(key, cancellationToken);
             var (ns, name) = Split(key);
             await objects.ReportInvalidAsync(ns, name, problems, cancellationToken);
             return key;
@@ -84,24 +82,14 @@ internal sealed partial class CanaryWatcher(
 
         var previous = registry.Get(key);
         registry.Set(resource);
-        if (previous is null || previous.Interval != resource.Interval || !await scheduler.Exists(new TriggerKey(key), cancellationToken))
-        {
-            var job = JobBuilder.Create<RolloutJob>().WithIdentity(key).UsingJobData(RolloutJob.RolloutKey, key).StoreDurably().Build();
-            var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(job).StartNow()
-                // A tick that could not run on time is skipped, not replayed: the next one sees the present.
-                .WithSimpleSchedule(s => s.WithInterval(resource.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-                .Build();
-            await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
-            Scheduled(log, key, resource.Interval);
-        }
-
+        await schedule.ScheduleAsync(resource, previous, cancellationToken);
         return key;
     }
 
-    private async Task RemoveAsync(IScheduler scheduler, string key, CancellationToken cancellationToken)
+    private async Task RemoveAsync(string key, CancellationToken cancellationToken)
     {
         registry.Remove(key);
-        await scheduler.DeleteJob(new JobKey(key), cancellationToken);
+        await schedule.RemoveAsync(key, cancellationToken);
         await store.DeleteRolloutAsync(key, cancellationToken);
         Removed(log, key);
     }
@@ -109,9 +97,6 @@ internal sealed partial class CanaryWatcher(
     private static string Key(JsonObject item) => $"{item["metadata"]?["namespace"]?.GetValue<string>() ?? "default"}/{item["metadata"]?["name"]?.GetValue<string>()}";
 
     private static (string Namespace, string Name) Split(string key) => (key[..key.IndexOf('/', StringComparison.Ordinal)], key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: scheduled every {Interval}")]
-    private static partial void Scheduled(ILogger logger, string rollout, TimeSpan interval);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "rollout {Rollout}: the Canary was deleted; its job is removed, its history kept")]
     private static partial void Removed(ILogger logger, string rollout);

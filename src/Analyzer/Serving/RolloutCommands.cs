@@ -1,14 +1,13 @@
 using Canary.Analyzer.Rollouts;
-using Quartz;
 
 namespace Canary.Analyzer.Serving;
 
 /// <summary>
-/// Commands from the API in a cluster: written to the Canary's command annotation (the same path as
-/// `kubectl annotate … canary.dev/command=approve`), then the rollout's job is fired at once so the
-/// command does not wait for the next interval.
+/// Commands from the API, in serve and in local mode: put in the rollout's inbox (in a cluster the
+/// Canary's command annotation, the same path as `kubectl annotate … canary.dev/command=approve`),
+/// then the rollout's job is fired at once so the command does not wait for the next interval.
 /// </summary>
-internal sealed class RolloutCommands(CanaryRegistry registry, CanaryObjects objects, ISchedulerFactory schedulers) : IRolloutCommands
+internal sealed class RolloutCommands(CanaryRegistry registry, ICommandInbox inbox, RolloutSchedule schedule) : IRolloutCommands
 {
     public IReadOnlyList<int>? Steps(string key) => registry.Get(key)?.Rollout.StepWeights;
 
@@ -20,13 +19,8 @@ internal sealed class RolloutCommands(CanaryRegistry registry, CanaryObjects obj
             return false;
         }
 
-        await objects.SendCommandAsync(ns, name, command, cancellationToken);
-        var scheduler = await schedulers.GetScheduler(cancellationToken);
-        if (await scheduler.Exists(new JobKey(key), cancellationToken))
-        {
-            await scheduler.TriggerJob(new JobKey(key), cancellationToken);
-        }
-
+        await inbox.SendAsync(ns, name, command, cancellationToken);
+        await schedule.TriggerAsync(key, cancellationToken);
         return true;
     }
 }

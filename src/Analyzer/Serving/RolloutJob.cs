@@ -5,11 +5,12 @@ using Quartz;
 namespace Canary.Analyzer.Serving;
 
 /// <summary>
-/// One Quartz job per active rollout, fired at its interval; never two ticks of a rollout at once.
-/// A tick that fails is logged and counted; the next one decides again from the stored state.
+/// One Quartz job per active rollout, fired at its interval, in serve and in local mode alike; never
+/// two ticks of a rollout at once. A tick that fails is logged and counted; the next one decides
+/// again from the stored state.
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed partial class RolloutJob(CanaryRegistry registry, RolloutController controller, CanaryObjects objects, TimeProvider time, ILogger<RolloutJob> log) : IJob
+internal sealed partial class RolloutJob(IRolloutSource source, RolloutController controller, ICommandInbox inbox, IRolloutReporter reporter, TimeProvider time, ILogger<RolloutJob> log) : IJob
 {
     public const string RolloutKey = "rollout";
 
@@ -17,7 +18,7 @@ internal sealed partial class RolloutJob(CanaryRegistry registry, RolloutControl
     {
         ArgumentNullException.ThrowIfNull(context);
         var key = context.MergedJobDataMap.GetString(RolloutKey) ?? string.Empty;
-        if (registry.Get(key) is not { } resource)
+        if (await source.CurrentAsync(key, cancellationToken) is not { } resource)
         {
             return;
         }
@@ -38,33 +39,30 @@ internal sealed partial class RolloutJob(CanaryRegistry registry, RolloutControl
     }
 
     /// <summary>
-    /// One tick of a Canary in the cluster: take its commands (with their id), tick, clear the commands
-    /// once the tick that carried them out is stored, then write the status and events.
+    /// One tick of a Canary: take its commands (with their id), tick, clear the commands once the tick
+    /// that carried them out is stored, then report it (in a cluster: the status and events).
     /// </summary>
-    /// <exception cref="Kubernetes.KubernetesWriteException">Kubernetes failed to read the Canary's commands or to write its status; what was stored stays, and the next tick goes on from it.</exception>
+    /// <exception cref="Documents.ExternalFaultException">The inbox or the reporter failed (Kubernetes, in a cluster); what was stored stays, and the next tick goes on from it.</exception>
     public async Task<TickResult> TickAsync(CanaryResource resource, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        var commands = await objects.TakeCommandsAsync(resource.Namespace, resource.Name, cancellationToken);
+        var commands = await inbox.TakeAsync(resource.Namespace, resource.Name, cancellationToken);
         var tick = await controller.TickAsync(resource, commands, cancellationToken);
         if (tick.CommandsSettled)
         {
             // Only now, with the tick stored: a crash before this line leaves the commands in place, and the stored id keeps them from running twice.
             try
             {
-                await objects.ClearCommandsAsync(resource.Namespace, resource.Name, commands, cancellationToken);
+                await inbox.ClearAsync(resource.Namespace, resource.Name, commands, cancellationToken);
             }
-            catch (Kubernetes.KubernetesWriteException e)
+            catch (Documents.ExternalFaultException e)
             {
                 // The tick is stored and applied: it is still reported; the next tick clears the commands without applying them again.
                 ClearFailed(log, resource.Key, e.Message);
             }
         }
 
-        if (!tick.Skipped)
-        {
-            await objects.ReportAsync(resource, tick, cancellationToken);
-        }
+        await reporter.ReportAsync(resource, tick, cancellationToken);
 
         return tick;
     }

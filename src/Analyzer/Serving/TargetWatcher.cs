@@ -1,7 +1,6 @@
 using k8s;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Quartz;
 
 namespace Canary.Analyzer.Serving;
 
@@ -10,11 +9,10 @@ namespace Canary.Analyzer.Serving;
 /// e.g. a new image), its rollout ticks at once instead of at its next interval. Lists, watches from
 /// the list's resourceVersion, and lists again when the stream ends or fails.
 /// </summary>
-internal sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry registry, ISchedulerFactory schedulers, TimeProvider time, ILogger<TargetWatcher> log) : BackgroundService
+internal sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry registry, RolloutSchedule schedule, TimeProvider time, ILogger<TargetWatcher> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var scheduler = await schedulers.GetScheduler(stoppingToken);
         await ListAndWatch.RunAsync(
             async stoppingToken =>
             {
@@ -44,7 +42,7 @@ internal sealed partial class TargetWatcher(IKubernetes client, CanaryRegistry r
                     foreach (var rollout in registry.Keys.Where(k => registry.Get(k) is { } r && r.Namespace == deployment.Metadata.NamespaceProperty && r.Target == deployment.Metadata.Name))
                     {
                         TargetChanged(log, rollout, key);
-                        await scheduler.TriggerJob(new JobKey(rollout), stoppingToken);
+                        await schedule.TriggerAsync(rollout, stoppingToken);
                     }
                 }
             },

@@ -13,8 +13,10 @@ namespace Canary.Analyzer.Workloads;
 /// pods use; the Services `app` (apex) and `app-primary` select the primary's pods, `app-canary` the
 /// target's. Every write is read-modify-write with bounded retry on 409.
 /// </summary>
-internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
+internal sealed class KubernetesWorkloads(IKubernetes client, TimeProvider time) : IWorkloadController
 {
+    private readonly PrimaryConfigs primaryConfigs = new(client, time);
+
     /// <summary>Labels canary puts on what it creates.</summary>
     public const string ManagedByLabel = KubernetesLabels.ManagedBy;
 
@@ -45,7 +47,7 @@ internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvid
         await AnnotateAsync(target.Namespace, target.Name, ReplicasAnnotation, replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
 
         // Existing -primary copies belong to the primary's release: only missing ones are created here.
-        var configs = await CopyConfigsAsync(target, snapshot, overwrite: false, cancellationToken);
+        var configs = await primaryConfigs.CopyAsync(target, snapshot.ConfigMaps, snapshot.Secrets, overwrite: false, cancellationToken);
         var primary = await KubernetesWrites.ReadOrNullAsync($"read deployment {target.Namespace}/{target.Primary}",
             () => client.AppsV1.ReadNamespacedDeploymentAsync(target.Primary, target.Namespace, cancellationToken: cancellationToken));
         if (primary is null)
@@ -88,7 +90,7 @@ internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvid
         var text = new StringBuilder(KubernetesJson.Serialize(template));
         var maps = new Dictionary<string, V1ConfigMap>(StringComparer.Ordinal);
         var secrets = new Dictionary<string, V1Secret>(StringComparer.Ordinal);
-        foreach (var (kind, name) in ConfigReferences(deployment.Spec.Template.Spec).OrderBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal))
+        foreach (var (kind, name) in PrimaryConfigs.References(deployment.Spec.Template.Spec).OrderBy(r => r.Kind, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal))
         {
             text.Append('\n').Append(kind).Append('/').Append(name).Append('=');
             if (kind == "configmap")
@@ -182,7 +184,7 @@ internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvid
         var (key, value) = SelectorLabel(snapshot.Deployment, target);
         // Like Flagger: the -primary configs are updated just before the pod template. The revision
         // in the template's annotations makes a release that changed only configs roll the pods too.
-        var configs = await CopyConfigsAsync(target, snapshot, overwrite: true, cancellationToken);
+        var configs = await primaryConfigs.CopyAsync(target, snapshot.ConfigMaps, snapshot.Secrets, overwrite: true, cancellationToken);
         var source = PrimaryFrom(snapshot.Deployment, target, key, value, 1, configs, revision);
         await UpdateDeploymentAsync(target.Namespace, target.Primary, primary =>
         {
@@ -265,12 +267,12 @@ internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvid
         primary.Spec.Template.Metadata ??= new V1ObjectMeta();
         primary.Spec.Template.Metadata.Labels = new Dictionary<string, string>(primary.Spec.Template.Metadata.Labels ?? new Dictionary<string, string>()) { [key] = primaryValue };
         primary.Spec.Template.Metadata.Annotations = new Dictionary<string, string>(primary.Spec.Template.Metadata.Annotations ?? new Dictionary<string, string>()) { [RevisionAnnotation] = revision };
-        RenameConfigs(primary.Spec.Template.Spec, configs);
+        PrimaryConfigs.Rename(primary.Spec.Template.Spec, configs);
         return primary;
     }
 
     /// <summary>Labels or annotations to copy: without kubectl's record and canary's own keys.</summary>
-    private static Dictionary<string, string> Own(IDictionary<string, string>? source) =>
+    internal static Dictionary<string, string> Own(IDictionary<string, string>? source) =>
         (source ?? new Dictionary<string, string>()).Where(p => p.Key != LastApplied && !p.Key.StartsWith("canary.dev/", StringComparison.Ordinal) && !p.Key.StartsWith("deployment.kubernetes.io/", StringComparison.Ordinal))
             .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
@@ -374,7 +376,7 @@ internal sealed partial class KubernetesWorkloads(IKubernetes client, TimeProvid
 
     private sealed record Snapshot(V1Deployment Deployment, Dictionary<string, V1ConfigMap> ConfigMaps, Dictionary<string, V1Secret> Secrets, string Revision);
 
-    private static bool JsonEquals<T>(T a, T b) => Json(a) == Json(b);
+    internal static bool JsonEquals<T>(T a, T b) => Json(a) == Json(b);
 
     /// <summary>KubernetesJson's text of a value; "null" for none (KubernetesJson.Serialize does not take null).</summary>
     private static string Json(object? value) => value is null ? "null" : KubernetesJson.Serialize(value);

@@ -164,6 +164,12 @@ internal sealed partial class LocalWorkloads : IWorkloadController, IAsyncDispos
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        // Once: a host that resolves it under two services disposes it twice.
+        if (disposed)
+        {
+            return;
+        }
+
         disposed = true;
         await stopping.CancelAsync();
         Task? loop;

@@ -59,7 +59,8 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
             new RolloutAnalyzer(source), new Webhooks(http, TimeProvider.System), TimeProvider.System, new CollectingLogger<RolloutController>());
         var registry = new CanaryRegistry();
         registry.Set(resource);
-        job = new RolloutJob(registry, controller, new CanaryObjects(client, TimeProvider.System), TimeProvider.System, new CollectingLogger<RolloutJob>());
+        var objects = new CanaryObjects(client, TimeProvider.System);
+        job = new RolloutJob(new RegistrySource(registry), controller, objects, objects, TimeProvider.System, new CollectingLogger<RolloutJob>());
         Assert.Equal(RolloutPhase.Initialized, (await job.TickAsync(resource, CancellationToken.None)).Decision.State.Phase);
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Serving;
 
 namespace Canary.Analyzer.Cli.Demo;
 

@@ -3,7 +3,10 @@ using System.Net.Sockets;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
+using Canary.Analyzer.Serving;
 using Canary.Analyzer.Workloads;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Extensions.Logging;
 
@@ -27,7 +30,7 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
     private readonly Lock recording = new();
     private readonly Lock printing = new();
     private readonly long started = time.GetTimestamp();
-    private LocalRollouts? rollouts;
+    private IHost? rollouts;
     private IAnalysisStore? store;
     private Serilog.Core.Logger? logger;
     private DemoSummary? summary;
@@ -51,13 +54,9 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         using var load = new LoadGenerator(frontend, plan.LoadRate, time);
         using var stopLoad = new CancellationTokenSource();
         Task? loading = null;
-        Task? ticking = null;
-        using var stopTicking = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // The log, its factory and the Prometheus client outlive the ticks, which end in the finally below.
+        // The log outlives the ticks, which end in the finally below.
         logger = new LoggerConfiguration().MinimumLevel.Information()
             .WriteTo.File(Path.Combine(work, "canary.log"), formatProvider: CultureInfo.InvariantCulture).CreateLogger();
-        using var logs = new SerilogLoggerFactory(logger);
-        using var client = new PrometheusClient(new PrometheusOptions { Url = new Uri($"http://127.0.0.1:{prometheusPort}/") }, time);
         try
         {
             Print($"canary demo{(summary.Fast ? " --fast" : string.Empty)}: starting HAProxy, Prometheus and {Service} v1 (work folder {work})");
@@ -75,8 +74,9 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
             store = StoreLocation.Open($"sqlite:{Path.Combine(work, "canary.db")}");
             await store.MigrateAsync(cancellationToken);
             var initialized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            rollouts = new LocalRollouts([canaryFile], store, new PrometheusMetricSource(client), TemplateLibrary.Default(), Path.Combine(work, "state"), time, logs, stopWorkloadsOnExit: true)
+            var local = new LocalRolloutOptions([canaryFile], Path.Combine(work, "state"))
             {
+                StopWorkloads = true,
                 Ticked = tick =>
                 {
                     if (tick.Result.Decision.State.Phase == RolloutPhase.Initialized)
@@ -87,12 +87,18 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
                     OnTick(tick);
                 },
             };
-            if (rollouts.Validate() is { Count: > 0 } problems)
+            if (LocalCanaryFiles.Validate(local.CanaryFiles, TemplateLibrary.Default()) is { Count: > 0 } problems)
             {
                 throw new InvalidOperationException($"the demo's Canary file is invalid: {string.Join("; ", problems)}");
             }
 
-            ticking = rollouts.RunAsync(stopTicking.Token);
+            // The same composition as canary local, without the web API.
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = work });
+            builder.Services.AddSerilog(logger, dispose: false);
+            builder.Services.AddRollouts(new RolloutHostOptions(store, TemplateLibrary.Default(), new PrometheusOptions { Url = new Uri($"http://127.0.0.1:{prometheusPort}/") }) { Time = time })
+                .AddLocalRollouts(local);
+            rollouts = builder.Build();
+            await rollouts.StartAsync(cancellationToken);
             await WaitAsync(initialized.Task, plan.ReleaseTimeout, "v1 to start behind HAProxy", cancellationToken);
             Print($"  {Service} v1 is the primary; load: {plan.LoadRate} requests/s through HAProxy");
             loading = load.RunAsync(stopLoad.Token);
@@ -116,14 +122,17 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
         finally
         {
             await stopLoad.CancelAsync();
-            await stopTicking.CancelAsync();
             try
             {
                 await (loading ?? Task.CompletedTask);
             }
             finally
             {
-                await (ticking ?? Task.CompletedTask);
+                if (rollouts is not null)
+                {
+                    await rollouts.StopAsync(CancellationToken.None);
+                }
+
                 summary.Load = load.Counts;
                 summary.FinishedAt = time.GetUtcNow();
             }
@@ -140,9 +149,10 @@ internal sealed class DemoRun(DemoPlan plan, string work, string prometheusProgr
     {
         try
         {
-            if (rollouts is not null)
+            if (rollouts is IAsyncDisposable host)
             {
-                await rollouts.DisposeAsync();
+                // The sample service's processes stop with it (StopWorkloads).
+                await host.DisposeAsync();
             }
         }
         finally

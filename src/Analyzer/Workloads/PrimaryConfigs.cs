@@ -4,17 +4,20 @@ using k8s.Models;
 
 namespace Canary.Analyzer.Workloads;
 
-/// <summary>The ConfigMaps and Secrets a pod template uses, and their -primary copies.</summary>
-internal sealed partial class KubernetesWorkloads
+/// <summary>The ConfigMaps and Secrets a pod template uses, and their -primary copies (Flagger's way: the primary reads copies that a release does not change under it).</summary>
+internal sealed class PrimaryConfigs(IKubernetes client, TimeProvider time)
 {
     /// <summary>
     /// Copies the ConfigMaps and Secrets of the snapshot to NAME-primary (only missing copies unless
     /// overwrite); returns "configmap/NAME" and "secret/NAME" of the configs that have a copy.
     /// </summary>
-    private async Task<IReadOnlySet<string>> CopyConfigsAsync(WorkloadTarget target, Snapshot snapshot, bool overwrite, CancellationToken cancellationToken)
+    public async Task<IReadOnlySet<string>> CopyAsync(WorkloadTarget target, IReadOnlyDictionary<string, V1ConfigMap> configMaps, IReadOnlyDictionary<string, V1Secret> secrets, bool overwrite, CancellationToken cancellationToken)
     {
         var copied = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, map) in snapshot.ConfigMaps)
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(configMaps);
+        ArgumentNullException.ThrowIfNull(secrets);
+        foreach (var (name, map) in configMaps)
         {
             var copy = new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = CopyMeta(map.Metadata, name + "-primary", target.Namespace), Data = map.Data, BinaryData = map.BinaryData };
             await UpsertAsync($"configmap {target.Namespace}/{name}-primary",
@@ -22,7 +25,7 @@ internal sealed partial class KubernetesWorkloads
                 () => client.CoreV1.CreateNamespacedConfigMapAsync(copy, target.Namespace, cancellationToken: cancellationToken),
                 existing =>
                 {
-                    var same = JsonEquals(existing.Data, copy.Data) && JsonEquals(existing.BinaryData, copy.BinaryData);
+                    var same = KubernetesWorkloads.JsonEquals(existing.Data, copy.Data) && KubernetesWorkloads.JsonEquals(existing.BinaryData, copy.BinaryData);
                     existing.Data = copy.Data;
                     existing.BinaryData = copy.BinaryData;
                     return overwrite && !same;
@@ -32,7 +35,7 @@ internal sealed partial class KubernetesWorkloads
             copied.Add($"configmap/{name}");
         }
 
-        foreach (var (name, secret) in snapshot.Secrets)
+        foreach (var (name, secret) in secrets)
         {
             var copy = new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = CopyMeta(secret.Metadata, name + "-primary", target.Namespace), Data = secret.Data, Type = secret.Type };
             await UpsertAsync($"secret {target.Namespace}/{name}-primary",
@@ -40,7 +43,7 @@ internal sealed partial class KubernetesWorkloads
                 () => client.CoreV1.CreateNamespacedSecretAsync(copy, target.Namespace, cancellationToken: cancellationToken),
                 existing =>
                 {
-                    var same = JsonEquals(existing.Data, copy.Data);
+                    var same = KubernetesWorkloads.JsonEquals(existing.Data, copy.Data);
                     existing.Data = copy.Data;
                     return overwrite && !same;
                 },
@@ -75,12 +78,12 @@ internal sealed partial class KubernetesWorkloads
     {
         Name = name,
         NamespaceProperty = ns,
-        Labels = new Dictionary<string, string>(Own(source.Labels)) { [ManagedByLabel] = "canary" },
-        Annotations = Own(source.Annotations),
+        Labels = new Dictionary<string, string>(KubernetesWorkloads.Own(source.Labels)) { [KubernetesWorkloads.ManagedByLabel] = "canary" },
+        Annotations = KubernetesWorkloads.Own(source.Annotations),
     };
 
     /// <summary>("configmap" | "secret", name) of every ConfigMap and Secret the pod spec refers to.</summary>
-    private static HashSet<(string Kind, string Name)> ConfigReferences(V1PodSpec spec)
+    public static HashSet<(string Kind, string Name)> References(V1PodSpec spec)
     {
         var found = new HashSet<(string Kind, string Name)>();
         foreach (var volume in spec.Volumes ?? [])
@@ -142,7 +145,7 @@ internal sealed partial class KubernetesWorkloads
     }
 
     /// <summary>Points the pod spec's references at the -primary copies of the configs that were copied.</summary>
-    private static void RenameConfigs(V1PodSpec spec, IReadOnlySet<string> copied)
+    public static void Rename(V1PodSpec spec, IReadOnlySet<string> copied)
     {
         string Renamed(string kind, string name) => copied.Contains($"{kind}/{name}") ? name + "-primary" : name;
         foreach (var volume in spec.Volumes ?? [])
