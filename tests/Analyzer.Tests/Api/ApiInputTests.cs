@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Api;

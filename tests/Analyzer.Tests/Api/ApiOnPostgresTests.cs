@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Api;
@@ -86,6 +86,6 @@ public sealed class ApiOnPostgresTests(PrometheusFixture prometheus) : IAsyncLif
         }
 
         await postgres.StartAsync();
-        await Support.Poll.UntilAsync(async () => (await viewer.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).IsSuccessStatusCode, "the API to answer again once PostgreSQL is back");
+        await Poll.UntilAsync(async () => (await viewer.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).IsSuccessStatusCode, "the API to answer again once PostgreSQL is back");
     }
 }

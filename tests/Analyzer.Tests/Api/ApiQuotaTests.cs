@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 

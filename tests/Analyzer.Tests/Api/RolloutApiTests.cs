@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Api;

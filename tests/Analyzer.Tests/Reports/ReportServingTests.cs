@@ -3,8 +3,6 @@ using System.Text.Json.Nodes;
 using Canary.Analyzer.Reports;
 using Canary.Analyzer.Serving;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Api;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 using Microsoft.Playwright;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Reports;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Storage;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 using Canary.Testing;

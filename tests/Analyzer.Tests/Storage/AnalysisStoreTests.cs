@@ -184,12 +184,6 @@ public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class SharedPostgres : ICollectionFixture<PostgresServer>
-{
-    public const string Name = "postgres";
-}
-
 [Collection(SharedPostgres.Name)]
 public sealed class PostgresAnalysisStoreTests(PostgresServer postgres) : AnalysisStoreContract
 {

@@ -4,7 +4,7 @@ using Canary.Analyzer.Workloads;
 using Canary.Testing.Kubernetes;
 using k8s;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Workloads;
 
 /// <summary>The primary/canary workload controller against the API emulator over real HTTP.</summary>
 public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable

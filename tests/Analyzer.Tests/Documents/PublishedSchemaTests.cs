@@ -1,6 +1,6 @@
 using Canary.Analyzer.Tests.Support;
 
-namespace Canary.Analyzer.Tests.Schemas;
+namespace Canary.Analyzer.Tests.Documents;
 
 /// <summary>The JSON Schemas in schemas/ accept what canary accepts and writes, and reject what it rejects.</summary>
 public sealed class PublishedSchemaTests

@@ -1,7 +1,8 @@
 using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Metrics;
 
 /// <summary>Every template in queries/ runs on the real PromQL engine and finds the synthetic cohorts.</summary>
 [Collection(SharedPrometheus.Name)]

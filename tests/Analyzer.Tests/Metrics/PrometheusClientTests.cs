@@ -3,7 +3,7 @@ using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Metrics;
 
 /// <summary>The typed HTTP client against the real Prometheus, with a fault-injecting proxy in between where a test needs faults.</summary>
 [Collection(SharedPrometheus.Name)]

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Canary.Testing;
 using Canary.Testing.Kubernetes;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Support.Kubernetes;
 
 /// <summary>The real kubectl against the emulator: the emulator is only useful if it speaks the protocol kubectl speaks.</summary>
 public sealed class EmulatorKubectlTests : IAsyncLifetime

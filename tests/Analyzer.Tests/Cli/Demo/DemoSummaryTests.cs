@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Cli.Demo;
 
-namespace Canary.Analyzer.Tests.Cli;
+namespace Canary.Analyzer.Tests.Cli.Demo;
 
 public sealed class DemoSummaryTests
 {

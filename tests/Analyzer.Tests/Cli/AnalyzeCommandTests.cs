@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Tests.Metrics;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Cli;
 
 /// <summary>`canary analyze` end to end against the real Prometheus holding the synthetic history.</summary>
 [Collection(SharedPrometheus.Name)]

@@ -7,7 +7,7 @@ using Canary.Testing;
 using Canary.Testing.Kubernetes;
 using k8s;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Traffic;
 
 /// <summary>An emulator with the CRDs of Istio and Traefik installed, a client, and kubectl, for each router test.</summary>
 public abstract class RouterTestBase : IAsyncLifetime, IDisposable

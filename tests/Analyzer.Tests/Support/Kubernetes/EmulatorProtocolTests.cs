@@ -5,7 +5,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Support.Kubernetes;
 
 /// <summary>The parts of the REST protocol canary relies on, spoken by the emulator to KubernetesClient and plain HTTP.</summary>
 public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
