@@ -29,7 +29,7 @@ public sealed class PublishedSchemaTests
     }
 
     [Fact]
-    public void The_judge_example_is_valid_input_and_its_verdict_valid_output()
+    public void The_judge_example_is_valid_by_the_input_schema()
     {
         var input = File.ReadAllText(CanaryRunner.Example("checkout.json"));
         Assert.Empty(Support.Schemas.Problems(Support.Schemas.JudgeInput, input));
