@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Api;
@@ -29,7 +29,7 @@ public sealed class AbandonedAnalysisTests(PrometheusFixture prometheus)
         await using var serve = await ServeHost.StartAsync(prometheus.Url, $"sqlite:{path}");
         using var viewer = serve.Client(ServeHost.ViewerToken);
         JsonNode? Status(string json) => JsonNode.Parse(json)?["status"];
-        await Support.Poll.UntilAsync(
+        await Poll.UntilAsync(
             async () => Status(await viewer.GetStringAsync(new Uri($"/api/v1/analyses/{silent.Id}", UriKind.Relative)))?.GetValue<string>() == RequestedAnalysis.Failed,
             "the silent analysis to be marked Failed");
 

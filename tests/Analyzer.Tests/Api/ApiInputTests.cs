@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Api;
@@ -19,7 +19,7 @@ public sealed class ApiInputTests(PrometheusFixture prometheus) : IAsyncLifetime
     public async Task DisposeAsync() => await serve.DisposeAsync();
 
     [Fact]
-    public async Task A_byte_that_is_not_UTF_8_inside_a_JSON_string_is_a_400_naming_the_field_line_and_column()
+    public async Task A_byte_that_is_not_UTF_8_inside_a_JSON_string_is_a_400_naming_where_it_is()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         var body = "{\"config\": {\n  \"metrics\": [{\"name\": \"p9"u8.ToArray().Concat(new byte[] { 0xC3, 0x28 }).Concat("\"}]}, \"data\": []}"u8.ToArray()).ToArray();
@@ -43,7 +43,7 @@ public sealed class ApiInputTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_syntax_error_names_the_enclosing_field_with_its_line_and_column()
+    public async Task A_syntax_error_names_the_enclosing_field_with_its_position()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         var problem = await ServeHost.ProblemAsync(await viewer.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), ServeHost.Json("{\"config\": {\n  \"metrics\": [}")), HttpStatusCode.BadRequest);
@@ -115,33 +115,49 @@ public sealed class ApiInputTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wrong_media_type_is_refused_only_after_authentication_and_names_what_is_accepted()
+    public async Task A_wrong_media_type_is_refused_only_after_authentication()
     {
         using var nobody = serve.Client(null);
         await ServeHost.ProblemAsync(await nobody.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), new StringContent("{}", Encoding.UTF8, "text/plain")), HttpStatusCode.Unauthorized);
 
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        await ServeHost.ProblemAsync(await viewer.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), new StringContent("{}", Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task A_wrong_media_type_names_what_is_accepted()
+    {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         var problem = await ServeHost.ProblemAsync(await viewer.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), new StringContent("{}", Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
         Assert.Equal("the body is text/plain; send Content-Type: application/json", problem["detail"]!.GetValue<string>());
     }
 
     [Fact]
-    public async Task A_template_error_names_the_template_and_never_the_install_path()
+    public async Task A_template_error_names_the_template()
     {
-        using var admin = serve.Client(ServeHost.AdminToken);
-        var problem = await ServeHost.ProblemAsync(await admin.PutAsync(new Uri("/api/v1/configs/broken", UriKind.Relative),
-            new StringContent("metrics:\n  - name: e\n    template: nope\n", Encoding.UTF8, "application/yaml")), HttpStatusCode.BadRequest);
+        var problem = await PutUnknownTemplateAsync();
         var reason = problem["errors"]![0]!["reason"]!.GetValue<string>();
         Assert.StartsWith("no template \"nope\" in the shipped templates; known: ", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_template_error_never_names_the_install_path()
+    {
+        var problem = await PutUnknownTemplateAsync();
         Assert.DoesNotContain(AppContext.BaseDirectory.TrimEnd('/'), problem.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task The_OpenAPI_document_declares_the_bearer_scheme_and_each_operations_role()
+    public async Task The_OpenAPI_document_declares_the_bearer_scheme()
     {
-        using var viewer = serve.Client(ServeHost.ViewerToken);
-        var document = JsonNode.Parse(await viewer.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        var document = await OpenApiAsync();
         Assert.Equal(("http", "bearer"), (document["components"]!["securitySchemes"]!["bearer"]!["type"]!.GetValue<string>(), document["components"]!["securitySchemes"]!["bearer"]!["scheme"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_declares_each_operations_role()
+    {
+        var document = await OpenApiAsync();
         var roles = new Dictionary<(string, string), string>
         {
             [("/api/v1/judge", "post")] = "viewer",
@@ -155,5 +171,19 @@ public sealed class ApiInputTests(PrometheusFixture prometheus) : IAsyncLifetime
             Assert.Equal(role, operation["x-canary-role"]!.GetValue<string>());
             Assert.NotNull(operation["security"]![0]!["bearer"]);
         }
+    }
+
+    /// <summary>Puts a config whose metric names a template that does not exist, and returns the 400's problem.</summary>
+    private async Task<JsonNode> PutUnknownTemplateAsync()
+    {
+        using var admin = serve.Client(ServeHost.AdminToken);
+        return await ServeHost.ProblemAsync(await admin.PutAsync(new Uri("/api/v1/configs/broken", UriKind.Relative),
+            new StringContent("metrics:\n  - name: e\n    template: nope\n", Encoding.UTF8, "application/yaml")), HttpStatusCode.BadRequest);
+    }
+
+    private async Task<JsonNode> OpenApiAsync()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        return JsonNode.Parse(await viewer.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
     }
 }

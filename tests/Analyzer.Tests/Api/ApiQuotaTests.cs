@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
@@ -29,7 +28,7 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
     public async Task DisposeAsync() => await serve.DisposeAsync();
 
     [Fact]
-    public async Task A_caller_at_its_own_limit_gets_429_with_Retry_After_and_others_still_get_in()
+    public async Task A_caller_at_its_own_limit_gets_429_with_Retry_After()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         await StartAsync(viewer, "one");
@@ -38,6 +37,14 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(5), TimeSpan.FromHours(1));
         var problem = await ServeHost.ProblemAsync(refused, HttpStatusCode.TooManyRequests);
         Assert.Contains("the token \"ci-viewer\" has 2 unfinished analyses here, the most Api:MaxPendingAnalysesPerCaller (2) allows", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_caller_at_its_own_limit_leaves_other_callers_room()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        await StartAsync(viewer, "one");
+        await StartAsync(viewer, "two");
 
         using var @operator = serve.Client(ServeHost.OperatorToken);
         await StartAsync(@operator, "other caller");
@@ -61,7 +68,7 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_caller_stops_its_analysis_with_DELETE_and_it_ends_Cancelled()
+    public async Task The_callers_DELETE_ends_its_analysis_Cancelled()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         var location = await StartAsync(viewer, "stop me");
@@ -75,7 +82,21 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
 
         // The runner itself stopped (its last word), not only the stored record.
         await Poll.UntilAsync(() => serve.Output.Contains($"analysis {analysis["id"]!.GetValue<string>()} of stop me: Cancelled", StringComparison.Ordinal), "the runner to stop");
+    }
+
+    [Fact]
+    public async Task A_stopped_analysis_cannot_be_stopped_again()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        var location = await StopAsync(viewer, "stop me");
         await ServeHost.ProblemAsync(await viewer.DeleteAsync(location), HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task A_stopped_analysis_frees_its_place_under_the_callers_limit()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        await StopAsync(viewer, "stop me");
 
         // Its place is free again: two more fit under the limit of 2.
         await StartAsync(viewer, "again 1");
@@ -95,6 +116,16 @@ public sealed class ApiQuotaTests(PrometheusFixture prometheus) : IAsyncLifetime
         (await admin.DeleteAsync(location)).EnsureSuccessStatusCode();
         await Poll.UntilAsync(async () => (await ServeHost.ReadJsonAsync(await viewer.GetAsync(location)))["status"]!.GetValue<string>() == "Cancelled", "the analysis to be cancelled");
         Assert.Equal("cancelled by platform-admin", (await ServeHost.ReadJsonAsync(await viewer.GetAsync(location)))["error"]!.GetValue<string>());
+    }
+
+    /// <summary>Starts an analysis, stops it with DELETE, and waits until its runner has stopped.</summary>
+    private async Task<Uri> StopAsync(HttpClient client, string service)
+    {
+        var location = await StartAsync(client, service);
+        (await client.DeleteAsync(location)).EnsureSuccessStatusCode();
+        var id = (await ServeHost.ReadJsonAsync(await client.GetAsync(location)))["id"]!.GetValue<string>();
+        await Poll.UntilAsync(() => serve.Output.Contains($"analysis {id} of {service}: Cancelled", StringComparison.Ordinal), "the runner to stop");
+        return location;
     }
 
     private static StringContent Body(string service) => ServeHost.Json(RealTime.Replace("SERVICE", service, StringComparison.Ordinal));

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
@@ -21,7 +20,7 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     public async Task DisposeAsync() => await serve.DisposeAsync();
 
     [Fact]
-    public async Task Judge_answers_what_canary_judge_answers_and_bad_documents_are_problems_naming_the_field()
+    public async Task Judge_answers_what_canary_judge_answers()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
         var input = await File.ReadAllTextAsync(CanaryRunner.Example("checkout.json"));
@@ -29,7 +28,13 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var cli = await CanaryRunner.RunAsync("judge", CanaryRunner.Example("checkout.json"));
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(cli.Stdout), await ServeHost.ReadJsonAsync(answer)));
+    }
 
+    [Fact]
+    public async Task Bad_judge_documents_are_problems_naming_the_field()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        var input = await File.ReadAllTextAsync(CanaryRunner.Example("checkout.json"));
         var malformed = await ProblemAsync(await viewer.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), ServeHost.Json("{\"config\": {\n  \"metrics\": [}")), HttpStatusCode.BadRequest);
         Assert.Equal(2, malformed["errors"]![0]!["line"]!.GetValue<int>());
 
@@ -44,7 +49,7 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task No_token_a_bad_token_and_a_low_role_are_refused_and_logged_without_the_token()
+    public async Task No_token_a_bad_token_or_a_low_role_is_refused()
     {
         using var nobody = serve.Client(null);
         using var missing = await nobody.PostAsync(new Uri("/api/v1/judge", UriKind.Relative), ServeHost.Json("{}"));
@@ -64,6 +69,17 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         using var @operator = serve.Client(ServeHost.OperatorToken);
         await ProblemAsync(await @operator.DeleteAsync(new Uri("/api/v1/configs/checkout", UriKind.Relative)), HttpStatusCode.Forbidden);
         await ProblemAsync(await @operator.PostAsync(new Uri("/api/v1/rollouts/shop/nothing/approve", UriKind.Relative), null), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Refusals_are_logged_without_the_token()
+    {
+        using var stranger = serve.Client("not-a-token-9d8c7b");
+        await ProblemAsync(await stranger.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative)), HttpStatusCode.Unauthorized);
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        await ProblemAsync(await viewer.PutAsync(new Uri("/api/v1/configs/checkout", UriKind.Relative), ServeHost.Json("{}")), HttpStatusCode.Forbidden);
+        using var @operator = serve.Client(ServeHost.OperatorToken);
+        await ProblemAsync(await @operator.DeleteAsync(new Uri("/api/v1/configs/checkout", UriKind.Relative)), HttpStatusCode.Forbidden);
 
         await Poll.UntilAsync(() => serve.Output.Contains("API: 403 for PUT /api/v1/configs/checkout (caller ci-viewer): role Viewer is below Admin", StringComparison.Ordinal), "the refusals to be logged");
         Assert.Contains("API: 401 for GET /api/v1/rollouts (caller -): the token is not known", serve.Output, StringComparison.Ordinal);
@@ -100,31 +116,55 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Analyses_run_in_the_background_by_config_or_name_and_are_kept_with_their_queries()
+    public async Task An_analysis_by_config_name_runs_in_the_background_kept_with_its_queries()
     {
-        using var admin = serve.Client(ServeHost.AdminToken);
-        var yaml = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "canary", "http.yaml"));
-        (await admin.PutAsync(new Uri("/api/v1/configs/http", UriKind.Relative), new StringContent(yaml))).EnsureSuccessStatusCode();
-        using var viewer = serve.Client(ServeHost.ViewerToken);
-
+        using var viewer = await ViewerWithTheHttpConfigAsync();
         var healthy = await RunAsync(viewer, $$"""{"service": "checkout-healthy", "configName": "http", "variables": {"namespace": "healthy"}, {{Cohorts}}, {{Window}}}""");
         Assert.Equal(("Succeeded", "Pass"), (healthy["status"]!.GetValue<string>(), healthy["verdict"]!.GetValue<string>()));
         var judgement = healthy["result"]!["judgements"]![0]!;
         Assert.Contains("namespace=\"healthy\"", judgement["queries"]!["error rate"]!["control"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(61, judgement["series"]!["error rate"]!["control"]!.AsArray().Count);
         Assert.Equal("ci-viewer", healthy["requestedBy"]!.GetValue<string>());
+    }
 
-        // Kayenta's multi-interval form: a judgement every 10 minutes over a growing window; fail fast stops at the first that is not a pass.
+    [Fact]
+    public async Task An_interval_judges_a_window_growing_by_it_from_the_start()
+    {
+        // Kayenta's multi-interval form: a judgement every 10 minutes over a growing window.
+        using var viewer = await ViewerWithTheHttpConfigAsync();
         var growing = await RunAsync(viewer, $$"""{"service": "checkout-healthy", "configName": "http", "variables": {"namespace": "healthy"}, {{Cohorts}}, {{Window}}, "interval": "10m"}""");
         var windows = growing["result"]!["judgements"]!.AsArray().Select(j => (j!["window"]!["start"]!.GetValue<string>(), j["window"]!["end"]!.GetValue<string>())).ToList();
         Assert.Equal([("2026-11-02T10:30:00Z", "2026-11-02T10:40:00Z"), ("2026-11-02T10:30:00Z", "2026-11-02T10:50:00Z"), ("2026-11-02T10:30:00Z", "2026-11-02T11:00:00Z")], windows);
+    }
+
+    [Fact]
+    public async Task A_sliding_window_judges_only_the_last_interval()
+    {
+        using var viewer = await ViewerWithTheHttpConfigAsync();
         var sliding = await RunAsync(viewer, $$"""{"service": "checkout-healthy", "configName": "http", "variables": {"namespace": "healthy"}, {{Cohorts}}, {{Window}}, "interval": "10m", "window": "sliding"}""");
         Assert.Equal("2026-11-02T10:50:00Z", sliding["result"]!["judgements"]![2]!["window"]!["start"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Fail_fast_stops_at_the_first_judgement_that_is_not_a_pass()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
         var failFast = await RunAsync(viewer, $$"""{"service": "checkout-errors", "config": {{ConfigJson("errors")}}, {{Cohorts}}, {{Window}}, "interval": "10m", "failFast": true}""");
         Assert.Equal(("Succeeded", "Fail"), (failFast["status"]!.GetValue<string>(), failFast["verdict"]!.GetValue<string>()));
         Assert.Single(failFast["result"]!["judgements"]!.AsArray());
+    }
 
-        // History: by service, by verdict, page by page.
+    [Fact]
+    public async Task The_history_of_analyses_is_read_by_service_or_verdict_page_by_page()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        for (var i = 0; i < 3; i++)
+        {
+            await RunAsync(viewer, $$"""{"service": "checkout-healthy", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}""");
+        }
+
+        await RunAsync(viewer, $$"""{"service": "checkout-errors", "config": {{ConfigJson("errors")}}, {{Cohorts}}, {{Window}}}""");
+
         var page = await ServeHost.ReadJsonAsync(await viewer.GetAsync(new Uri("/api/v1/analyses?service=checkout-healthy&limit=2", UriKind.Relative)));
         Assert.Equal(2, page["items"]!.AsArray().Count);
         var next = page["next"]!.GetValue<string>();
@@ -133,8 +173,21 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.Null(rest["next"]);
         var failed = await ServeHost.ReadJsonAsync(await viewer.GetAsync(new Uri("/api/v1/analyses?verdict=fail", UriKind.Relative)));
         Assert.Equal(["checkout-errors"], failed["items"]!.AsArray().Select(i => i!["service"]!.GetValue<string>()));
-        await ProblemAsync(await viewer.GetAsync(new Uri("/api/v1/analyses?verdict=maybe", UriKind.Relative)), HttpStatusCode.BadRequest);
-        await ProblemAsync(await viewer.GetAsync(new Uri("/api/v1/analyses?after=nonsense", UriKind.Relative)), HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/analyses?verdict=maybe")]
+    [InlineData("/api/v1/analyses?after=nonsense")]
+    public async Task A_history_query_canary_cannot_read_is_a_400(string path)
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        await ProblemAsync(await viewer.GetAsync(new Uri(path, UriKind.Relative)), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task An_unknown_analysis_is_a_404()
+    {
+        using var viewer = serve.Client(ServeHost.ViewerToken);
         await ProblemAsync(await viewer.GetAsync(new Uri($"/api/v1/analyses/{Guid.NewGuid()}", UriKind.Relative)), HttpStatusCode.NotFound);
     }
 
@@ -149,65 +202,73 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Analysis_requests_are_bounded_and_every_problem_names_its_field()
+    public async Task An_analysis_request_beyond_a_bound_is_refused_naming_the_bound()
     {
         using var viewer = serve.Client(ServeHost.ViewerToken);
-        async Task<string> Problem(string body) =>
-            string.Join("; ", (await ProblemAsync(await viewer.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), ServeHost.Json(body)), HttpStatusCode.BadRequest))["errors"]!.AsArray()
-                .Select(e => $"{e!["field"]}: {e["reason"]}"));
-
-        Assert.Contains("service: is required", await Problem($$"""{"config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
         Assert.Contains("start: the window of 30d is longer than the 7d allowed (Api:MaxWindow)",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-30d"}"""), StringComparison.Ordinal);
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-30d"}"""), StringComparison.Ordinal);
         Assert.Contains("step: 1s gives 86400 steps in a judgement; Prometheus allows 11000",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-1d", "step": "1s"}"""), StringComparison.Ordinal);
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-1d", "step": "1s"}"""), StringComparison.Ordinal);
         Assert.Contains("interval: makes 1440 judgements; at most 100 are allowed",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-1d", "interval": "1m"}"""), StringComparison.Ordinal);
-        Assert.Contains("window: \"diagonal\" is not one of growing, sliding",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}, "window": "diagonal"}"""), StringComparison.Ordinal);
-        Assert.Contains("config.metrics[0].template: no template \"nope\"",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy").Replace("http-error-rate", "nope", StringComparison.Ordinal)}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
-        Assert.Contains("configName: no config is named \"missing\"", await Problem($$"""{"service": "x", "configName": "missing", {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now-1d", "interval": "1m"}"""), StringComparison.Ordinal);
         Assert.Contains("end: ends after now + 7d (Api:MaxWindow)",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now", "end": "9999-12-31T00:00:00Z"}"""), StringComparison.Ordinal);
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "now", "end": "9999-12-31T00:00:00Z"}"""), StringComparison.Ordinal);
         Assert.Contains("lifetime: 365d is longer than the 7d allowed",
-            await Problem($$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "9999-12-30T00:00:00Z", "lifetime": "1y"}"""), StringComparison.Ordinal);
-        Assert.Contains("colour: unknown field", await Problem($$"""{"service": "x", "colour": "red", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, "start": "9999-12-30T00:00:00Z", "lifetime": "1y"}"""), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Signing_in_sets_a_strict_cookie_and_redirects_only_to_this_site()
+    public async Task Every_problem_of_an_analysis_request_names_its_field()
     {
-        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = serve.Url };
-        async Task<HttpResponseMessage> SignIn(string back, string? origin = null)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/signin", UriKind.Relative))
-            {
-                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = ServeHost.ViewerToken, ["back"] = back }),
-            };
-            if (origin is not null)
-            {
-                request.Headers.Add("Origin", origin);
-            }
+        using var viewer = serve.Client(ServeHost.ViewerToken);
+        Assert.Contains("service: is required", await RefusedAsync(viewer, $$"""{"config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+        Assert.Contains("window: \"diagonal\" is not one of growing, sliding",
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}, "window": "diagonal"}"""), StringComparison.Ordinal);
+        Assert.Contains("config.metrics[0].template: no template \"nope\"",
+            await RefusedAsync(viewer, $$"""{"service": "x", "config": {{ConfigJson("healthy").Replace("http-error-rate", "nope", StringComparison.Ordinal)}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+        Assert.Contains("configName: no config is named \"missing\"", await RefusedAsync(viewer, $$"""{"service": "x", "configName": "missing", {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+        Assert.Contains("colour: unknown field", await RefusedAsync(viewer, $$"""{"service": "x", "colour": "red", "config": {{ConfigJson("healthy")}}, {{Cohorts}}, {{Window}}}"""), StringComparison.Ordinal);
+    }
 
-            return await browser.SendAsync(request);
-        }
-
-        using var good = await SignIn("/rollouts/shop/checkout", serve.Url.GetLeftPart(UriPartial.Authority));
-        Assert.Equal(HttpStatusCode.Redirect, good.StatusCode);
-        Assert.Equal("/rollouts/shop/checkout", good.Headers.Location!.OriginalString);
+    [Fact]
+    public async Task Signing_in_sets_a_strict_http_only_cookie()
+    {
+        using var browser = serve.BrowserClient();
+        using var good = await SignInAsync(browser, "/rollouts/shop/checkout", serve.Url.GetLeftPart(UriPartial.Authority));
         var cookie = good.Headers.GetValues("Set-Cookie").Single();
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Signing_in_redirects_only_to_this_site()
+    {
+        using var browser = serve.BrowserClient();
+        using var good = await SignInAsync(browser, "/rollouts/shop/checkout", serve.Url.GetLeftPart(UriPartial.Authority));
+        Assert.Equal(HttpStatusCode.Redirect, good.StatusCode);
+        Assert.Equal("/rollouts/shop/checkout", good.Headers.Location!.OriginalString);
         foreach (var offsite in new[] { "//evil.example/", "/\\evil.example/", "https://evil.example/" })
         {
-            using var answer = await SignIn(offsite, serve.Url.GetLeftPart(UriPartial.Authority));
+            using var answer = await SignInAsync(browser, offsite, serve.Url.GetLeftPart(UriPartial.Authority));
             Assert.Equal("/", answer.Headers.Location!.OriginalString);
         }
+    }
 
-        using var crossSite = await SignIn("/", "https://evil.example");
+    [Fact]
+    public async Task A_sign_in_from_another_site_is_refused_without_a_cookie()
+    {
+        using var browser = serve.BrowserClient();
+        using var crossSite = await SignInAsync(browser, "/", "https://evil.example");
         Assert.Equal(HttpStatusCode.Forbidden, crossSite.StatusCode);
         Assert.False(crossSite.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task With_the_cookie_a_mutation_needs_the_pages_request_header_too()
+    {
+        using var browser = serve.BrowserClient();
+        using var good = await SignInAsync(browser, "/", serve.Url.GetLeftPart(UriPartial.Authority));
+        var cookie = good.Headers.GetValues("Set-Cookie").Single();
 
         // With the cookie, a mutation needs the page's X-Canary-Request header too.
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/v1/judge", UriKind.Relative)) { Content = ServeHost.Json("{}") };
@@ -248,4 +309,33 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
     }
 
     private static Task<JsonNode> ProblemAsync(HttpResponseMessage answer, HttpStatusCode status) => ServeHost.ProblemAsync(answer, status);
+
+    /// <summary>Posts the sign-in form with the viewer's token, the page to go back to and the Origin header (or none).</summary>
+    private static async Task<HttpResponseMessage> SignInAsync(HttpClient browser, string back, string? origin = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/signin", UriKind.Relative))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = ServeHost.ViewerToken, ["back"] = back }),
+        };
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+
+        return await browser.SendAsync(request);
+    }
+
+    /// <summary>Posts an analysis request that must be refused with a 400, and returns its problems as "field: reason; …".</summary>
+    private static async Task<string> RefusedAsync(HttpClient client, string body) =>
+        string.Join("; ", (await ProblemAsync(await client.PostAsync(new Uri("/api/v1/analyses", UriKind.Relative), ServeHost.Json(body)), HttpStatusCode.BadRequest))["errors"]!.AsArray()
+            .Select(e => $"{e!["field"]}: {e["reason"]}"));
+
+    /// <summary>Puts examples/canary/http.yaml as the config named http (as an admin) and returns a viewer's client.</summary>
+    private async Task<HttpClient> ViewerWithTheHttpConfigAsync()
+    {
+        using var admin = serve.Client(ServeHost.AdminToken);
+        var yaml = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "examples", "canary", "http.yaml"));
+        (await admin.PutAsync(new Uri("/api/v1/configs/http", UriKind.Relative), new StringContent(yaml))).EnsureSuccessStatusCode();
+        return serve.Client(ServeHost.ViewerToken);
+    }
 }

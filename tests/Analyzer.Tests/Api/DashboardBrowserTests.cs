@@ -1,6 +1,5 @@
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 using Microsoft.Playwright;
@@ -52,19 +51,37 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
     }
 
     [Fact]
-    public async Task The_list_shows_500_rollouts_filters_them_and_follows_a_weight_change_live()
+    public async Task The_list_shows_all_500_rollouts_with_their_weights()
     {
         var page = await SignedInPageAsync(ServeHost.ViewerToken);
         await page.GotoAsync(new Uri(serve.Url, "/").AbsoluteUri);
         await Assertions.Expect(page.Locator("#rollouts tbody tr")).ToHaveCountAsync(500);
         await Assertions.Expect(page.Locator("tr[data-key='shop-040/svc'] .weight")).ToHaveTextAsync("10 %");
         await Screenshot(page, "rollouts");
+        Assert.Empty(consoleErrors);
+    }
+
+    [Fact]
+    public async Task The_filter_narrows_the_list_to_the_matching_rollouts()
+    {
+        var page = await SignedInPageAsync(ServeHost.ViewerToken);
+        await page.GotoAsync(new Uri(serve.Url, "/").AbsoluteUri);
+        await Assertions.Expect(page.Locator("#rollouts tbody tr")).ToHaveCountAsync(500);
 
         await page.FillAsync("#filter", "shop-04");
         await Assertions.Expect(page.Locator("#rollouts tbody tr:not([hidden])")).ToHaveCountAsync(10);
         await Assertions.Expect(page.Locator("#count")).ToHaveTextAsync("10 of 500 rollouts");
+        Assert.Empty(consoleErrors);
+    }
 
-        // Another replica moves shop-042 to 40 %: the open page shows it without a reload.
+    [Fact]
+    public async Task The_open_list_follows_a_weight_change_without_a_reload()
+    {
+        var page = await SignedInPageAsync(ServeHost.ViewerToken);
+        await page.GotoAsync(new Uri(serve.Url, "/").AbsoluteUri);
+        await Assertions.Expect(page.Locator("tr[data-key='shop-040/svc'] .weight")).ToHaveTextAsync("10 %");
+
+        // Another replica moves shop-040 to 40 %: the open page shows it without a reload.
         await using (var writer = new SqliteAnalysisStore(store))
         {
             var stored = (await writer.GetRolloutAsync("shop-040/svc", CancellationToken.None))!;
@@ -77,18 +94,21 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
     }
 
     [Fact]
-    public async Task An_operator_approves_a_release_from_its_page_and_the_analysis_page_draws_both_cohorts()
+    public async Task A_viewer_sees_the_rollout_page_without_buttons()
     {
-        serve.StartGatedRelease(new Uri(gate.Url, "promote"));
-        await Poll.UntilAsync(() => serve.CanaryStatus()?["phase"]?.GetValue<string>() == "Initialized", "the rollout to be initialized");
-        serve.ReleaseVersion2();
-        await Poll.UntilAsync(() => serve.CanaryStatus()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release to wait at the gate", TimeSpan.FromMinutes(2));
+        await WaitAtTheGateAsync();
 
-        // A viewer sees the rollout but no buttons.
         var viewer = await SignedInPageAsync(ServeHost.ViewerToken);
         await viewer.GotoAsync(new Uri(serve.Url, "/rollouts/e2e-gated/checkout").AbsoluteUri);
         await Assertions.Expect(viewer.Locator("#phase")).ToHaveTextAsync("WaitingPromotion");
         await Assertions.Expect(viewer.Locator("#approve")).ToHaveCountAsync(0);
+        Assert.Empty(consoleErrors);
+    }
+
+    [Fact]
+    public async Task An_operator_approves_a_release_from_its_page()
+    {
+        await WaitAtTheGateAsync();
 
         var page = await SignedInPageAsync(ServeHost.OperatorToken);
         await page.GotoAsync(new Uri(serve.Url, "/rollouts/e2e-gated/checkout").AbsoluteUri);
@@ -99,7 +119,16 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
         await Poll.UntilAsync(() => serve.CanaryStatus()?["phase"]?.GetValue<string>() == "Succeeded", "the approved release to be promoted", TimeSpan.FromMinutes(1));
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator("#phase")).ToHaveTextAsync("Succeeded");
+        Assert.Empty(consoleErrors);
+    }
 
+    [Fact]
+    public async Task The_analysis_page_draws_both_cohorts()
+    {
+        await WaitAtTheGateAsync();
+
+        var page = await SignedInPageAsync(ServeHost.ViewerToken);
+        await page.GotoAsync(new Uri(serve.Url, "/rollouts/e2e-gated/checkout").AbsoluteUri);
         await page.Locator("a[href^='/analyses/']").First.ClickAsync();
         await Assertions.Expect(page.Locator("svg.series")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("svg.distribution")).ToHaveCountAsync(1);
@@ -108,15 +137,32 @@ public sealed class DashboardBrowserTests(PrometheusFixture prometheus) : IAsync
     }
 
     [Fact]
-    public async Task Without_a_token_the_pages_ask_for_one_and_a_wrong_one_is_refused()
+    public async Task Without_a_token_the_pages_ask_for_one()
     {
         var page = await browser.NewPageAsync();
         var answer = await page.GotoAsync(new Uri(serve.Url, "/").AbsoluteUri);
         Assert.Equal(401, answer!.Status);
+        await Assertions.Expect(page.Locator("input[name=token]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_is_refused_at_sign_in()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(serve.Url, "/").AbsoluteUri);
         await page.FillAsync("input[name=token]", "wrong");
         await page.ClickAsync("button[type=submit]");
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("That token is not known.");
         await Screenshot(page, "sign-in");
+    }
+
+    /// <summary>Starts the gated release and waits until it waits at its confirm-promotion gate.</summary>
+    private async Task WaitAtTheGateAsync()
+    {
+        serve.StartGatedRelease(new Uri(gate.Url, "promote"));
+        await Poll.UntilAsync(() => serve.CanaryStatus()?["phase"]?.GetValue<string>() == "Initialized", "the rollout to be initialized");
+        serve.ReleaseVersion2();
+        await Poll.UntilAsync(() => serve.CanaryStatus()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release to wait at the gate", TimeSpan.FromMinutes(2));
     }
 
     private async Task<IPage> SignedInPageAsync(string token)

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
@@ -28,13 +27,10 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task A_release_is_read_paused_resumed_and_approved_through_the_API()
+    public async Task Anyone_reads_a_release_with_its_steps_decisions_analyses_when_reads_are_open()
     {
-        serve.StartGatedRelease(new Uri(gate.Url, "promote"));
         using var anyone = serve.Client(null);
-        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "Initialized", "the rollout to be initialized");
-        serve.ReleaseVersion2();
-        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release to wait at the gate", TimeSpan.FromMinutes(2));
+        await WaitAtTheGateAsync(anyone);
 
         // Reads are open here (Api:AnonymousRead): the list and the whole rollout, with its steps, decisions and analyses.
         var list = await ServeHost.ReadJsonAsync(await anyone.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative)));
@@ -45,6 +41,16 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Contains(rollout["decisions"]!.AsArray(), d => d!["reason"]!.GetValue<string>().Contains("canary weight 20 % → 50 %", StringComparison.Ordinal));
         var summary = rollout["analyses"]!.AsArray().First(a => a!["verdict"]!.GetValue<string>() == "Pass")!;
         Assert.Equal("Pass", summary["metrics"]![0]!["classification"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_rollouts_analysis_reads_as_the_store_keeps_it_samples_included()
+    {
+        using var anyone = serve.Client(null);
+        await WaitAtTheGateAsync(anyone);
+
+        var rollout = (await RolloutAsync(anyone))!;
+        var summary = rollout["analyses"]!.AsArray().First(a => a!["verdict"]!.GetValue<string>() == "Pass")!;
         var analysis = await ServeHost.ReadJsonAsync(await anyone.GetAsync(new Uri(summary["location"]!.GetValue<string>(), UriKind.Relative)));
         Assert.Equal(summary["id"]!.GetValue<string>(), analysis["id"]!.GetValue<string>());
         // The analysis as the store keeps it, samples and all.
@@ -54,16 +60,29 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
             Assert.Equal(JsonNode.Parse(record.ResultJson)!["series"]!.ToJsonString(), analysis["result"]!["series"]!.ToJsonString());
             Assert.Equal(16, analysis["result"]!["series"]!["error rate"]!["control"]!.AsArray().Count);
         }
-        using (var missing = await anyone.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/nothing", UriKind.Relative)))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        }
+    }
 
-        // Mutations still need a token with the operator role, whatever reads allow.
-        using (var refused = await anyone.PostAsync(new Uri("/api/v1/rollouts/e2e-gated/checkout/pause", UriKind.Relative), null))
-        {
-            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        }
+    [Fact]
+    public async Task An_unknown_rollout_is_a_404()
+    {
+        using var anyone = serve.Client(null);
+        using var missing = await anyone.GetAsync(new Uri("/api/v1/rollouts/e2e-gated/nothing", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Mutations_need_an_operator_token_whatever_reads_allow()
+    {
+        using var anyone = serve.Client(null);
+        using var refused = await anyone.PostAsync(new Uri("/api/v1/rollouts/e2e-gated/checkout/pause", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_operator_pauses_a_release_through_the_API_then_resumes_it()
+    {
+        using var anyone = serve.Client(null);
+        await WaitAtTheGateAsync(anyone);
 
         using var @operator = serve.Client(ServeHost.OperatorToken);
         await SendAsync(@operator, "pause");
@@ -71,11 +90,28 @@ public sealed class RolloutApiTests(PrometheusFixture prometheus) : IAsyncLifeti
         await SendAsync(@operator, "resume");
         await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["paused"]?.GetValue<bool>() == false, "the rollout to resume");
         Assert.Equal("WaitingPromotion", (await RolloutAsync(anyone))!["phase"]!.GetValue<string>());
+    }
 
+    [Fact]
+    public async Task An_operator_approves_a_release_through_the_API()
+    {
+        using var anyone = serve.Client(null);
+        await WaitAtTheGateAsync(anyone);
+
+        using var @operator = serve.Client(ServeHost.OperatorToken);
         await SendAsync(@operator, "approve");
         await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "Succeeded", "the approved release to be promoted", TimeSpan.FromMinutes(1));
         Assert.False(gate.Open);
         Assert.Contains("API: Approve sent to rollout e2e-gated/checkout by release-operator", serve.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts the gated release and waits until it waits at its confirm-promotion gate.</summary>
+    private async Task WaitAtTheGateAsync(HttpClient anyone)
+    {
+        serve.StartGatedRelease(new Uri(gate.Url, "promote"));
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "Initialized", "the rollout to be initialized");
+        serve.ReleaseVersion2();
+        await Poll.UntilAsync(async () => (await RolloutAsync(anyone))?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release to wait at the gate", TimeSpan.FromMinutes(2));
     }
 
     private static async Task SendAsync(HttpClient client, string command)

@@ -1,5 +1,4 @@
 using System.Net;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 

@@ -7,7 +7,7 @@ namespace Canary.Analyzer.Tests.Cli;
 public sealed class InternalErrorTests
 {
     [Fact]
-    public async Task An_unexpected_fault_prints_one_line_and_exits_70()
+    public async Task An_unexpected_fault_exits_70_with_one_line()
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var argument in new[] { "-c", "exec dotnet \"$@\" > /dev/full", "bash", "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "judge", CanaryRunner.Example("checkout.json") })

@@ -11,6 +11,13 @@ public class JudgeCommandTests
                    "experiment": [10, 11, 12, 13, 14, 15, 16, 17, 18, null]}]}
         """;
 
+    /// <summary>Metric a has only null points for the canary; b has data on both sides.</summary>
+    private const string NoCanaryData = """
+        {"config": {"metrics": [{"name": "a"}, {"name": "b"}]},
+         "data": [{"metric": "a", "control": [1, 2, 3], "experiment": [null, null]},
+                  {"metric": "b", "control": [1, 2, 3], "experiment": [1, 2, 3]}]}
+        """;
+
     [Fact]
     public async Task Judging_the_example_prints_the_contract_output_with_every_field()
     {
@@ -39,14 +46,19 @@ public class JudgeCommandTests
     }
 
     [Fact]
-    public async Task Gate_exits_1_when_the_verdict_is_not_Pass_and_0_when_it_is()
+    public async Task Gate_exits_1_when_the_verdict_is_not_Pass()
     {
         Assert.Equal(1, (await CanaryRunner.RunAsync("judge", CanaryRunner.Example("checkout.json"), "--gate")).ExitCode);
+    }
+
+    [Fact]
+    public async Task Gate_exits_0_when_the_verdict_is_Pass()
+    {
         Assert.Equal(0, (await CanaryRunner.RunWithInputAsync(Minimal, "judge", "-", "--gate")).ExitCode);
     }
 
     [Fact]
-    public async Task Table_format_shows_one_line_per_metric_and_the_verdict()
+    public async Task Table_format_shows_one_line_per_metric_then_the_verdict()
     {
         var run = await CanaryRunner.RunAsync("judge", CanaryRunner.Example("checkout.json"), "--format", "table");
         Assert.Equal(0, run.ExitCode);
@@ -57,19 +69,20 @@ public class JudgeCommandTests
     }
 
     [Fact]
-    public async Task Null_points_are_missing_data_and_a_null_test_is_written_for_a_metric_without_data()
+    public async Task Null_points_are_missing_data()
     {
-        const string noCanary = """
-            {"config": {"metrics": [{"name": "a"}, {"name": "b"}]},
-             "data": [{"metric": "a", "control": [1, 2, 3], "experiment": [null, null]},
-                      {"metric": "b", "control": [1, 2, 3], "experiment": [1, 2, 3]}]}
-            """;
-        var run = await CanaryRunner.RunWithInputAsync(noCanary, "judge", "-");
+        var run = await CanaryRunner.RunWithInputAsync(NoCanaryData, "judge", "-");
         using var output = JsonDocument.Parse(run.Stdout);
-        var a = output.RootElement.GetProperty("metrics")[0];
-        Assert.Equal("NoData", a.GetProperty("classification").GetString());
-        Assert.Equal(JsonValueKind.Null, a.GetProperty("test").ValueKind);
+        Assert.Equal("NoData", output.RootElement.GetProperty("metrics")[0].GetProperty("classification").GetString());
         Assert.True(output.RootElement.GetProperty("inconclusive").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_null_test_is_written_for_a_metric_without_data()
+    {
+        var run = await CanaryRunner.RunWithInputAsync(NoCanaryData, "judge", "-");
+        using var output = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(JsonValueKind.Null, output.RootElement.GetProperty("metrics")[0].GetProperty("test").ValueKind);
     }
 
     public static TheoryData<string, string> BadDocuments => new()
@@ -100,7 +113,7 @@ public class JudgeCommandTests
 
     [Theory]
     [MemberData(nameof(BadDocuments))]
-    public async Task Bad_input_exits_2_with_a_line_naming_the_field_and_prints_no_verdict(string document, string problem)
+    public async Task Bad_input_exits_2_with_a_line_naming_the_field_without_a_verdict(string document, string problem)
     {
         var run = await CanaryRunner.RunWithInputAsync(document, "judge", "-");
         Assert.Equal(2, run.ExitCode);

@@ -42,7 +42,7 @@ public sealed class JudgeInputTests
     }
 
     [Fact]
-    public async Task A_byte_that_is_not_UTF_8_inside_a_string_exits_2_naming_the_field_line_and_column()
+    public async Task A_byte_that_is_not_UTF_8_inside_a_string_exits_2_naming_where_it_is()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("canary-test-").FullName, "bad.json");
         var bytes = "{\"config\": {\"metrics\": [\n  {\"name\": \"p9"u8.ToArray().Concat(new byte[] { 0xFF }).Concat("\"}]}, \"data\": []}"u8.ToArray()).ToArray();

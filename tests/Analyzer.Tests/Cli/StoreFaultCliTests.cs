@@ -26,7 +26,7 @@ public sealed class StoreFaultCliTests
     }
 
     [Fact]
-    public async Task Serve_refuses_an_empty_file_as_its_store_and_leaves_it_empty()
+    public async Task Serve_refuses_an_empty_file_as_its_store_leaving_it_empty()
     {
         var store = CanaryRunner.TempFile("canary.db", string.Empty);
         var run = await CanaryRunner.RunProcessAsync("serve", "--store", $"sqlite:{store}", "--kubeconfig", CanaryRunner.TempFile("kubeconfig", Kubeconfig), "--urls", "http://127.0.0.1:0", "--prometheus", "http://127.0.0.1:1");
@@ -36,7 +36,7 @@ public sealed class StoreFaultCliTests
     }
 
     [Fact]
-    public async Task Report_on_a_corrupt_store_exits_3_and_writes_nothing()
+    public async Task Report_on_a_corrupt_store_exits_3_writing_nothing()
     {
         var store = await CorruptStoreAsync();
         var output = Path.Combine(Path.GetDirectoryName(store)!, "report");

@@ -21,7 +21,7 @@ public sealed class ValidateAndDryRunTests
     }
 
     [Fact]
-    public async Task An_invalid_config_exits_2_with_every_problem_and_no_stack_trace()
+    public async Task An_invalid_config_exits_2_with_every_problem_without_a_stack_trace()
     {
         var file = CanaryRunner.TempFile("bad.yaml", "metrics:\n  - name: a\n    template: http-error-rate\n    direction: up\n  - name: b\n");
         var run = await CanaryRunner.RunProcessAsync("validate", file);
@@ -35,7 +35,7 @@ public sealed class ValidateAndDryRunTests
     }
 
     [Fact]
-    public async Task A_malformed_template_is_a_load_error_naming_its_file_and_line()
+    public async Task A_malformed_template_is_a_load_error_at_its_line_in_its_file()
     {
         var folder = Directory.CreateTempSubdirectory("canary-queries-").FullName;
         File.WriteAllText(Path.Combine(folder, "broken.promql"), "# kind: ratio\n# colour: red\nsum(rate(x_total{ {{cohort}}, job={{job}} }[{{interval}}]))\n");
@@ -52,7 +52,7 @@ public sealed class ValidateAndDryRunTests
     }
 
     [Fact]
-    public async Task Dry_run_prints_the_rendered_queries_and_contacts_nothing()
+    public async Task Dry_run_prints_the_rendered_queries_without_contacting_Prometheus()
     {
         var run = await CanaryRunner.RunAsync(
             "analyze", "--config", CanaryExample("istio.yaml"), "--control", "destination_version=\"v1\"", "--experiment", "destination_version=\"v2\"",

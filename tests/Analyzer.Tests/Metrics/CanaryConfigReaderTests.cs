@@ -9,46 +9,59 @@ public sealed class CanaryConfigReaderTests
 {
     private static readonly TemplateLibrary Shipped = TemplateLibrary.Default();
 
+    /// <summary>A YAML config with the judge's settings, a metric by template and one by inline query.</summary>
+    private const string Checkout = """
+        name: checkout
+        namespace: shop
+        interval: 2m
+        step: 1m
+        variables:
+          route: /pay
+        judge: {confidenceLevel: 0.95, tolerance: 0.1}
+        groupWeights: {errors: 70, latency: 30}
+        thresholds: {pass: 90, marginal: 60}
+        metrics:
+          - name: error rate
+            template: http-error-rate
+            group: errors
+            critical: true
+          - name: route latency
+            query: sum(rate(route_seconds_sum{route="{{route}}", {{cohort}}}[{{interval}}]))
+            kind: latency
+            unit: seconds
+            direction: decrease
+            pool: true
+            group: latency
+        """;
+
     [Fact]
-    public void A_YAML_config_names_templates_inline_queries_and_the_judge_settings()
+    public void A_YAML_config_carries_the_judge_settings()
     {
-        var config = CanaryConfigReader.Read("checkout.yaml", """
-            name: checkout
-            namespace: shop
-            interval: 2m
-            step: 1m
-            variables:
-              route: /pay
-            judge: {confidenceLevel: 0.95, tolerance: 0.1}
-            groupWeights: {errors: 70, latency: 30}
-            thresholds: {pass: 90, marginal: 60}
-            metrics:
-              - name: error rate
-                template: http-error-rate
-                group: errors
-                critical: true
-              - name: route latency
-                query: sum(rate(route_seconds_sum{route="{{route}}", {{cohort}}}[{{interval}}]))
-                kind: latency
-                unit: seconds
-                direction: decrease
-                pool: true
-                group: latency
-            """, Shipped);
+        var config = CanaryConfigReader.Read("checkout.yaml", Checkout, Shipped);
         Assert.Equal("checkout", config.Judge.Name);
         Assert.Equal("shop", config.Namespace);
         Assert.Equal(("2m", "1m"), (config.Interval, config.Step));
         Assert.Equal(0.95, config.Judge.Judge.ConfidenceLevel);
         Assert.Equal(70, config.Judge.GroupWeights["errors"]);
         Assert.Equal(90, config.Judge.Thresholds.Pass);
+    }
 
+    [Fact]
+    public void A_metric_by_template_takes_what_its_config_leaves_out_from_the_templates_header()
+    {
+        var config = CanaryConfigReader.Read("checkout.yaml", Checkout, Shipped);
         var errors = config.Judge.Metrics[0];
         Assert.True(errors.Critical);
         // The template's header gives the direction when the config does not.
         Assert.Equal(Direction.Increase, errors.Direction);
         Assert.Equal("http-error-rate", config.Metrics[0].TemplateName);
         Assert.Equal("ratio", config.Metrics[0].Kind);
+    }
 
+    [Fact]
+    public void A_metric_by_inline_query_renders_with_the_configs_variables()
+    {
+        var config = CanaryConfigReader.Read("checkout.yaml", Checkout, Shipped);
         var route = config.Metrics[1];
         Assert.Null(route.TemplateName);
         Assert.True(route.Pool);
@@ -59,10 +72,15 @@ public sealed class CanaryConfigReaderTests
     }
 
     [Fact]
-    public void JSON_configs_read_the_same_and_their_problems_have_lines_too()
+    public void JSON_configs_read_as_YAML_configs_do()
     {
         var config = CanaryConfigReader.Read("c.json", """{"namespace": "shop", "metrics": [{"name": "p99", "template": "http-latency-p99"}]}""", Shipped);
         Assert.Equal("p99", Assert.Single(config.Judge.Metrics).Name);
+    }
+
+    [Fact]
+    public void Problems_of_a_JSON_config_have_lines_too()
+    {
         var malformed = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.json", "{\"metrics\": [}", Shipped));
         Assert.Equal(["c.json:1:14 metrics: malformed JSON: '}' is an invalid start of a value"], malformed.Problems);
 
@@ -77,7 +95,7 @@ public sealed class CanaryConfigReaderTests
     }
 
     [Fact]
-    public void Every_problem_is_reported_at_once_in_file_order_with_its_line_and_field()
+    public void Every_problem_is_reported_at_once_in_file_order_at_its_line_with_its_field()
     {
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("checkout.yaml", """
             name: checkout
@@ -129,7 +147,7 @@ public sealed class CanaryConfigReaderTests
     [InlineData("thresholds: {pass: 0x1FFFFFFFFFFFFFFFF}\nmetrics:\n  - {name: a, template: cpu-usage}\n", "checkout.yaml:1 thresholds.pass: must be a finite number, got 0x1FFFFFFFFFFFFFFFF")]
     [InlineData("metrics:\n  - name: a\n    template: http-error-rate\n    critical: \"yes\"\n", "checkout.yaml:4 metrics[0].critical: must be true or false, got \"yes\"")]
     [InlineData("metrics:\n  - name: a\n    template: ../secrets\n", "checkout.yaml:3 metrics[0].template: \"../secrets\" is not a template name")]
-    public void Malformed_documents_and_wrong_types_name_the_line(string text, string start)
+    public void Malformed_documents_or_wrong_types_name_the_line(string text, string start)
     {
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("checkout.yaml", text, Shipped));
         Assert.StartsWith(start, e.Problems[0], StringComparison.Ordinal);
@@ -150,12 +168,16 @@ public sealed class CanaryConfigReaderTests
     }
 
     [Fact]
-    public void Command_line_variables_override_the_config_and_namespace_is_one_of_them()
+    public void Command_line_variables_override_the_configs()
     {
-        var config = CanaryConfigReader.Read("c.yaml", "namespace: shop\nvariables: {route: /a}\nmetrics:\n  - name: e\n    template: http-error-rate\n", Shipped,
-            new Dictionary<string, string> { ["namespace"] = "staging", ["route"] = "/b" });
+        Assert.Equal("/b", ReadWithCommandLineVariables().Variables["route"]);
+    }
+
+    [Fact]
+    public void The_namespace_is_a_variable_the_command_line_overrides()
+    {
+        var config = ReadWithCommandLineVariables();
         Assert.Equal("staging", config.Namespace);
-        Assert.Equal("/b", config.Variables["route"]);
         Assert.False(config.Variables.ContainsKey("namespace"));
     }
 
@@ -166,4 +188,9 @@ public sealed class CanaryConfigReaderTests
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("deep.yaml", deep, Shipped));
         Assert.Equal(["deep.yaml:1: nested more than 64 levels deep"], e.Problems);
     }
+
+    /// <summary>A config of namespace shop and variable route /a, read with namespace staging and route /b from the command line.</summary>
+    private static CanaryConfig ReadWithCommandLineVariables() =>
+        CanaryConfigReader.Read("c.yaml", "namespace: shop\nvariables: {route: /a}\nmetrics:\n  - name: e\n    template: http-error-rate\n", Shipped,
+            new Dictionary<string, string> { ["namespace"] = "staging", ["route"] = "/b" });
 }

@@ -18,13 +18,18 @@ public class QueryTemplateTests
     private static readonly HashSet<string> NoVariables = [];
 
     [Fact]
-    public void Renders_cohort_interval_and_escaped_values()
+    public void A_template_reads_its_kind_direction_placeholders_from_its_text()
     {
         var template = QueryTemplate.Parse("queries/error-rate.promql", ErrorRate, NoVariables);
         Assert.Equal("ratio", template.Kind);
         Assert.Equal("increase", template.Direction);
         Assert.Equal(["namespace", "cohort", "interval"], template.Placeholders);
+    }
 
+    [Fact]
+    public void A_template_renders_with_its_cohort_interval_variables()
+    {
+        var template = QueryTemplate.Parse("queries/error-rate.promql", ErrorRate, NoVariables);
         var query = template.Render(PromQl.Matcher("version", "v2"), "1m", new Dictionary<string, string> { ["namespace"] = "shop" });
         Assert.StartsWith("""sum(rate(http_requests_total{namespace="shop", version="v2", code=~"5.."}[1m])) or vector(0)""", query, StringComparison.Ordinal);
     }
@@ -45,7 +50,7 @@ public class QueryTemplateTests
     }
 
     [Fact]
-    public void Every_problem_of_a_template_is_reported_with_file_and_line()
+    public void Every_problem_of_a_template_is_reported_at_its_file_line()
     {
         const string broken = """
             # kind: histogram

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Reports;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Storage;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
@@ -116,16 +115,10 @@ public sealed class SqliteWeeklyReportTests : WeeklyReportContract
     }
 
     [Fact]
-    public async Task Canary_report_writes_html_json_and_charts_a_quiet_week_is_short_and_a_broken_store_writes_nothing()
+    public async Task Canary_report_writes_the_report_with_its_charts_embedded()
     {
         var folder = Directory.CreateTempSubdirectory("canary-report-").FullName;
-        var path = Path.Combine(folder, "canary.db");
-        await using (var store = new SqliteAnalysisStore(path))
-        {
-            await store.MigrateAsync(CancellationToken.None);
-            await ReleaseHistory.Generate(HistoryStart, HistoryEnd, services: 6, seed: 3).WriteAsync(store);
-        }
-
+        var path = await SeedAsync(folder);
         var output = Path.Combine(folder, "out");
         var run = await CanaryRunner.RunAsync("report", "--week", "2026-W47", "--store", $"sqlite:{path}", "--output", output);
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -135,47 +128,88 @@ public sealed class SqliteWeeklyReportTests : WeeklyReportContract
         var html = File.ReadAllText(Path.Combine(output, "report.html"));
         Assert.Equal(4, html.Split("src=\"data:image/png;base64,").Length - 1);
         Assert.DoesNotContain("src=\"http", html, StringComparison.Ordinal);
+    }
 
+    [Fact]
+    public async Task A_quiet_week_gets_a_short_correct_report()
+    {
         // A week without releases: a short, correct report.
+        var folder = Directory.CreateTempSubdirectory("canary-report-").FullName;
+        var path = await SeedAsync(folder);
         var quiet = await CanaryRunner.RunAsync("report", "--week", "2025-W02", "--store", $"sqlite:{path}", "--output", Path.Combine(folder, "quiet"));
         Assert.Equal(0, quiet.ExitCode);
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "quiet", "report.json")))!;
         Assert.Equal(0, json["overall"]!["started"]!.GetValue<int>());
         Assert.Null(json["overall"]!["rollbackRate"]);
         Assert.Contains("No release started this week.", File.ReadAllText(Path.Combine(folder, "quiet", "report.html")), StringComparison.Ordinal);
+    }
 
+    [Fact]
+    public async Task A_store_that_cannot_be_read_is_a_clear_error_writing_nothing()
+    {
         // A store that cannot be read: a clear error, exit 3, and no file at all.
+        var folder = Directory.CreateTempSubdirectory("canary-report-").FullName;
         var broken = Path.Combine(folder, "broken.db");
         File.WriteAllText(broken, "this is not a database");
         var failed = await CanaryRunner.RunAsync("report", "--week", "2026-W47", "--store", $"sqlite:{broken}", "--output", Path.Combine(folder, "none"));
         Assert.Equal(3, failed.ExitCode);
         Assert.Equal([$"canary report: the store sqlite:{broken}: is not an SQLite database (it may be another kind of file, or corrupt); canary refuses to replace it; nothing was written"], failed.ErrorLines);
         Assert.False(Directory.Exists(Path.Combine(folder, "none")));
+    }
+
+    [Fact]
+    public async Task Canary_report_never_creates_a_store_that_is_missing()
+    {
+        var folder = Directory.CreateTempSubdirectory("canary-report-").FullName;
         var missing = await CanaryRunner.RunAsync("report", "--store", $"sqlite:{Path.Combine(folder, "nothing.db")}", "--output", Path.Combine(folder, "none"));
         Assert.Equal(3, missing.ExitCode);
         Assert.False(File.Exists(Path.Combine(folder, "nothing.db")));
+    }
+
+    [Fact]
+    public async Task A_week_that_does_not_exist_is_bad_input()
+    {
         Assert.Equal(2, (await CanaryRunner.RunAsync("report", "--week", "2026-W54")).ExitCode);
     }
 
     [Fact]
-    public void Weeks_are_ISO_weeks_in_the_time_zone_and_the_default_is_the_last_complete_one()
+    public void Weeks_are_ISO_weeks_in_the_time_zone()
     {
         var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
         var week = ReportWeek.Parse("2026-W47", berlin);
         Assert.Equal(new DateTimeOffset(2026, 11, 16, 0, 0, 0, TimeSpan.FromHours(1)), week.Start);
         Assert.Equal("2026-W46", week.Previous().Label);
         Assert.Equal("2025-W52", ReportWeek.Parse("2026-W01", TimeZoneInfo.Utc).Previous().Label);
+        Assert.Throws<FormatException>(() => ReportWeek.Parse("2026-47", TimeZoneInfo.Utc));
+    }
+
+    [Fact]
+    public void The_default_week_is_the_last_complete_one_in_the_time_zone()
+    {
         // Monday 2026-11-23 00:30 in Berlin is still Sunday in UTC: the last complete week differs.
         var now = new DateTimeOffset(2026, 11, 22, 23, 30, 0, TimeSpan.Zero);
-        Assert.Equal("2026-W47", ReportWeek.LastComplete(now, berlin).Label);
+        Assert.Equal("2026-W47", ReportWeek.LastComplete(now, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin")).Label);
         Assert.Equal("2026-W46", ReportWeek.LastComplete(now, TimeZoneInfo.Utc).Label);
-        Assert.Throws<FormatException>(() => ReportWeek.Parse("2026-47", TimeZoneInfo.Utc));
+    }
 
+    [Fact]
+    public void The_days_of_a_week_end_at_local_midnight_even_when_summer_time_ends()
+    {
         // The week summer time ends in Berlin: its Sunday has 25 hours, and the days still end at local midnight.
-        var autumn = ReportWeek.Parse("2026-W43", berlin);
+        var autumn = ReportWeek.Parse("2026-W43", TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin"));
         Assert.Equal(TimeSpan.FromHours(25), autumn.Day(7) - autumn.Day(6));
         Assert.Equal(autumn.End, autumn.Day(7));
         Assert.Equal(new DateTimeOffset(2026, 10, 26, 0, 0, 0, TimeSpan.FromHours(1)), autumn.End);
+    }
+
+    /// <summary>An SQLite store in the folder holding the generated history of six services; returns its path.</summary>
+    private static async Task<string> SeedAsync(string folder)
+    {
+        var path = Path.Combine(folder, "canary.db");
+        await using var store = new SqliteAnalysisStore(path);
+        await store.MigrateAsync(CancellationToken.None);
+        await ReleaseHistory.Generate(HistoryStart, HistoryEnd, services: 6, seed: 3).WriteAsync(store);
+        return path;
     }
 }
 

@@ -9,6 +9,8 @@ public sealed class CanaryResourceReaderTests
 {
     private static readonly TemplateLibrary Templates = TemplateLibrary.Default();
 
+    private static readonly string LocalExample = Path.Combine(AppContext.BaseDirectory, "examples", "local", "checkout.canary.yaml");
+
     private const string Minimal = """
         apiVersion: canary.dev/v1alpha1
         kind: Canary
@@ -22,7 +24,7 @@ public sealed class CanaryResourceReaderTests
         """;
 
     [Fact]
-    public void The_example_reads_with_every_field_and_its_gates()
+    public void The_example_reads_with_every_field_including_its_gates()
     {
         var (resource, problems) = CanaryResourceReader.Read("checkout.yaml", File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "rollouts", "checkout.yaml")), Templates);
         Assert.Empty(problems);
@@ -80,7 +82,7 @@ public sealed class CanaryResourceReaderTests
     }
 
     [Fact]
-    public void Every_problem_is_named_with_its_line_and_field()
+    public void Every_problem_is_named_at_its_line_with_its_field()
     {
         const string text = """
             apiVersion: canary.dev/v1
@@ -143,21 +145,28 @@ public sealed class CanaryResourceReaderTests
     }
 
     [Fact]
-    public async Task A_local_canary_names_its_process_file_and_HAProxy_slots_and_validate_checks_both()
+    public void A_local_canary_names_its_process_file_with_its_HAProxy_slots()
     {
-        var example = Path.Combine(AppContext.BaseDirectory, "examples", "local", "checkout.canary.yaml");
-        var (resource, problems) = CanaryResourceReader.Read(example, File.ReadAllText(example), Templates);
+        var (resource, problems) = CanaryResourceReader.Read(LocalExample, File.ReadAllText(LocalExample), Templates);
         Assert.Empty(problems);
         Assert.Equal(("haproxy", "checkout.process.yaml"), (resource!.Router, resource.ProcessFile));
         Assert.Equal(("/run/haproxy/admin.sock", "checkout", "primary", "canary"), (resource.Routes.RuntimeApi, resource.Routes.Backend, resource.Routes.PrimaryServer, resource.Routes.CanaryServer));
+    }
 
-        var run = await CanaryRunner.RunAsync("validate", example);
+    [Fact]
+    public async Task Canary_validate_checks_a_local_canary_with_its_process_file()
+    {
+        var run = await CanaryRunner.RunAsync("validate", LocalExample);
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("router haproxy, canary 10 % → 25 % → 50 %, every 30s, process revision ", run.Stdout, StringComparison.Ordinal);
+    }
 
+    [Fact]
+    public async Task A_broken_process_file_fails_validation_of_the_Canary_that_names_it()
+    {
         // A broken process file fails validation of the Canary that names it, at its line.
         var folder = Directory.CreateTempSubdirectory("canary-test-").FullName;
-        File.Copy(example, Path.Combine(folder, "checkout.canary.yaml"));
+        File.Copy(LocalExample, Path.Combine(folder, "checkout.canary.yaml"));
         File.WriteAllText(Path.Combine(folder, "checkout.process.yaml"), "command: [x]\nreadinessProbe: {path: healthz}\n");
         var broken = await CanaryRunner.RunAsync("validate", Path.Combine(folder, "checkout.canary.yaml"));
         Assert.Equal(2, broken.ExitCode);
@@ -172,7 +181,7 @@ public sealed class CanaryResourceReaderTests
     [InlineData("targetRef: {kind: Process, name: checkout, path: p.yaml}\n  router: haproxy\n  service: {haproxy: {runtimeApi: localhost}}", "spec.service.haproxy.runtimeApi: \"localhost\" is neither a unix socket path nor host:port")]
     [InlineData("targetRef: {kind: Process, name: Check_Out, path: p.yaml}\n  router: haproxy\n  service: {haproxy: {runtimeApi: /s.sock}}", "spec.targetRef.name: \"Check_Out\" is not a DNS label")]
     [InlineData("targetRef: {kind: Job, name: checkout}", "spec.targetRef.kind: \"Job\" is not Deployment (Kubernetes) or Process (local workloads)")]
-    public void Local_targets_and_the_haproxy_router_go_together(string target, string problem)
+    public void Local_targets_with_the_wrong_router_or_fields_are_refused(string target, string problem)
     {
         var text = Minimal.Replace("targetRef: {apiVersion: apps/v1, kind: Deployment, name: checkout}", target, StringComparison.Ordinal);
         var (resource, problems) = CanaryResourceReader.Read("c.yaml", text, Templates);

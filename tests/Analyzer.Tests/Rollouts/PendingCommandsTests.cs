@@ -21,7 +21,7 @@ public sealed class PendingCommandsTests
     }
 
     [Fact]
-    public void A_text_that_does_not_start_with_the_applied_one_was_replaced_and_is_new_as_a_whole()
+    public void A_text_that_does_not_start_with_the_applied_one_is_new_as_a_whole()
     {
         Assert.Equal([RolloutCommand.Resume], new PendingCommands("a", "resume").After("pause"));
         Assert.Equal([RolloutCommand.Pause], new PendingCommands("a", "pause").After("pause,resume"));

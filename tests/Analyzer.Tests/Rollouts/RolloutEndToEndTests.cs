@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 using Canary.Testing;
@@ -49,7 +48,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     }
 
     [Fact]
-    public async Task A_healthy_release_walks_every_step_and_is_promoted()
+    public async Task A_healthy_release_is_promoted_after_walking_every_step()
     {
         var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
@@ -60,6 +59,14 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal(0, Replicas("checkout", resource.Namespace));
         var decisions = await store.AllDecisionsAsync(resource.Key);
         Assert.Contains(decisions, d => d.Verdict == "Promote" && d.Reason.Contains("promoting revision", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_healthy_releases_analyses_pass_kept_with_their_queries()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+
         var analyses = await store.AllAnalysesAsync(resource.Key);
         Assert.All(analyses, a => Assert.Equal("Pass", a.Verdict));
         var query = JsonNode.Parse(analyses[0].QueriesJson)!["error rate"]!["experiment"]!.GetValue<string>();
@@ -68,25 +75,26 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     }
 
     [Fact]
-    public async Task A_weight_edited_by_hand_is_reported_and_put_back_to_the_rollouts()
+    public async Task A_weight_edited_by_hand_is_reported()
     {
-        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url, threshold: 3);
-        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
-        var service = emulator.Read("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, "checkout")!;
-        service["spec"]!["http"]![0]!["route"]![0]!["weight"] = 30;
-        service["spec"]!["http"]![0]!["route"]![1]!["weight"] = 70;
-        emulator.Write("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, service);
-
+        var (controller, resource) = await EditTheWeightByHandAtTwentyAsync();
         var tick = await controller.TickAsync(resource, [], CancellationToken.None);
         Assert.Contains(log.Messages, m => m == $"Warning: rollout {resource.Key}: the router reports 70 % on the canary, the rollout is at 20 %; setting 20 %");
-        var weight = (await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
-        Assert.Equal(tick.Decision.State.CanaryWeight, weight);
-        Assert.NotEqual(70, weight);
         Assert.Contains(log.Messages, m => m.Contains($"(analysis {tick.AnalysisId})", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task A_config_kept_in_a_ConfigMap_is_used_and_without_it_there_is_no_evidence()
+    public async Task A_weight_edited_by_hand_is_put_back_to_the_rollouts()
+    {
+        var (controller, resource) = await EditTheWeightByHandAtTwentyAsync();
+        var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+        var weight = (await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+        Assert.Equal(tick.Decision.State.CanaryWeight, weight);
+        Assert.NotEqual(70, weight);
+    }
+
+    [Fact]
+    public async Task Without_its_config_ConfigMap_an_analysis_has_no_evidence()
     {
         var (controller, resource) = await SetUpAsync("e2e-gated", prometheus.Url, threshold: 5, byReference: true);
         await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
@@ -94,6 +102,13 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal(AnalysisVerdict.Inconclusive, missing.Analysis!.Outcome.Verdict);
         Assert.Contains("configmap e2e-gated/checkout-metrics (spec.analysis.configRef) does not exist", missing.Decision.Reason, StringComparison.Ordinal);
         Assert.Equal(20, missing.Decision.State.CanaryWeight);
+    }
+
+    [Fact]
+    public async Task A_config_kept_in_a_ConfigMap_is_used()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-gated", prometheus.Url, threshold: 5, byReference: true);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
 
         emulator.Write(string.Empty, "v1", "configmaps", "e2e-gated", new JsonObject
         {
@@ -125,7 +140,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     }
 
     [Fact]
-    public async Task Prometheus_down_for_two_analyses_holds_the_weight_and_never_promotes()
+    public async Task Prometheus_down_for_two_analyses_holds_the_weight_without_promoting()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
         var (controller, resource) = await SetUpAsync("e2e-flaky", proxy.Url, threshold: 3);
@@ -144,6 +159,20 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         }
 
         Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_release_held_by_a_Prometheus_outage_goes_on_once_Prometheus_is_back()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        var (controller, resource) = await SetUpAsync("e2e-flaky", proxy.Url, threshold: 3);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        proxy.Down = true;
+        for (var i = 0; i < 2; i++)
+        {
+            await controller.TickAsync(resource, [], CancellationToken.None);
+        }
+
         proxy.Down = false;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
         Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
@@ -187,6 +216,18 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         // One load-test call before each analysis, none on other ticks: exactly as many as analyses were stored.
         Assert.Equal(["/always/pre", .. Enumerable.Repeat("/always/load", analyses.Count), "/always/post"], hooks.Log);
+    }
+
+    /// <summary>A release of e2e-healthy at 20 % whose virtual service someone then set to 70 % on the canary by hand.</summary>
+    private async Task<(RolloutController Controller, CanaryResource Resource)> EditTheWeightByHandAtTwentyAsync()
+    {
+        var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url, threshold: 3);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        var service = emulator.Read("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, "checkout")!;
+        service["spec"]!["http"]![0]!["route"]![0]!["weight"] = 30;
+        service["spec"]!["http"]![0]!["route"]![1]!["weight"] = 70;
+        emulator.Write("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, service);
+        return (controller, resource);
     }
 
     /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run.</summary>

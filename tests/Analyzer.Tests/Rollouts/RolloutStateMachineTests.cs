@@ -15,7 +15,7 @@ public sealed class RolloutStateMachineTests
     private static readonly AnalysisOutcome NoEvidence = new(AnalysisVerdict.Inconclusive, null, "Prometheus at http://prometheus:9090/ did not answer");
 
     [Fact]
-    public void Initializing_sets_up_the_workloads_and_routes_everything_to_the_primary()
+    public void Initializing_sets_up_the_workloads_with_everything_routed_to_the_primary()
     {
         var decision = RolloutStateMachine.Decide(Spec, new RolloutState(), Seen(0, "r1"));
         Assert.Equal(RolloutPhase.Initialized, decision.State.Phase);
@@ -24,7 +24,7 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void A_healthy_release_walks_every_step_and_is_promoted()
+    public void A_new_revision_starts_a_release_scaling_the_canary_up_with_the_pre_rollout_webhook()
     {
         var run = new Run(Spec);
         run.Tick(Seen(0, "r1"));
@@ -32,7 +32,14 @@ public sealed class RolloutStateMachineTests
         Assert.Equal(RolloutPhase.Progressing, start.State.Phase);
         Assert.Contains(new ScaleCanaryUp(), start.Actions);
         Assert.Contains(new CallWebhook("pre-rollout"), start.Actions);
+    }
 
+    [Fact]
+    public void A_healthy_release_walks_every_step_to_its_promotion()
+    {
+        var run = new Run(Spec);
+        run.Tick(Seen(0, "r1"));
+        run.Tick(Seen(1, "r2"));
         var weights = new List<int>();
         var first = run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready));
         weights.Add(first.State.CanaryWeight);
@@ -50,13 +57,25 @@ public sealed class RolloutStateMachineTests
         Assert.Equal(RolloutPhase.Promoting, run.State.Phase);
         Assert.Contains(new Promote("r2"), run.Last.Actions);
         Assert.Equal(StepVerdict.Promote, run.Last.Verdict);
+    }
+
+    [Fact]
+    public void Promoting_goes_on_at_the_last_weight_until_the_primary_has_rolled_out()
+    {
+        var run = Promoted();
 
         // The primary has not rolled out yet: keep promoting (idempotent), keep the weight.
         var promotedAt = run.Last.State.PhaseSince!.Value.Minute;
         var waiting = run.Tick(Seen(promotedAt + 1, "r2", canary: WorkloadReadiness.Ready, primaryRevision: "r1", primary: WorkloadReadiness.NotReady));
         Assert.Equal(RolloutPhase.Promoting, waiting.State.Phase);
         Assert.Contains(new SetRouting(new Routing(50)), waiting.Actions);
+    }
 
+    [Fact]
+    public void Once_the_primary_has_rolled_out_the_release_finalises_to_success()
+    {
+        var run = Promoted();
+        var promotedAt = run.Last.State.PhaseSince!.Value.Minute;
         var finalising = run.Tick(Seen(promotedAt + 2, "r2", canary: WorkloadReadiness.Ready, primaryRevision: "r2", primary: WorkloadReadiness.Ready));
         Assert.Equal(RolloutPhase.Finalising, finalising.State.Phase);
         Assert.Equal([new SetRouting(Routing.AllPrimary), new ScaleCanaryToZero()], finalising.Actions);
@@ -64,41 +83,65 @@ public sealed class RolloutStateMachineTests
         Assert.Equal(RolloutPhase.Succeeded, done.State.Phase);
         Assert.Contains(new CallWebhook("post-rollout"), done.Actions);
         Assert.Equal("r2", done.State.PrimaryRevision);
+    }
+
+    [Fact]
+    public void A_succeeded_release_does_not_restart_for_the_same_revision()
+    {
+        var run = Promoted();
+        var promotedAt = run.Last.State.PhaseSince!.Value.Minute;
+        run.Tick(Seen(promotedAt + 2, "r2", canary: WorkloadReadiness.Ready, primaryRevision: "r2", primary: WorkloadReadiness.Ready));
+        run.Tick(Seen(promotedAt + 3, "r2", primaryRevision: "r2", primary: WorkloadReadiness.Ready));
 
         // Settled: nothing restarts for the same revision.
         Assert.Equal(RolloutPhase.Succeeded, run.Tick(Seen(promotedAt + 4, "r2", primaryRevision: "r2")).State.Phase);
     }
 
     [Fact]
-    public void Failed_analyses_are_counted_and_roll_back_at_the_threshold_with_the_reason()
+    public void A_failed_analysis_holds_the_weight_counting_a_failed_check()
     {
         var run = Progressing(Spec);
         var first = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal(StepVerdict.Hold, first.Verdict);
         Assert.Equal(5, first.State.CanaryWeight);
         Assert.Equal("analysis failed (score 40): error rate High; 1 of 3 failed checks; holding at 5 %", first.Reason);
-        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
-        var rollback = run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+    }
+
+    [Fact]
+    public void Failed_analyses_roll_back_at_the_threshold_with_the_reason()
+    {
+        var run = RolledBack();
+        var rollback = run.Last;
         Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
         Assert.Equal(StepVerdict.Abort, rollback.Verdict);
         Assert.Equal("rolled back: analysis failed (score 40): error rate High; 3 of 3 failed checks", rollback.Reason);
         Assert.Equal([new SetRouting(Routing.AllPrimary), new ScaleCanaryToZero(), new CallWebhook("rollback")], rollback.Actions);
         Assert.Equal("r1", rollback.State.PrimaryRevision);
+    }
 
-        // The same revision is not tried again; a new one is.
+    [Fact]
+    public void A_rolled_back_revision_is_not_tried_again_but_a_new_one_is()
+    {
+        var run = RolledBack();
         Assert.Equal(RolloutPhase.Failed, run.Tick(Seen(9, "r2")).State.Phase);
         Assert.Equal(RolloutPhase.Progressing, run.Tick(Seen(10, "r3")).State.Phase);
     }
 
     [Fact]
-    public void Missing_evidence_never_promotes_it_holds_counts_and_rolls_back_at_the_threshold()
+    public void Missing_evidence_holds_never_promoting()
     {
         var run = Progressing(Spec with { StepWeights = [50] });
         var hold = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(StepVerdict.Hold, hold.Verdict);
         Assert.DoesNotContain(hold.Actions, a => a is Promote);
         Assert.StartsWith("analysis inconclusive (no evidence, never a pass): Prometheus at", hold.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_evidence_counts_as_a_failed_check_rolling_back_at_the_threshold()
+    {
+        var run = Progressing(Spec with { StepWeights = [50] });
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         var rollback = run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
@@ -177,25 +220,33 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void Manual_commands_abort_pause_resume_and_skip()
+    public void An_abort_by_hand_rolls_back()
     {
         var aborted = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Abort]));
         Assert.Equal(("rolled back: aborted by hand", RolloutPhase.Failed), (aborted.Reason, aborted.State.Phase));
+    }
 
+    [Fact]
+    public void A_pause_by_hand_holds_the_weight_until_a_resume()
+    {
         var run = Progressing(Spec);
         var paused = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Pause]));
         Assert.Equal((StepVerdict.Hold, 5), (paused.Verdict, paused.State.CanaryWeight));
         Assert.Empty(paused.Actions);
         Assert.Equal(5, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)).State.CanaryWeight);
         Assert.Equal(10, run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Resume])).State.CanaryWeight);
+    }
 
+    [Fact]
+    public void A_skip_by_hand_promotes_at_once()
+    {
         var skipped = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip]));
         Assert.Equal(RolloutPhase.Promoting, skipped.State.Phase);
         Assert.Equal("analysis skipped by hand: promoting revision r2", skipped.Reason);
     }
 
     [Fact]
-    public void Dry_run_analyses_and_decides_but_never_moves_traffic_or_promotes()
+    public void A_dry_run_decides_but_never_moves_traffic_or_promotes()
     {
         var run = Progressing(Spec with { DryRun = true, StepWeights = [10, 20] });
         var decisions = new List<Decision> { run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)), run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)) };
@@ -246,12 +297,17 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void The_rollout_webhook_is_called_once_before_each_analysis_and_never_as_an_action()
+    public void The_rollout_webhook_is_called_once_before_each_analysis()
     {
         var spec = Spec with { WarmUp = TimeSpan.FromMinutes(2) };
         var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
         Assert.Equal([], RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)).WebhooksBefore);
         Assert.Equal(["rollout"], RolloutStateMachine.Plan(spec, state, T0.AddMinutes(2)).WebhooksBefore);
+    }
+
+    [Fact]
+    public void The_rollout_webhook_is_never_an_action()
+    {
         var run = Progressing(Spec with { StepWeights = [5, 10] });
         run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
         run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
@@ -292,35 +348,55 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void Mirroring_is_decided_while_the_canary_is_analysed_without_weight_and_ends_with_the_release()
+    public void Mirroring_is_decided_while_the_canary_is_analysed_without_weight()
     {
-        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true };
-        var run = Progressing(spec);
+        var run = Progressing(MirroredBlueGreen);
         Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), run.Last.Actions);
+    }
+
+    [Fact]
+    public void Mirroring_ends_with_the_release()
+    {
+        var run = Progressing(MirroredBlueGreen);
         var promote = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
         Assert.DoesNotContain(promote.Actions, a => a is SetRouting { Routing.Mirror: true });
-        var off = Progressing(spec with { Mirror = false });
+    }
+
+    [Fact]
+    public void Without_mirroring_asked_for_no_traffic_is_mirrored()
+    {
+        var off = Progressing(MirroredBlueGreen with { Mirror = false });
         Assert.DoesNotContain(off.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
     }
 
     [Fact]
-    public void Mirroring_goes_on_while_the_release_waits_for_promotion_and_never_happens_in_a_dry_run()
+    public void Mirroring_goes_on_while_the_release_waits_for_promotion()
     {
-        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true, ConfirmPromotion = true };
-        var waiting = Progressing(spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false));
+        var waiting = Progressing(MirroredBlueGreen with { ConfirmPromotion = true }).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false));
         Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
         Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), waiting.Actions);
-        var dry = Progressing(spec with { DryRun = true });
+    }
+
+    [Fact]
+    public void Mirroring_never_happens_in_a_dry_run()
+    {
+        var dry = Progressing(MirroredBlueGreen with { ConfirmPromotion = true, DryRun = true });
         Assert.DoesNotContain(dry.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
     }
 
     [Fact]
-    public void A_skip_asks_the_confirm_promotion_gate_and_promotes_at_once_when_it_is_open()
+    public void A_skip_asks_the_confirm_promotion_gate_without_an_analysis()
     {
         var spec = Spec with { ConfirmPromotion = true };
         var run = Progressing(spec);
         var plan = RolloutStateMachine.Plan(spec, run.State, T0.AddMinutes(5), [RolloutCommand.Skip]);
         Assert.Equal((false, true), (plan.Analyse, plan.AskPromotionGate));
+    }
+
+    [Fact]
+    public void A_skip_promotes_at_once_when_the_confirm_promotion_gate_is_open()
+    {
+        var run = Progressing(Spec with { ConfirmPromotion = true });
         Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip], promotionGate: true)).State.Phase);
     }
 
@@ -340,23 +416,36 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void A_resume_in_the_same_tick_lets_the_analysis_and_the_gates_run()
+    public void A_resume_in_the_same_tick_lets_the_analysis_run_asking_the_gate()
     {
         var spec = Spec with { ConfirmPromotion = true, StepWeights = [5] };
         var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0, Paused = true };
         Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)));
         var resumed = RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1), [RolloutCommand.Resume]);
         Assert.Equal((true, true), (resumed.Analyse, resumed.AskPromotionGate));
-        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state with { Paused = false }, T0.AddMinutes(1), [RolloutCommand.Pause]));
     }
 
     [Fact]
-    public void A_dry_run_reports_the_weight_it_would_not_move_and_says_so_once()
+    public void A_pause_in_the_same_tick_plans_nothing()
+    {
+        var spec = Spec with { ConfirmPromotion = true, StepWeights = [5] };
+        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
+        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1), [RolloutCommand.Pause]));
+    }
+
+    [Fact]
+    public void A_dry_run_expects_no_weight_on_the_canary()
     {
         var spec = Spec with { DryRun = true, StepWeights = [10] };
         var run = Progressing(spec);
         Assert.Equal(0, RolloutStateMachine.ExpectedWeight(spec, run.State));
         Assert.Equal(10, RolloutStateMachine.ExpectedWeight(spec with { DryRun = false }, run.State));
+    }
+
+    [Fact]
+    public void A_dry_run_says_in_its_reason_what_it_would_have_done()
+    {
+        var run = Progressing(Spec with { DryRun = true, StepWeights = [10] });
         var done = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
         Assert.Equal("dry run (no traffic moved): analysis passed (score 100) at the last step (10 %): revision r2 would be promoted now", done.Reason);
     }
@@ -373,6 +462,32 @@ public sealed class RolloutStateMachineTests
         Assert.Equal(first.Actions, again.Actions);
         Assert.Equal(first.Reason, again.Reason);
         Assert.Contains(new SetRouting(new Routing(5)), RolloutStateMachine.Decide(Spec, state, observation).Actions);
+    }
+
+    /// <summary>A blue/green release of one iteration whose traffic is mirrored to the canary.</summary>
+    private static RolloutSpec MirroredBlueGreen => Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true };
+
+    /// <summary>A healthy release of r2 walked through every step: its last decision promotes.</summary>
+    private static Run Promoted()
+    {
+        var run = Progressing(Spec);
+        for (var minute = 3; run.State.Phase == RolloutPhase.Progressing; minute++)
+        {
+            run.Tick(Seen(minute, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        }
+
+        return run;
+    }
+
+    /// <summary>A release of r2 that failed three of its four analyses: its last decision rolls back.</summary>
+    private static Run RolledBack()
+    {
+        var run = Progressing(Spec);
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
+        run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        return run;
     }
 
     /// <summary>A release of r2 over a primary on r1, at its first step (5 %).</summary>

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
-using Canary.Analyzer.Tests.Prometheus;
 using Canary.Testing;
 using Canary.Testing.Kubernetes;
 
@@ -52,7 +51,7 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task A_release_survives_SIGKILL_and_continues_from_the_same_step_promoting_once()
+    public async Task A_release_continues_after_SIGKILL_from_the_same_step_promoting_once()
     {
         await prometheus.WaitForScrapesAsync(Ns);
         await using var gate = await GateServer.StartAsync();
@@ -173,84 +172,62 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task Two_replicas_on_PostgreSQL_share_the_rollout_each_tick_runs_once_and_the_survivor_takes_over()
+    public async Task Of_two_replicas_on_PostgreSQL_the_survivor_takes_over_the_rollout()
     {
-        await prometheus.WaitForScrapesAsync(Ns);
-        var postgres = new PostgresServer();
-        await postgres.InitializeAsync();
-        try
-        {
-            var store = "postgres:" + await postgres.CreateDatabaseAsync();
-            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
-            emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, Canary());
-            var logA = new System.Text.StringBuilder();
-            var logB = new System.Text.StringBuilder();
-            using var a = Serve(store, logA);
-            using var b = Serve(store, logB);
-            await WaitAsync(a, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
-            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
-            await WaitAsync(a, () => Weight() >= 40, "the release did not reach 40 %");
-
-            // Kill the replica that ran more of the ticks so far; the other one must carry on.
-            var (victim, survivor, survivorLog) = Decisions(logA).Count >= Decisions(logB).Count ? (a, b, logB) : (b, a, logA);
-            var survivorBefore = Decisions(survivorLog).Count;
-            victim.Kill(entireProcessTree: true);
-            await victim.WaitForExitAsync();
-            await WaitAsync(survivor, () => Status()?["phase"]?.GetValue<string>() is "Succeeded" or "Failed", "the survivor did not finish the release");
-            survivor.Kill(entireProcessTree: true);
-            await survivor.WaitForExitAsync();
-
-            Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
-            Assert.True(Decisions(survivorLog).Count > survivorBefore, "the survivor made no decision after the other replica died");
-            Assert.DoesNotContain("tick skipped", logA.ToString() + logB.ToString(), StringComparison.Ordinal);
-            await using var history = new Canary.Analyzer.Storage.PostgresAnalysisStore(store["postgres:".Length..]);
-            var decisions = await history.AllDecisionsAsync($"{Ns}/checkout");
-            var analyses = await history.AllAnalysesAsync($"{Ns}/checkout");
-
-            // Nothing lost, nothing extra: every analysis either replica logged is stored, and every stored one was logged by one
-            // of them (but the one the kill may have cut off between storing and logging).
-            var logged = AnalysisIds(logA).Concat(AnalysisIds(logB)).ToList();
-            Assert.Equal(logged.Count, logged.Distinct().Count());
-            Assert.Empty(logged.Except(analyses.Select(a => a.Id)));
-            Assert.InRange(analyses.Count - logged.Count, 0, 1);
-            Assert.Equal(analyses.Select(a => a.Id).Order(), decisions.Where(d => d.AnalysisId is not null).Select(d => d.AnalysisId!.Value).Order());
-
-            // Each scheduled tick ran once in the cluster: over the release, about one decision per interval (two schedulers would
-            // make two), besides the ticks the target's changes trigger at once (each replica's watcher triggers one per change).
-            var release = decisions.SkipWhile(d => d.Phase != "Progressing").ToList();
-            var seconds = (release[^1].At - release[0].At).TotalSeconds;
-            var triggered = TriggeredTicks(logA) + TriggeredTicks(logB);
-            Assert.True(release.Count <= (1.25 * seconds) + triggered + 2, $"{release.Count} decisions in {seconds:0.0} s at a 1 s interval, {triggered} triggered");
-            Assert.True(release.Count >= 0.5 * seconds, $"only {release.Count} decisions in {seconds:0.0} s at a 1 s interval: ticks were lost");
-            Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await postgres.DisposeAsync();
-        }
+        var run = await RunTwoReplicasKillingOneAsync();
+        Assert.Equal("Succeeded", Status()!["phase"]!.GetValue<string>());
+        Assert.True(Decisions(run.SurvivorLog).Count > run.SurvivorBefore, "the survivor made no decision after the other replica died");
     }
 
     [Fact]
-    public async Task Serve_reports_health_metrics_invalid_canaries_and_takes_an_approval_by_annotation()
+    public async Task Two_replicas_on_PostgreSQL_run_each_tick_of_their_rollout_once()
+    {
+        var run = await RunTwoReplicasKillingOneAsync();
+        Assert.DoesNotContain("tick skipped", run.LogA.ToString() + run.LogB.ToString(), StringComparison.Ordinal);
+        var (decisions, analyses) = (run.Decisions, run.Analyses);
+
+        // Nothing lost, nothing extra: every analysis either replica logged is stored, and every stored one was logged by one
+        // of them (but the one the kill may have cut off between storing and logging).
+        var logged = AnalysisIds(run.LogA).Concat(AnalysisIds(run.LogB)).ToList();
+        Assert.Equal(logged.Count, logged.Distinct().Count());
+        Assert.Empty(logged.Except(analyses.Select(a => a.Id)));
+        Assert.InRange(analyses.Count - logged.Count, 0, 1);
+        Assert.Equal(analyses.Select(a => a.Id).Order(), decisions.Where(d => d.AnalysisId is not null).Select(d => d.AnalysisId!.Value).Order());
+
+        // Each scheduled tick ran once in the cluster: over the release, about one decision per interval (two schedulers would
+        // make two), besides the ticks the target's changes trigger at once (each replica's watcher triggers one per change).
+        var release = decisions.SkipWhile(d => d.Phase != "Progressing").ToList();
+        var seconds = (release[^1].At - release[0].At).TotalSeconds;
+        var triggered = TriggeredTicks(run.LogA) + TriggeredTicks(run.LogB);
+        Assert.True(release.Count <= (1.25 * seconds) + triggered + 2, $"{release.Count} decisions in {seconds:0.0} s at a 1 s interval, {triggered} triggered");
+        Assert.True(release.Count >= 0.5 * seconds, $"only {release.Count} decisions in {seconds:0.0} s at a 1 s interval: ticks were lost");
+        Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Serve_reports_its_health()
     {
         await prometheus.WaitForScrapesAsync(Ns);
         await using var gate = await GateServer.StartAsync();
-        var canary = Canary();
-        canary["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50);
-        canary["spec"]!["analysis"]!["webhooks"] = new JsonArray(new JsonObject { ["name"] = "release-manager", ["type"] = "confirm-promotion", ["url"] = new Uri(gate.Url, "promote").AbsoluteUri });
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
-        var invalid = Canary();
-        invalid["metadata"]!["name"] = "broken";
-        invalid["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50, 20);
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, invalid);
-
+        WriteGatedCanaries(gate);
         var port = FreePort.Next();
         using var serve = Serve(Path.Combine(folder, "canary.db"), port: port);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
+        using var http = Client(port);
         await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("healthz", UriKind.Relative))).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("readyz", UriKind.Relative))).StatusCode);
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
+    }
+
+    [Fact]
+    public async Task Serve_reports_an_invalid_Canary_in_its_status_with_a_Warning_event()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        await using var gate = await GateServer.StartAsync();
+        WriteGatedCanaries(gate);
+        using var serve = Serve(Path.Combine(folder, "canary.db"));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
 
         // The invalid Canary: its status and a Warning event name the field.
         var broken = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "broken")!["status"]!;
@@ -258,14 +235,35 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Contains("spec.analysis.stepWeights[1]: 20 is not above the step before it (50)", broken["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         var events = JsonNode.Parse(await new HttpClient().GetStringAsync(new Uri(emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray();
         Assert.Contains(events, e => e!["involvedObject"]!["name"]!.GetValue<string>() == "broken" && e["type"]!.GetValue<string>() == "Warning" && e["reason"]!.GetValue<string>() == "Invalid");
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
+    }
 
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release did not wait for promotion");
+    [Fact]
+    public async Task Serve_exports_the_rollouts_metrics_for_Prometheus()
+    {
+        await using var gate = await GateServer.StartAsync();
+        WriteGatedCanaries(gate);
+        var port = FreePort.Next();
+        using var serve = Serve(Path.Combine(folder, "canary.db"), port: port);
+        using var http = Client(port);
+        await ReleaseToTheGateAsync(serve);
         var metrics = await http.GetStringAsync(new Uri("metrics", UriKind.Relative));
         Assert.Contains($"canary_rollout_canary_weight{{rollout=\"{Ns}/checkout\"}} 50", metrics, StringComparison.Ordinal);
         Assert.Contains($"canary_rollout_phase{{rollout=\"{Ns}/checkout\",phase=\"WaitingPromotion\"}} 1", metrics, StringComparison.Ordinal);
         Assert.Contains($"canary_analyses_total{{rollout=\"{Ns}/checkout\",verdict=\"Pass\"}}", metrics, StringComparison.Ordinal);
         Assert.Contains($"canary_analysis_duration_seconds_count{{rollout=\"{Ns}/checkout\"}}", metrics, StringComparison.Ordinal);
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
+    }
+
+    [Fact]
+    public async Task Serve_takes_an_approval_by_annotation()
+    {
+        await using var gate = await GateServer.StartAsync();
+        WriteGatedCanaries(gate);
+        using var serve = Serve(Path.Combine(folder, "canary.db"));
+        await ReleaseToTheGateAsync(serve);
 
         // kubectl annotate canary checkout canary.dev/command=approve
         var kubeconfig = emulator.WriteKubeconfig(folder);
@@ -296,6 +294,79 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         serve.Kill(entireProcessTree: true);
         await serve.WaitForExitAsync();
     }
+
+    /// <summary>What the two-replica run left: each replica's log, the survivor's, how many decisions it had logged at the kill, and the stored history.</summary>
+    private sealed record TwoReplicas(
+        System.Text.StringBuilder LogA, System.Text.StringBuilder LogB, System.Text.StringBuilder SurvivorLog, int SurvivorBefore,
+        IReadOnlyList<DecisionRecord> Decisions, IReadOnlyList<AnalysisRecord> Analyses);
+
+    /// <summary>
+    /// Two canary serve replicas on one PostgreSQL store run a release; at 40 % the one that ran more of the ticks is killed and
+    /// the other must finish it.
+    /// </summary>
+    private async Task<TwoReplicas> RunTwoReplicasKillingOneAsync()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        var postgres = new PostgresServer();
+        await postgres.InitializeAsync();
+        try
+        {
+            var store = "postgres:" + await postgres.CreateDatabaseAsync();
+            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+            emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, Canary());
+            var logA = new System.Text.StringBuilder();
+            var logB = new System.Text.StringBuilder();
+            using var a = Serve(store, logA);
+            using var b = Serve(store, logB);
+            await WaitAsync(a, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+            emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+            await WaitAsync(a, () => Weight() >= 40, "the release did not reach 40 %");
+
+            // Kill the replica that ran more of the ticks so far; the other one must carry on.
+            var (victim, survivor, survivorLog) = Decisions(logA).Count >= Decisions(logB).Count ? (a, b, logB) : (b, a, logA);
+            var survivorBefore = Decisions(survivorLog).Count;
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+            await WaitAsync(survivor, () => Status()?["phase"]?.GetValue<string>() is "Succeeded" or "Failed", "the survivor did not finish the release");
+            survivor.Kill(entireProcessTree: true);
+            await survivor.WaitForExitAsync();
+
+            await using var history = new Canary.Analyzer.Storage.PostgresAnalysisStore(store["postgres:".Length..]);
+            return new TwoReplicas(logA, logB, survivorLog, survivorBefore, await history.AllDecisionsAsync($"{Ns}/checkout"), await history.AllAnalysesAsync($"{Ns}/checkout"));
+        }
+        finally
+        {
+            await postgres.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Deployment checkout:1.0 with a Canary of one step (50 %) held by a confirm-promotion gate, and an invalid Canary "broken"
+    /// beside it.
+    /// </summary>
+    private void WriteGatedCanaries(GateServer gate)
+    {
+        var canary = Canary();
+        canary["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50);
+        canary["spec"]!["analysis"]!["webhooks"] = new JsonArray(new JsonObject { ["name"] = "release-manager", ["type"] = "confirm-promotion", ["url"] = new Uri(gate.Url, "promote").AbsoluteUri });
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+        var invalid = Canary();
+        invalid["metadata"]!["name"] = "broken";
+        invalid["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50, 20);
+        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, invalid);
+    }
+
+    /// <summary>Waits until the Canary is initialized, releases checkout:2.0 and waits until it waits for promotion.</summary>
+    private async Task ReleaseToTheGateAsync(Process serve)
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
+        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release did not wait for promotion");
+    }
+
+    private static HttpClient Client(int port) => new() { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The decision lines a replica logged (one per tick it ran), oldest first; each carries its time.</summary>
     private static List<string> Decisions(System.Text.StringBuilder log)

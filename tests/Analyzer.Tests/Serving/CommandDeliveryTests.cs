@@ -136,13 +136,19 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Commands_wait_on_a_suspended_Canary_and_are_applied_once_it_is_resumed()
+    public async Task Commands_wait_on_a_suspended_Canary()
     {
         Annotate("pause");
-        var suspended = resource with { Rollout = resource.Rollout with { Suspend = true } };
-        var held = await job.TickAsync(suspended, CancellationToken.None);
+        var held = await job.TickAsync(Suspended(), CancellationToken.None);
         Assert.Empty(held.Applied);
         Assert.Equal("pause", Annotation(CanaryObjects.CommandAnnotation));
+    }
+
+    [Fact]
+    public async Task Commands_held_by_a_suspended_Canary_are_applied_once_it_is_resumed()
+    {
+        Annotate("pause");
+        await job.TickAsync(Suspended(), CancellationToken.None);
 
         var resumed = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Pause], resumed.Applied);
@@ -150,14 +156,17 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task An_id_left_without_its_command_is_removed_and_never_inherited_by_the_next_command()
+    public async Task An_id_left_without_its_command_is_removed()
     {
-        Annotate("pause", id: "c0ffee");
-        await job.TickAsync(resource, CancellationToken.None);
-        // Someone removes only the command of an id whose text a stored tick applied, then annotates the same command again.
-        Annotate(null, id: "c0ffee");
-        await job.TickAsync(resource, CancellationToken.None);
+        await LeaveAnIdWithoutItsCommandAsync();
         Assert.Null(Annotation(CanaryObjects.CommandIdAnnotation));
+    }
+
+    [Fact]
+    public async Task An_id_left_without_its_command_is_never_inherited_by_the_next_command()
+    {
+        await LeaveAnIdWithoutItsCommandAsync();
+
         // kubectl annotate canary checkout canary.dev/command=pause: the other annotations stay as they are.
         var canary = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!;
         var annotations = canary["metadata"]!["annotations"] as JsonObject ?? [];
@@ -167,6 +176,20 @@ public sealed class CommandDeliveryTests : IAsyncLifetime, IDisposable
 
         var next = await job.TickAsync(resource, CancellationToken.None);
         Assert.Equal([RolloutCommand.Pause], next.Applied);
+    }
+
+    private CanaryResource Suspended() => resource with { Rollout = resource.Rollout with { Suspend = true } };
+
+    /// <summary>
+    /// A pause (id c0ffee) applied by a tick; then someone removes only the command of that id, which a stored tick applied, and
+    /// a tick runs.
+    /// </summary>
+    private async Task LeaveAnIdWithoutItsCommandAsync()
+    {
+        Annotate("pause", id: "c0ffee");
+        await job.TickAsync(resource, CancellationToken.None);
+        Annotate(null, id: "c0ffee");
+        await job.TickAsync(resource, CancellationToken.None);
     }
 
     /// <summary>A pause (id c0ffee) carried out and stored by a tick whose clear Kubernetes failed.</summary>

@@ -16,7 +16,7 @@ public abstract class AnalysisStoreContract
     protected abstract Task<long> ScalarAsync(string sql);
 
     [Fact]
-    public async Task A_tick_keeps_the_state_the_decision_and_the_analysis_together()
+    public async Task A_saved_tick_reads_back_whole()
     {
         await using var store = await NewStoreAsync();
         var state = new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", PrimaryRevision = "r1", Step = 1, CanaryWeight = 10, FailedChecks = 1, WeightSince = T0, LastScore = 87.5 };
@@ -34,41 +34,63 @@ public abstract class AnalysisStoreContract
     }
 
     [Fact]
-    public async Task Requested_analyses_whose_replica_stopped_beating_are_failed_and_the_others_keep_running()
+    public async Task Requested_analyses_whose_replica_stopped_beating_are_failed()
     {
         await using var store = await NewStoreAsync();
-        RequestedAnalysis Running(DateTimeOffset updated) => new(Guid.NewGuid(), "checkout", T0, updated, RequestedAnalysis.Running, "Pass", 99, "{}", null, null, "ci");
-        var (silent, beating, finished) = (Running(T0), Running(T0), Running(T0) with { Status = RequestedAnalysis.Succeeded });
-        foreach (var analysis in new[] { silent, beating, finished })
-        {
-            await store.SaveRequestedAnalysisAsync(analysis, CancellationToken.None);
-        }
-
-        await store.TouchRequestedAnalysisAsync(beating.Id, T0.AddMinutes(5), CancellationToken.None);
+        var (silent, _, _) = await SaveBeatingSilentFinishedAsync(store);
         Assert.Equal(1, await store.AbandonRunningAnalysesAsync("its replica stopped", T0.AddMinutes(3), CancellationToken.None));
-        var lost = (await store.GetRequestedAnalysisAsync(silent.Id, CancellationToken.None))!;
+        var lost = (await store.GetRequestedAnalysisAsync(silent, CancellationToken.None))!;
         Assert.Equal((RequestedAnalysis.Failed, "its replica stopped", null, null), (lost.Status, lost.Error, lost.Verdict, lost.Score));
-        Assert.Equal(RequestedAnalysis.Running, (await store.GetRequestedAnalysisAsync(beating.Id, CancellationToken.None))!.Status);
-        Assert.Equal(RequestedAnalysis.Succeeded, (await store.GetRequestedAnalysisAsync(finished.Id, CancellationToken.None))!.Status);
     }
 
     [Fact]
-    public async Task Of_concurrent_puts_of_one_config_exactly_one_creates_it_and_the_last_body_is_kept()
+    public async Task Requested_analyses_still_beating_or_finished_are_left_as_they_are()
     {
         await using var store = await NewStoreAsync();
-        var puts = Enumerable.Range(0, 8).Select(i => new NamedConfig("checkout", $"body {i}", T0.AddSeconds(i), $"admin {i}")).ToList();
-        var created = await Task.WhenAll(puts.Select(p => store.PutConfigAsync(p, CancellationToken.None)));
+        var (_, beating, finished) = await SaveBeatingSilentFinishedAsync(store);
+        await store.AbandonRunningAnalysesAsync("its replica stopped", T0.AddMinutes(3), CancellationToken.None);
+        Assert.Equal(RequestedAnalysis.Running, (await store.GetRequestedAnalysisAsync(beating, CancellationToken.None))!.Status);
+        Assert.Equal(RequestedAnalysis.Succeeded, (await store.GetRequestedAnalysisAsync(finished, CancellationToken.None))!.Status);
+    }
+
+    [Fact]
+    public async Task Of_concurrent_puts_of_one_config_exactly_one_creates_it()
+    {
+        await using var store = await NewStoreAsync();
+        var created = await Task.WhenAll(ConcurrentPuts().Select(p => store.PutConfigAsync(p, CancellationToken.None)));
         Assert.Single(created, c => c);
+    }
+
+    [Fact]
+    public async Task Of_concurrent_puts_of_one_config_one_whole_put_is_kept()
+    {
+        await using var store = await NewStoreAsync();
+        var puts = ConcurrentPuts();
+        await Task.WhenAll(puts.Select(p => store.PutConfigAsync(p, CancellationToken.None)));
         // The one kept is one whole put (its body, time and author together), never a mix of two.
         Assert.Contains((await store.GetConfigAsync("checkout", CancellationToken.None))!, puts);
+    }
+
+    [Fact]
+    public async Task A_put_of_a_config_that_exists_replaces_its_body()
+    {
+        await using var store = await NewStoreAsync();
+        await store.PutConfigAsync(new NamedConfig("checkout", "first", T0, "admin"), CancellationToken.None);
         Assert.False(await store.PutConfigAsync(new NamedConfig("checkout", "final", T0, "admin"), CancellationToken.None));
         Assert.Equal("final", (await store.GetConfigAsync("checkout", CancellationToken.None))!.Body);
+    }
+
+    [Fact]
+    public async Task A_config_is_deleted_once()
+    {
+        await using var store = await NewStoreAsync();
+        await store.PutConfigAsync(new NamedConfig("checkout", "body", T0, "admin"), CancellationToken.None);
         Assert.True(await store.DeleteConfigAsync("checkout", CancellationToken.None));
         Assert.False(await store.DeleteConfigAsync("checkout", CancellationToken.None));
     }
 
     [Fact]
-    public async Task A_write_from_a_stale_version_is_refused_and_loses_nothing()
+    public async Task A_write_from_a_stale_version_is_refused_losing_nothing()
     {
         await using var store = await NewStoreAsync();
         var first = await store.SaveTickAsync(Tick(T0, 5, null), CancellationToken.None);
@@ -94,30 +116,45 @@ public abstract class AnalysisStoreContract
     }
 
     [Fact]
-    public async Task History_older_than_the_retention_is_pruned_and_the_state_stays()
+    public async Task History_older_than_the_retention_is_pruned()
     {
         await using var store = await NewStoreAsync();
-        await store.SaveTickAsync(Tick(T0.AddDays(-100), 5, null), CancellationToken.None);
-        await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
+        await SaveOldThenNewTickAsync(store);
         Assert.Equal(1, await store.PruneAsync(T0.AddDays(-90), CancellationToken.None));
         Assert.Equal([T0], (await store.AllDecisionsAsync("shop/checkout")).Select(d => d.At));
-        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.ReadState().CanaryWeight);
+    }
 
+    [Fact]
+    public async Task Pruning_the_history_keeps_the_rollouts_state()
+    {
+        await using var store = await NewStoreAsync();
+        await SaveOldThenNewTickAsync(store);
+        await store.PruneAsync(T0.AddDays(-90), CancellationToken.None);
+        Assert.Equal(10, (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.ReadState().CanaryWeight);
+    }
+
+    [Fact]
+    public async Task A_deleted_rollout_is_no_longer_listed()
+    {
+        await using var store = await NewStoreAsync();
+        await SaveOldThenNewTickAsync(store);
         await store.DeleteRolloutAsync("shop/checkout", CancellationToken.None);
         Assert.Empty(await store.ListRolloutsAsync(CancellationToken.None));
     }
 
     [Fact]
-    public async Task The_command_ids_a_tick_applied_are_kept_with_the_rollout_and_its_decision()
+    public async Task The_command_ids_a_tick_applied_are_kept_with_the_rollout()
     {
         await using var store = await NewStoreAsync();
-        var applied = new PendingCommands("c0ffee", "approve").Remember([]);
-        var decision = Decision(T0, "Progressing", 10, "Hold", "approved", null) with { Commands = "approve", CommandId = "c0ffee", Warnings = "a store of Thanos did not answer" };
-        var version = await store.SaveTickAsync(Tick(T0, 10, null) with { Decision = decision, AppliedCommands = applied }, CancellationToken.None);
-        // A later tick with no command keeps what the rollout remembers.
-        await store.SaveTickAsync(Tick(T0.AddMinutes(1), 20, version), CancellationToken.None);
-
+        await SaveApprovedThenQuietTickAsync(store);
         Assert.Equal([new AppliedCommand("c0ffee", "approve")], (await store.GetRolloutAsync("shop/checkout", CancellationToken.None))!.AppliedCommands);
+    }
+
+    [Fact]
+    public async Task A_decision_keeps_the_commands_it_applied_with_their_id()
+    {
+        await using var store = await NewStoreAsync();
+        var decision = await SaveApprovedThenQuietTickAsync(store);
         Assert.Equal(decision, (await store.AllDecisionsAsync("shop/checkout"))[0]);
     }
 
@@ -131,6 +168,42 @@ public abstract class AnalysisStoreContract
         }
 
         Assert.Equal(["pay/api", "shop/checkout", "shop/web"], (await store.ListRolloutsAsync(CancellationToken.None)).Select(r => r.Key));
+    }
+
+    /// <summary>Saves three requested analyses: one whose replica fell silent, one still beating, one finished. Returns their ids.</summary>
+    private static async Task<(Guid Silent, Guid Beating, Guid Finished)> SaveBeatingSilentFinishedAsync(IAnalysisStore store)
+    {
+        static RequestedAnalysis Running(DateTimeOffset updated) => new(Guid.NewGuid(), "checkout", T0, updated, RequestedAnalysis.Running, "Pass", 99, "{}", null, null, "ci");
+        var (silent, beating, finished) = (Running(T0), Running(T0), Running(T0) with { Status = RequestedAnalysis.Succeeded });
+        foreach (var analysis in new[] { silent, beating, finished })
+        {
+            await store.SaveRequestedAnalysisAsync(analysis, CancellationToken.None);
+        }
+
+        await store.TouchRequestedAnalysisAsync(beating.Id, T0.AddMinutes(5), CancellationToken.None);
+        return (silent.Id, beating.Id, finished.Id);
+    }
+
+    /// <summary>Eight puts of config "checkout", each with its own body, time and author.</summary>
+    private static List<NamedConfig> ConcurrentPuts() =>
+        Enumerable.Range(0, 8).Select(i => new NamedConfig("checkout", $"body {i}", T0.AddSeconds(i), $"admin {i}")).ToList();
+
+    /// <summary>A tick 100 days old at 5 %, then one now at 10 %.</summary>
+    private static async Task SaveOldThenNewTickAsync(IAnalysisStore store)
+    {
+        await store.SaveTickAsync(Tick(T0.AddDays(-100), 5, null), CancellationToken.None);
+        await store.SaveTickAsync(Tick(T0, 10, 1), CancellationToken.None);
+    }
+
+    /// <summary>A tick that applied command "approve" under id c0ffee, then a later tick with no command. Returns the first tick's decision.</summary>
+    private static async Task<DecisionRecord> SaveApprovedThenQuietTickAsync(IAnalysisStore store)
+    {
+        var applied = new PendingCommands("c0ffee", "approve").Remember([]);
+        var decision = Decision(T0, "Progressing", 10, "Hold", "approved", null) with { Commands = "approve", CommandId = "c0ffee", Warnings = "a store of Thanos did not answer" };
+        var version = await store.SaveTickAsync(Tick(T0, 10, null) with { Decision = decision, AppliedCommands = applied }, CancellationToken.None);
+        // A later tick with no command keeps what the rollout remembers.
+        await store.SaveTickAsync(Tick(T0.AddMinutes(1), 20, version), CancellationToken.None);
+        return decision;
     }
 
     private static TickRecord Tick(DateTimeOffset at, int weight, long? expected) =>
@@ -182,12 +255,6 @@ public sealed class SqliteAnalysisStoreTests : AnalysisStoreContract
         var e = await Assert.ThrowsAsync<StoreException>(() => again.MigrateAsync(CancellationToken.None));
         Assert.Equal($"its schema is at version 999, newer than this canary knows ({SqlAnalysisStore.SchemaVersion}); upgrade canary", e.Reason);
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class SharedPostgres : ICollectionFixture<PostgresServer>
-{
-    public const string Name = "postgres";
 }
 
 [Collection(SharedPostgres.Name)]

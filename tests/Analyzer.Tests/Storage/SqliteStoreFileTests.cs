@@ -11,7 +11,7 @@ public sealed class SqliteStoreFileTests
     private readonly string folder = Directory.CreateTempSubdirectory("canary-store-").FullName;
 
     [Fact]
-    public async Task An_empty_file_is_refused_and_left_as_it_is()
+    public async Task An_empty_file_is_refused_untouched()
     {
         var path = Path.Combine(folder, "canary.db");
         await File.WriteAllBytesAsync(path, []);
@@ -23,7 +23,7 @@ public sealed class SqliteStoreFileTests
     }
 
     [Fact]
-    public async Task A_file_that_is_not_a_database_is_refused_and_left_unchanged()
+    public async Task A_file_that_is_not_a_database_is_refused_untouched()
     {
         var path = Path.Combine(folder, "notes.txt");
         await File.WriteAllTextAsync(path, "my release notes, not a database\n");
@@ -76,7 +76,7 @@ public sealed class SqliteStoreFileTests
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task A_new_store_and_its_write_ahead_files_are_readable_by_their_owner_only()
+    public async Task A_new_store_with_its_write_ahead_files_is_readable_by_its_owner_only()
     {
         var path = Path.Combine(folder, "canary.db");
         await using var store = new SqliteAnalysisStore(path);

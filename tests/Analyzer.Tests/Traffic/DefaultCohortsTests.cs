@@ -13,7 +13,7 @@ public sealed class DefaultCohortsTests
     [InlineData(RouterNames.Traefik, "pod=~\"checkout-primary-.*\"", "pod=~\"checkout-[a-z0-9]+-[a-z0-9]+\"")]
     [InlineData(RouterNames.Service, "pod=~\"checkout-primary-.*\"", "pod=~\"checkout-[a-z0-9]+-[a-z0-9]+\"")]
     [InlineData(RouterNames.Haproxy, "pod=~\"checkout-primary-.*\"", "pod=~\"checkout-2\\\\.0-[0-9]+\"")]
-    public void Each_router_selects_the_primary_and_the_canary_by_its_own_labels(string router, string control, string experiment)
+    public void Each_router_selects_the_cohorts_by_its_own_labels(string router, string control, string experiment)
     {
         using var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = "http://127.0.0.1:9" });
         var time = TimeProvider.System;

@@ -18,7 +18,7 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Weights_move_step_by_step_over_the_socket_or_TCP_and_read_back(bool tcp)
+    public async Task Weights_move_step_by_step_over_the_socket_or_TCP_reading_back_as_set(bool tcp)
     {
         var router = new HaproxyRouter(TimeProvider.System);
         await router.ReconcileAsync(Target(tcp), CancellationToken.None);
@@ -31,14 +31,12 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Traffic_through_HAProxy_follows_the_weights_and_no_connection_is_dropped()
+    public async Task Traffic_through_HAProxy_follows_the_weights()
     {
         var router = new HaproxyRouter(TimeProvider.System);
         using var client = new HttpClient { BaseAddress = haproxy.Url };
-        var connections = await haproxy.FrontendConnectionsAsync();
         Assert.Equal("v1", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
 
-        // The same keep-alive connection carries on across the change: HAProxy is not reloaded.
         await router.SetRoutingAsync(Target(), new Routing(30), CancellationToken.None);
         var answers = new List<string>();
         for (var i = 0; i < 100; i++)
@@ -49,6 +47,23 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
         Assert.InRange(answers.Count(a => a == "v2"), 25, 35);
         await router.SetRoutingAsync(Target(), new Routing(100), CancellationToken.None);
         Assert.Equal("v2", await client.GetStringAsync(new Uri("/", UriKind.Relative)));
+    }
+
+    [Fact]
+    public async Task A_weight_change_drops_no_connection()
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
+        using var client = new HttpClient { BaseAddress = haproxy.Url };
+        var connections = await haproxy.FrontendConnectionsAsync();
+        await client.GetStringAsync(new Uri("/", UriKind.Relative));
+
+        // The same keep-alive connection carries on across the change: HAProxy is not reloaded.
+        foreach (var weight in new[] { 30, 100 })
+        {
+            await router.SetRoutingAsync(Target(), new Routing(weight), CancellationToken.None);
+            await client.GetStringAsync(new Uri("/", UriKind.Relative));
+        }
+
         Assert.False(haproxy.HasExited);
         Assert.Equal(1, await haproxy.FrontendConnectionsAsync() - connections);
     }
@@ -111,7 +126,7 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Errors_of_the_runtime_API_are_reported_as_such_and_finalizing_restores_the_weights_found()
+    public async Task Errors_of_the_runtime_API_are_reported_as_such()
     {
         var router = new HaproxyRouter(TimeProvider.System);
         var missing = await Assert.ThrowsAsync<RoutingException>(() => router.GetRoutingAsync(Target() with { Backend = "nope" }, CancellationToken.None));
@@ -122,7 +137,12 @@ public sealed class HaproxyRouterTests : IAsyncLifetime
         Assert.StartsWith($"cannot reach HAProxy's runtime API at {Path.Combine(haproxy.Folder, "missing.sock")}", unreachable.Message, StringComparison.Ordinal);
         var ab = await Assert.ThrowsAsync<RoutingException>(() => router.SetRoutingAsync(Target(), new Routing(0, new RouteMatch("x-canary")), CancellationToken.None));
         Assert.StartsWith("the haproxy router splits traffic by weight only", ab.Message, StringComparison.Ordinal);
+    }
 
+    [Fact]
+    public async Task Finalizing_restores_the_weights_found()
+    {
+        var router = new HaproxyRouter(TimeProvider.System);
         await router.ReconcileAsync(Target(), CancellationToken.None);
         await router.SetRoutingAsync(Target(), new Routing(60), CancellationToken.None);
         await router.FinalizeAsync(Target(), CancellationToken.None);

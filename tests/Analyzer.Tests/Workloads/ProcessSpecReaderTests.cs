@@ -4,24 +4,39 @@ namespace Canary.Analyzer.Tests.Workloads;
 
 public sealed class ProcessSpecReaderTests
 {
+    private const string Checkout = """
+        command: [./bin/app, --port, "{port}", --threads, 4]
+        env: {MODE: fast, LISTEN: ":{port}"}
+        workingDir: data
+        readinessProbe: {path: /ready, initialDelay: 2s, period: 5s, timeout: 500ms, failureThreshold: 4}
+        """;
+
     [Fact]
-    public void A_process_file_reads_with_its_probe_and_relative_paths_from_its_folder()
+    public void A_process_file_reads_its_command_with_paths_relative_to_its_folder()
     {
-        var (spec, problems) = ProcessSpecReader.Read("p.yaml", """
-            command: [./bin/app, --port, "{port}", --threads, 4]
-            env: {MODE: fast, LISTEN: ":{port}"}
-            workingDir: data
-            readinessProbe: {path: /ready, initialDelay: 2s, period: 5s, timeout: 500ms, failureThreshold: 4}
-            """, "/srv/checkout");
+        var (spec, problems) = ProcessSpecReader.Read("p.yaml", Checkout, "/srv/checkout");
         Assert.Empty(problems);
         Assert.Equal(["/srv/checkout/bin/app", "--port", "8081", "--threads", "4"], spec!.Arguments(8081));
-        Assert.Equal(("/srv/checkout/data", "fast"), (spec.WorkingDirectory, spec.Environment["MODE"]));
+        Assert.Equal("/srv/checkout/data", spec.WorkingDirectory);
+    }
+
+    [Fact]
+    public void A_process_file_reads_its_environment_with_the_port_filled_in()
+    {
+        var spec = ProcessSpecReader.Read("p.yaml", Checkout, "/srv/checkout").Spec!;
+        Assert.Equal("fast", spec.Environment["MODE"]);
         Assert.Equal(":8081", ProcessSpec.Fill(spec.Environment["LISTEN"], 8081));
+    }
+
+    [Fact]
+    public void A_process_file_reads_its_readiness_probe()
+    {
+        var spec = ProcessSpecReader.Read("p.yaml", Checkout, "/srv/checkout").Spec!;
         Assert.Equal(new ReadinessProbe { Path = "/ready", InitialDelay = TimeSpan.FromSeconds(2), Period = TimeSpan.FromSeconds(5), Timeout = TimeSpan.FromMilliseconds(500), FailureThreshold = 4 }, spec.Probe);
     }
 
     [Fact]
-    public void The_revision_changes_with_any_field_and_only_then()
+    public void The_revision_changes_exactly_when_a_field_does()
     {
         string Revision(string text) => ProcessSpecReader.Read("p.yaml", text, "/srv").Spec!.Revision;
         var v1 = Revision("command: [app, --version, v1]\n");
@@ -33,7 +48,7 @@ public sealed class ProcessSpecReaderTests
     }
 
     [Fact]
-    public void Every_problem_names_its_line_and_field()
+    public void Every_problem_names_its_line_with_its_field()
     {
         var (spec, problems) = ProcessSpecReader.Read("p.yaml", """
             command: []

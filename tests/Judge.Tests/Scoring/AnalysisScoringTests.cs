@@ -15,7 +15,7 @@ public class AnalysisScoringTests
         new() { Name = name, Group = group, Direction = Direction.Increase };
 
     [Fact]
-    public void All_metrics_passing_scores_100_and_passes()
+    public void All_metrics_passing_is_a_pass_scoring_100()
     {
         var result = new Analyses().Add(Metric("a"), Baseline, Same).Add(Metric("b"), Baseline, Same).Judge();
         Assert.Equal(100, result.Score);
@@ -25,19 +25,24 @@ public class AnalysisScoringTests
     }
 
     [Fact]
-    public void Group_score_is_the_share_of_passing_metrics_and_weights_combine_groups()
+    public void Group_score_is_the_share_of_passing_metrics()
     {
-        var analyses = new Analyses()
-            .Add(Metric("p50", "latency"), Baseline, Same)
-            .Add(Metric("p99", "latency"), Baseline, Worse)
-            .Add(Metric("errors", "errors"), Baseline, Same);
-        analyses.Weights["latency"] = 60;
-        analyses.Weights["errors"] = 40;
-        var result = analyses.Judge();
-
+        var result = JudgeTwoWeightedGroups();
         Assert.Equal([new GroupResult("latency", 50), new GroupResult("errors", 100)], result.Groups);
+    }
+
+    [Fact]
+    public void Weights_combine_the_group_scores_into_the_score()
+    {
+        var result = JudgeTwoWeightedGroups();
         Assert.Equal(70, result.Score); // 0.6·50 + 0.4·100
         Assert.Equal(AnalysisClassification.Fail, result.Classification);
+    }
+
+    [Fact]
+    public void The_reason_names_each_failed_metric_with_its_classification()
+    {
+        var result = JudgeTwoWeightedGroups();
         Assert.Contains("1 of 3 metrics failed: p99 (High)", result.Reason, StringComparison.Ordinal);
     }
 
@@ -93,7 +98,7 @@ public class AnalysisScoringTests
     }
 
     [Fact]
-    public void A_critical_metric_without_data_fails_and_is_inconclusive()
+    public void A_critical_metric_without_data_scores_zero_as_no_evidence()
     {
         var critical = Metric("errors") with { Critical = true };
         var result = new Analyses().Add(Metric("a"), Baseline, Same).Add(Metric("b"), Baseline, Same)
@@ -123,14 +128,17 @@ public class AnalysisScoringTests
     }
 
     [Fact]
-    public void A_required_metric_without_data_counts_as_a_failure_and_makes_the_analysis_inconclusive()
+    public void A_required_metric_without_data_counts_as_a_failure()
     {
-        var required = Metric("b") with { MustHaveData = true };
-        var result = new Analyses().Add(Metric("a"), Baseline, Same).Add(Metric("c"), Baseline, Same)
-            .Add(required, Baseline, []).Judge();
+        var result = JudgeWithoutRequiredData();
         Assert.Equal(MetricClassification.NoDataFailure, result.Metrics[2].Classification);
         Assert.Equal(66.67, result.Score);
-        Assert.True(result.Inconclusive);
+    }
+
+    [Fact]
+    public void A_required_metric_without_data_makes_the_analysis_inconclusive()
+    {
+        Assert.True(JudgeWithoutRequiredData().Inconclusive);
     }
 
     [Fact]
@@ -159,5 +167,25 @@ public class AnalysisScoringTests
             Assert.Equal(alone.Test, together.Metrics[i].Test);
             Assert.Equal(alone.Classification, together.Metrics[i].Classification);
         }
+    }
+
+    /// <summary>Latency (p50 as good, p99 worse) weighted 60 and errors (as good) weighted 40.</summary>
+    private static JudgeResult JudgeTwoWeightedGroups()
+    {
+        var analyses = new Analyses()
+            .Add(Metric("p50", "latency"), Baseline, Same)
+            .Add(Metric("p99", "latency"), Baseline, Worse)
+            .Add(Metric("errors", "errors"), Baseline, Same);
+        analyses.Weights["latency"] = 60;
+        analyses.Weights["errors"] = 40;
+        return analyses.Judge();
+    }
+
+    /// <summary>Two metrics as good as the baseline and a third that must have data but has none for the canary.</summary>
+    private static JudgeResult JudgeWithoutRequiredData()
+    {
+        var required = Metric("b") with { MustHaveData = true };
+        return new Analyses().Add(Metric("a"), Baseline, Same).Add(Metric("c"), Baseline, Same)
+            .Add(required, Baseline, []).Judge();
     }
 }

@@ -79,7 +79,7 @@ public class MetricClassificationTests
     }
 
     [Fact]
-    public void Missing_points_are_removed_by_default_and_replaced_by_zero_on_request()
+    public void Missing_points_are_removed_by_default()
     {
         double[] control = [1, 2, 3, double.NaN, 4, 5, double.PositiveInfinity];
         double[] experiment = [1, 2, 3, 4, double.NaN, 5];
@@ -87,7 +87,13 @@ public class MetricClassificationTests
         Assert.Equal(5, removed.Control.Count);
         Assert.Equal(5, removed.Experiment.Count);
         Assert.Equal(MetricClassification.Pass, removed.Classification);
+    }
 
+    [Fact]
+    public void Missing_points_are_replaced_by_zero_on_request()
+    {
+        double[] control = [1, 2, 3, double.NaN, 4, 5, double.PositiveInfinity];
+        double[] experiment = [1, 2, 3, 4, double.NaN, 5];
         var replaced = JudgeOne(Latency with { NanStrategy = NanStrategy.Replace }, control, experiment);
         Assert.Equal(7, replaced.Control.Count);
         Assert.Equal(0, replaced.Control.Min);
@@ -122,13 +128,17 @@ public class MetricClassificationTests
     }
 
     [Fact]
-    public void Identical_data_and_one_shared_value_pass_without_a_test()
+    public void Identical_data_passes_without_a_test()
     {
         var same = Around(100);
         var identical = JudgeOne(Latency, same, same.Reverse().ToArray());
         Assert.Equal(MetricClassification.Pass, identical.Classification);
         Assert.Null(identical.Test);
+    }
 
+    [Fact]
+    public void One_value_shared_by_both_cohorts_passes_without_a_test()
+    {
         var constant = JudgeOne(Latency, [5, 5, 5], [5, 5, 5, 5, 5]);
         Assert.Equal(MetricClassification.Pass, constant.Classification);
         Assert.Null(constant.Test);
@@ -144,18 +154,15 @@ public class MetricClassificationTests
     }
 
     [Fact]
-    public void A_zero_control_mean_leaves_the_ratio_undefined_and_any_rise_counts_as_beyond_every_bound()
+    public void A_zero_control_mean_leaves_the_ratio_undefined()
     {
-        var errors = new MetricConfig
-        {
-            Name = "error rate",
-            Direction = Direction.Increase,
-            EffectSize = EffectSizeSettings.MeanRatioDefaults with { AllowedIncrease = 5 },
-        };
-        var control = new double[100];
-        var experiment = Enumerable.Range(0, 100).Select(i => i % 2 == 0 ? 0.02 : 0.03).ToArray();
-        var result = JudgeOne(errors, control, experiment);
-        Assert.Null(result.EffectSize.MeanRatio);
+        Assert.Null(JudgeRiseOverZero().EffectSize.MeanRatio);
+    }
+
+    [Fact]
+    public void Any_rise_over_a_zero_control_mean_counts_as_beyond_every_bound()
+    {
+        var result = JudgeRiseOverZero();
         Assert.Equal(MetricClassification.High, result.Classification);
         Assert.Contains("higher than a baseline mean of 0", result.Reason, StringComparison.Ordinal);
     }
@@ -168,5 +175,19 @@ public class MetricClassificationTests
         Assert.Equal(new SeriesSummary(3, 20, 20, 10, 10, 30), result.Experiment);
         Assert.Equal(1.0, result.EffectSize.Cles);
         Assert.Equal(8.0, result.EffectSize.MeanRatio);
+    }
+
+    /// <summary>An error rate of 0 in the control and of 2–3 % in the canary, whose allowed mean ratio is 5.</summary>
+    private static MetricResult JudgeRiseOverZero()
+    {
+        var errors = new MetricConfig
+        {
+            Name = "error rate",
+            Direction = Direction.Increase,
+            EffectSize = EffectSizeSettings.MeanRatioDefaults with { AllowedIncrease = 5 },
+        };
+        var control = new double[100];
+        var experiment = Enumerable.Range(0, 100).Select(i => i % 2 == 0 ? 0.02 : 0.03).ToArray();
+        return JudgeOne(errors, control, experiment);
     }
 }

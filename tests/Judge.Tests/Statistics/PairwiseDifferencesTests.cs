@@ -33,7 +33,7 @@ public class PairwiseDifferencesTests
     }
 
     [Fact]
-    public void Random_shapes_with_and_without_ties_select_exactly_what_sorting_all_differences_gives()
+    public void Random_shapes_tied_or_not_select_exactly_what_sorting_all_differences_gives()
     {
         var random = new Random(99);
         for (var round = 0; round < 1500; round++)

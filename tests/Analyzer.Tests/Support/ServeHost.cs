@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Canary.Testing;
 using Canary.Testing.Kubernetes;
 
-namespace Canary.Analyzer.Tests.Api;
+namespace Canary.Analyzer.Tests.Support;
 
 /// <summary>
 /// `canary serve` as users run it — the built executable on a loopback port — against the
@@ -132,7 +132,7 @@ public sealed class ServeHost : IAsyncDisposable
         var location = accepted.Headers.Location!;
         var answer = await ReadJsonAsync(accepted);
         JsonNode? done = null;
-        await Support.Poll.UntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             done = await ReadJsonAsync(await client.GetAsync(location));
             return done["status"]!.GetValue<string>() != "Running";

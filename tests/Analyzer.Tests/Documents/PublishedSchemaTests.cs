@@ -1,6 +1,6 @@
 using Canary.Analyzer.Tests.Support;
 
-namespace Canary.Analyzer.Tests.Schemas;
+namespace Canary.Analyzer.Tests.Documents;
 
 /// <summary>The JSON Schemas in schemas/ accept what canary accepts and writes, and reject what it rejects.</summary>
 public sealed class PublishedSchemaTests
@@ -29,7 +29,7 @@ public sealed class PublishedSchemaTests
     }
 
     [Fact]
-    public void The_judge_example_is_valid_input_and_its_verdict_valid_output()
+    public void The_judge_example_is_valid_by_the_input_schema()
     {
         var input = File.ReadAllText(CanaryRunner.Example("checkout.json"));
         Assert.Empty(Support.Schemas.Problems(Support.Schemas.JudgeInput, input));

@@ -7,7 +7,7 @@ using Canary.Testing;
 using Canary.Testing.Kubernetes;
 using k8s;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Traffic;
 
 /// <summary>An emulator with the CRDs of Istio and Traefik installed, a client, and kubectl, for each router test.</summary>
 public abstract class RouterTestBase : IAsyncLifetime, IDisposable
@@ -90,7 +90,7 @@ public sealed class IstioRouterTests : RouterTestBase
     private IstioRouter Router => new(Client, TimeProvider.System);
 
     [Fact]
-    public async Task Reconciling_creates_a_virtual_service_all_to_the_primary_and_a_destination_rule_per_host()
+    public async Task Reconciling_creates_a_virtual_service_sending_everything_to_the_primary()
     {
         await Router.ReconcileAsync(Target, CancellationToken.None);
         var service = await KubectlGetAsync("virtualservices.networking.istio.io", "checkout");
@@ -100,19 +100,30 @@ public sealed class IstioRouterTests : RouterTestBase
         var route = Assert.Single(service["spec"]!["http"]!.AsArray())!;
         Assert.Equal("canary", route["name"]!.GetValue<string>());
         Assert.Equal("""[{"destination":{"host":"checkout-primary"},"weight":100},{"destination":{"host":"checkout-canary"},"weight":0}]""", route["route"]!.ToJsonString());
-        foreach (var host in new[] { "checkout-primary", "checkout-canary" })
-        {
-            Assert.Equal(host, (await KubectlGetAsync("destinationrules.networking.istio.io", host))["spec"]!["host"]!.GetValue<string>());
-        }
-
         Assert.Equal(Routing.AllPrimary, await Router.GetRoutingAsync(Target, CancellationToken.None));
     }
 
     [Fact]
-    public async Task Weights_move_step_by_step_and_setting_the_same_weight_twice_writes_nothing()
+    public async Task Reconciling_creates_a_destination_rule_per_host()
+    {
+        await Router.ReconcileAsync(Target, CancellationToken.None);
+        foreach (var host in new[] { "checkout-primary", "checkout-canary" })
+        {
+            Assert.Equal(host, (await KubectlGetAsync("destinationrules.networking.istio.io", host))["spec"]!["host"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task Weights_move_step_by_step()
     {
         await Router.ReconcileAsync(Target, CancellationToken.None);
         await WalkWeightsAsync(Router);
+    }
+
+    [Fact]
+    public async Task Setting_the_same_weight_twice_or_reconciling_again_writes_nothing()
+    {
+        await Router.ReconcileAsync(Target, CancellationToken.None);
         await Router.SetRoutingAsync(Target, new Routing(25), CancellationToken.None);
         var version = Version(Emulator.Read("networking.istio.io", "v1beta1", "virtualservices", "shop", "checkout")!);
         await Router.SetRoutingAsync(Target, new Routing(25), CancellationToken.None);
@@ -137,7 +148,7 @@ public sealed class IstioRouterTests : RouterTestBase
     [InlineData("x-canary", null, null, false, 20)]
     [InlineData(null, null, "canary", false, 10)]
     [InlineData(null, null, null, true, 0)]
-    public async Task AB_matches_and_mirroring_are_written_and_read_back(string? header, string? value, string? cookie, bool mirror, int weight)
+    public async Task AB_matches_or_mirroring_read_back_as_written(string? header, string? value, string? cookie, bool mirror, int weight)
     {
         await Router.ReconcileAsync(Target, CancellationToken.None);
         var routing = new Routing(weight, header is null && cookie is null ? null : new RouteMatch(header, value, cookie), mirror);
@@ -162,18 +173,9 @@ public sealed class IstioRouterTests : RouterTestBase
     }
 
     [Fact]
-    public async Task The_users_other_routes_are_kept_and_finalizing_restores_the_virtual_service_it_found()
+    public async Task The_users_other_routes_are_kept()
     {
-        var original = Node("""
-            {"metadata": {"name": "checkout"},
-             "spec": {"hosts": ["checkout.example.com"], "gateways": ["public"],
-                      "http": [{"name": "admin", "match": [{"uri": {"prefix": "/admin"}}], "route": [{"destination": {"host": "admin"}}]},
-                               {"name": "default", "timeout": "3s", "retries": {"attempts": 2}, "route": [{"destination": {"host": "checkout"}}]},
-                               {"name": "fallback", "route": [{"destination": {"host": "maintenance"}}]}]}}
-            """);
-        Emulator.Write("networking.istio.io", "v1beta1", "virtualservices", "shop", original.DeepClone().AsObject());
-        await Router.ReconcileAsync(Target, CancellationToken.None);
-        await Router.SetRoutingAsync(Target, new Routing(40), CancellationToken.None);
+        await AdoptUsersVirtualServiceAsync();
 
         var http = Emulator.Read("networking.istio.io", "v1beta1", "virtualservices", "shop", "checkout")!["spec"]!["http"]!.AsArray();
         // Canary's route takes the place of the route to the app, with its settings; the others keep theirs.
@@ -181,6 +183,12 @@ public sealed class IstioRouterTests : RouterTestBase
         Assert.Equal("3s", http[1]!["timeout"]!.GetValue<string>());
         Assert.Equal(2, (int)http[1]!["retries"]!["attempts"]!);
         Assert.Equal(new Routing(40), await Router.GetRoutingAsync(Target, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Finalizing_restores_the_virtual_service_it_found()
+    {
+        var original = await AdoptUsersVirtualServiceAsync();
 
         await Router.FinalizeAsync(Target, CancellationToken.None);
         var restored = Emulator.Read("networking.istio.io", "v1beta1", "virtualservices", "shop", "checkout")!;
@@ -225,6 +233,22 @@ public sealed class IstioRouterTests : RouterTestBase
         await Router.ReconcileAsync(Target, CancellationToken.None);
         Assert.Equal(Routing.AllPrimary, await Router.GetRoutingAsync(Target, CancellationToken.None));
     }
+
+    /// <summary>Writes the user's own virtual service (three routes), reconciles and sets the weight to 40. Returns the user's original.</summary>
+    private async Task<JsonObject> AdoptUsersVirtualServiceAsync()
+    {
+        var original = Node("""
+            {"metadata": {"name": "checkout"},
+             "spec": {"hosts": ["checkout.example.com"], "gateways": ["public"],
+                      "http": [{"name": "admin", "match": [{"uri": {"prefix": "/admin"}}], "route": [{"destination": {"host": "admin"}}]},
+                               {"name": "default", "timeout": "3s", "retries": {"attempts": 2}, "route": [{"destination": {"host": "checkout"}}]},
+                               {"name": "fallback", "route": [{"destination": {"host": "maintenance"}}]}]}}
+            """);
+        Emulator.Write("networking.istio.io", "v1beta1", "virtualservices", "shop", original.DeepClone().AsObject());
+        await Router.ReconcileAsync(Target, CancellationToken.None);
+        await Router.SetRoutingAsync(Target, new Routing(40), CancellationToken.None);
+        return original;
+    }
 }
 
 public sealed class NginxRouterTests : RouterTestBase
@@ -232,10 +256,9 @@ public sealed class NginxRouterTests : RouterTestBase
     private NginxRouter Router => new(Client, TimeProvider.System);
 
     [Fact]
-    public async Task The_canary_ingress_is_a_clone_of_the_users_pointed_at_the_canary_and_the_users_is_never_touched()
+    public async Task The_canary_ingress_is_a_clone_of_the_users_pointed_at_the_canary()
     {
         UserIngress();
-        var before = Version(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout")!);
         await Router.ReconcileAsync(Target, CancellationToken.None);
 
         var canary = await KubectlGetAsync("ingress", "checkout-canary");
@@ -247,8 +270,21 @@ public sealed class NginxRouterTests : RouterTestBase
         Assert.Equal("shop.example.com", rule["host"]!.GetValue<string>());
         Assert.Equal("checkout-canary", rule["http"]!["paths"]![0]!["backend"]!["service"]!["name"]!.GetValue<string>());
         Assert.Equal("static", rule["http"]!["paths"]![1]!["backend"]!["service"]!["name"]!.GetValue<string>());
+    }
 
+    [Fact]
+    public async Task Weights_move_step_by_step_on_the_canary_ingress()
+    {
+        UserIngress();
+        await Router.ReconcileAsync(Target, CancellationToken.None);
         await WalkWeightsAsync(Router);
+    }
+
+    [Fact]
+    public async Task Header_or_cookie_matches_read_back_as_written()
+    {
+        UserIngress();
+        await Router.ReconcileAsync(Target, CancellationToken.None);
         await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary", "insider")), CancellationToken.None);
         Assert.Equal(new Routing(0, new RouteMatch("x-canary", "insider")), await Router.GetRoutingAsync(Target, CancellationToken.None));
         await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary")), CancellationToken.None);
@@ -258,18 +294,42 @@ public sealed class NginxRouterTests : RouterTestBase
         Assert.Null(anyValue["nginx.ingress.kubernetes.io/canary-by-header-value"]);
         await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch(Cookie: "canary")), CancellationToken.None);
         Assert.Equal(new Routing(0, new RouteMatch(Cookie: "canary")), await Router.GetRoutingAsync(Target, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_users_ingress_is_never_touched()
+    {
+        UserIngress();
+        var before = Version(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout")!);
+        await Router.ReconcileAsync(Target, CancellationToken.None);
+        await WalkWeightsAsync(Router);
+        await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch("x-canary", "insider")), CancellationToken.None);
+        await Router.SetRoutingAsync(Target, new Routing(0, new RouteMatch(Cookie: "canary")), CancellationToken.None);
         Assert.Equal(before, Version(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout")!));
 
         await Router.FinalizeAsync(Target, CancellationToken.None);
-        Assert.Null(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout-canary"));
         Assert.Equal(before, Version(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout")!));
     }
 
     [Fact]
-    public async Task Mirroring_and_a_missing_user_ingress_are_clear_errors()
+    public async Task Finalizing_deletes_the_canary_ingress()
+    {
+        UserIngress();
+        await Router.ReconcileAsync(Target, CancellationToken.None);
+        await Router.FinalizeAsync(Target, CancellationToken.None);
+        Assert.Null(Emulator.Read("networking.k8s.io", "v1", "ingresses", "shop", "checkout-canary"));
+    }
+
+    [Fact]
+    public async Task A_missing_user_ingress_is_a_clear_error()
     {
         var missing = await Assert.ThrowsAsync<RoutingException>(() => Router.ReconcileAsync(Target, CancellationToken.None));
         Assert.Equal("the nginx router needs the Ingress shop/checkout that serves checkout; it does not exist", missing.Message);
+    }
+
+    [Fact]
+    public async Task Mirroring_is_a_clear_error_for_the_nginx_router()
+    {
         UserIngress();
         await Router.ReconcileAsync(Target, CancellationToken.None);
         var mirror = await Assert.ThrowsAsync<RoutingException>(() => Router.SetRoutingAsync(Target, new Routing(0, Mirror: true), CancellationToken.None));
@@ -325,15 +385,29 @@ public sealed class TraefikRouterTests : RouterTestBase
     }
 
     [Fact]
-    public async Task An_existing_traefik_service_is_adopted_and_given_back()
+    public async Task An_existing_traefik_service_is_adopted()
+    {
+        await AdoptUsersTraefikServiceAsync();
+        await Router.SetRoutingAsync(Target, new Routing(50), CancellationToken.None);
+        Assert.Equal(new Routing(50), await Router.GetRoutingAsync(Target, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Finalizing_gives_an_adopted_traefik_service_back()
+    {
+        var original = await AdoptUsersTraefikServiceAsync();
+        await Router.SetRoutingAsync(Target, new Routing(50), CancellationToken.None);
+        await Router.FinalizeAsync(Target, CancellationToken.None);
+        Assert.True(JsonNode.DeepEquals(original["spec"], Emulator.Read("traefik.io", "v1alpha1", "traefikservices", "shop", "checkout")!["spec"]));
+    }
+
+    /// <summary>Writes the user's own traefik service (all to checkout) and reconciles. Returns the user's original.</summary>
+    private async Task<JsonObject> AdoptUsersTraefikServiceAsync()
     {
         var original = Node("""{"metadata": {"name": "checkout"}, "spec": {"weighted": {"services": [{"name": "checkout", "port": 8080, "weight": 1}]}}}""");
         Emulator.Write("traefik.io", "v1alpha1", "traefikservices", "shop", original.DeepClone().AsObject());
         await Router.ReconcileAsync(Target, CancellationToken.None);
-        await Router.SetRoutingAsync(Target, new Routing(50), CancellationToken.None);
-        Assert.Equal(new Routing(50), await Router.GetRoutingAsync(Target, CancellationToken.None));
-        await Router.FinalizeAsync(Target, CancellationToken.None);
-        Assert.True(JsonNode.DeepEquals(original["spec"], Emulator.Read("traefik.io", "v1alpha1", "traefikservices", "shop", "checkout")!["spec"]));
+        return original;
     }
 }
 
@@ -342,13 +416,9 @@ public sealed class ServiceRouterTests : RouterTestBase
     private ServiceRouter Router => new(Client, TimeProvider.System);
 
     [Fact]
-    public async Task The_apex_service_switches_between_primary_and_canary_in_one_write_and_is_restored()
+    public async Task The_apex_service_switches_from_primary_to_canary_in_one_write()
     {
-        foreach (var (name, selector) in new[] { ("checkout", "checkout-primary"), ("checkout-primary", "checkout-primary"), ("checkout-canary", "checkout") })
-        {
-            Emulator.Write(string.Empty, "v1", "services", "shop", Node($$$"""{"metadata": {"name": "{{{name}}}"}, "spec": {"selector": {"app": "{{{selector}}}"}, "ports": [{"port": 8080}]}}"""));
-        }
-
+        WriteServices();
         await Router.ReconcileAsync(Target, CancellationToken.None);
         Assert.Equal(Routing.AllPrimary, await Router.GetRoutingAsync(Target, CancellationToken.None));
         var before = Version(Emulator.Read(string.Empty, "v1", "services", "shop", "checkout")!);
@@ -357,10 +427,23 @@ public sealed class ServiceRouterTests : RouterTestBase
         Assert.Equal(long.Parse(before, System.Globalization.CultureInfo.InvariantCulture) + 1, long.Parse(Version(after), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("checkout", (await KubectlGetAsync("service", "checkout"))["spec"]!["selector"]!["app"]!.GetValue<string>());
         Assert.Equal(new Routing(100), await Router.GetRoutingAsync(Target, CancellationToken.None));
+    }
 
+    [Fact]
+    public async Task The_service_router_refuses_any_weight_but_0_or_100()
+    {
+        WriteServices();
+        await Router.ReconcileAsync(Target, CancellationToken.None);
         var half = await Assert.ThrowsAsync<RoutingException>(() => Router.SetRoutingAsync(Target, new Routing(50), CancellationToken.None));
         Assert.Equal("the service router switches all traffic at once: the canary weight is 0 or 100, not 50", half.Message);
+    }
 
+    [Fact]
+    public async Task Finalizing_points_the_apex_service_back_at_the_primary()
+    {
+        WriteServices();
+        await Router.ReconcileAsync(Target, CancellationToken.None);
+        await Router.SetRoutingAsync(Target, new Routing(100), CancellationToken.None);
         await Router.FinalizeAsync(Target, CancellationToken.None);
         Assert.Equal("checkout-primary", Emulator.Read(string.Empty, "v1", "services", "shop", "checkout")!["spec"]!["selector"]!["app"]!.GetValue<string>());
     }
@@ -373,5 +456,14 @@ public sealed class ServiceRouterTests : RouterTestBase
         Assert.IsType<IstioRouter>(registry.Get("istio"));
         var e = Assert.Throws<RoutingException>(() => registry.Get("linkerd"));
         Assert.Equal("router \"linkerd\" is not one of istio, nginx, service, traefik", e.Message);
+    }
+
+    /// <summary>The three services as workloads leave them: checkout and checkout-primary select the primary, checkout-canary the canary.</summary>
+    private void WriteServices()
+    {
+        foreach (var (name, selector) in new[] { ("checkout", "checkout-primary"), ("checkout-primary", "checkout-primary"), ("checkout-canary", "checkout") })
+        {
+            Emulator.Write(string.Empty, "v1", "services", "shop", Node($$$"""{"metadata": {"name": "{{{name}}}"}, "spec": {"selector": {"app": "{{{selector}}}"}, "ports": [{"port": 8080}]}}"""));
+        }
     }
 }

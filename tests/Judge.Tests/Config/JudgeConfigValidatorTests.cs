@@ -1,6 +1,6 @@
 using Canary.Judge.Config;
 
-namespace Canary.Judge.Tests.Scoring;
+namespace Canary.Judge.Tests.Config;
 
 public class JudgeConfigValidatorTests
 {

@@ -1,7 +1,8 @@
 using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Metrics;
 
 /// <summary>Every template in queries/ runs on the real PromQL engine and finds the synthetic cohorts.</summary>
 [Collection(SharedPrometheus.Name)]
@@ -34,26 +35,36 @@ public sealed class ShippedTemplatesOnPrometheusTests(PrometheusFixture promethe
         }
     }
 
-    [Fact]
-    public async Task Error_ratios_are_zero_for_a_cohort_without_errors_and_no_data_for_one_without_traffic()
+    [Theory]
+    [InlineData("http-error-rate")]
+    [InlineData("istio-error-rate")]
+    [InlineData("nginx-error-rate")]
+    public async Task Error_ratios_are_zero_for_a_cohort_without_errors(string name)
     {
         using var client = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
-        var library = TemplateLibrary.Default();
-        foreach (var name in new[] { "http-error-rate", "istio-error-rate", "nginx-error-rate" })
-        {
-            var template = library.Load(name, new HashSet<string>());
-            var (control, experiment) = Cohorts(name);
+        var template = TemplateLibrary.Default().Load(name, new HashSet<string>());
+        var (control, _) = Cohorts(name);
 
-            // "healthy" has no 5xx series at all: the ratio is 0, not missing.
-            var healthy = await client.QueryRangeAsync(template.Render(control, "1m", new Dictionary<string, string> { ["namespace"] = "healthy" }),
-                SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
-            Assert.All(Assert.Single(healthy.Series).Values, v => Assert.Equal(0, v));
+        // "healthy" has no 5xx series at all: the ratio is 0, not missing.
+        var healthy = await client.QueryRangeAsync(template.Render(control, "1m", new Dictionary<string, string> { ["namespace"] = "healthy" }),
+            SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
+        Assert.All(Assert.Single(healthy.Series).Values, v => Assert.Equal(0, v));
+    }
 
-            // In "idle" v2 is deployed but serves nothing: 0/0 at every step, which the Judge reads as missing.
-            var idle = await client.QueryRangeAsync(template.Render(experiment, "1m", new Dictionary<string, string> { ["namespace"] = "idle" }),
-                SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
-            Assert.All(Assert.Single(idle.Series).Values, v => Assert.True(double.IsNaN(v), $"{name}: {v}"));
-        }
+    [Theory]
+    [InlineData("http-error-rate")]
+    [InlineData("istio-error-rate")]
+    [InlineData("nginx-error-rate")]
+    public async Task Error_ratios_have_no_data_for_a_cohort_without_traffic(string name)
+    {
+        using var client = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
+        var template = TemplateLibrary.Default().Load(name, new HashSet<string>());
+        var (_, experiment) = Cohorts(name);
+
+        // In "idle" v2 is deployed but serves nothing: 0/0 at every step, which the Judge reads as missing.
+        var idle = await client.QueryRangeAsync(template.Render(experiment, "1m", new Dictionary<string, string> { ["namespace"] = "idle" }),
+            SyntheticHistory.WindowStart, SyntheticHistory.WindowEnd, TimeSpan.FromSeconds(30));
+        Assert.All(Assert.Single(idle.Series).Values, v => Assert.True(double.IsNaN(v), $"{name}: {v}"));
     }
 
     /// <summary>

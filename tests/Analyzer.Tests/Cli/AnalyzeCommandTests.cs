@@ -1,26 +1,38 @@
 using System.Globalization;
 using System.Text.Json;
 using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Tests.Metrics;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Cli;
 
 /// <summary>`canary analyze` end to end against the real Prometheus holding the synthetic history.</summary>
 [Collection(SharedPrometheus.Name)]
 public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
 {
+    /// <summary>A namespace that, unescaped, would end its string and add "or vector(1)" to every query.</summary>
+    private const string HostileNamespace = "a\"} or vector(1) #";
+
     public static TheoryData<string> Sources => new() { "http", "istio", "nginx" };
 
     [Theory]
     [MemberData(nameof(Sources))]
-    public async Task A_healthy_v2_passes_and_a_cohort_without_errors_has_an_error_rate_of_zero(string source)
+    public async Task A_healthy_v2_passes(string source)
     {
         var run = await AnalyzeAsync(source, "healthy");
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.Equal("Pass", output.RootElement.GetProperty("classification").GetString());
         Assert.False(output.RootElement.GetProperty("inconclusive").GetBoolean());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_cohort_without_errors_has_an_error_rate_of_zero(string source)
+    {
+        var run = await AnalyzeAsync(source, "healthy");
+        using var output = JsonDocument.Parse(run.Stdout);
         var errors = Metric(output, "error rate");
         Assert.Equal(61, errors.GetProperty("control").GetProperty("count").GetInt32());
         Assert.Equal(0, errors.GetProperty("control").GetProperty("max").GetDouble());
@@ -62,12 +74,20 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
 
     [Theory]
     [MemberData(nameof(Sources))]
-    public async Task A_v2_without_traffic_has_no_data_and_the_analysis_is_inconclusive(string source)
+    public async Task A_v2_without_traffic_makes_the_analysis_inconclusive(string source)
     {
         var run = await AnalyzeAsync(source, "idle", "--gate");
         Assert.Equal(1, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.True(output.RootElement.GetProperty("inconclusive").GetBoolean());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources))]
+    public async Task A_v2_without_traffic_has_no_data(string source)
+    {
+        var run = await AnalyzeAsync(source, "idle", "--gate");
+        using var output = JsonDocument.Parse(run.Stdout);
         // error rate must have data, so missing data is a failure of the metric, never a pass.
         Assert.Equal("NoDataFailure", Metric(output, "error rate").GetProperty("classification").GetString());
         Assert.Equal(0, Metric(output, "error rate").GetProperty("experiment").GetProperty("count").GetInt32());
@@ -75,16 +95,29 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task The_output_carries_the_rendered_queries_and_the_window()
+    public async Task The_output_is_valid_by_the_published_output_schema()
     {
         var run = await AnalyzeAsync("http", "healthy");
         Assert.Empty(Support.Schemas.Problems(Support.Schemas.JudgeOutput, run.Stdout));
+    }
+
+    [Fact]
+    public async Task The_output_carries_the_rendered_queries()
+    {
+        var run = await AnalyzeAsync("http", "healthy");
         using var output = JsonDocument.Parse(run.Stdout);
         var queries = output.RootElement.GetProperty("queries");
         var errorRate = queries.GetProperty("error rate");
         Assert.Contains("namespace=\"healthy\", pod=~\"checkout-primary-.*\"", errorRate.GetProperty("control").GetString(), StringComparison.Ordinal);
         Assert.Contains("pod=~\"checkout-canary-.*\"", errorRate.GetProperty("experiment").GetString(), StringComparison.Ordinal);
         Assert.Equal(7, queries.EnumerateObject().Count());
+    }
+
+    [Fact]
+    public async Task The_output_carries_the_window()
+    {
+        var run = await AnalyzeAsync("http", "healthy");
+        using var output = JsonDocument.Parse(run.Stdout);
         var window = output.RootElement.GetProperty("window");
         Assert.Equal("2026-11-02T10:30:00Z", window.GetProperty("start").GetString());
         Assert.Equal("30s", window.GetProperty("step").GetString());
@@ -92,20 +125,27 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task A_hostile_variable_value_stays_inside_its_string_and_selects_nothing()
+    public async Task A_hostile_variable_value_selects_nothing()
     {
         // Unescaped, this namespace would turn every query into "… or vector(1)" and give data.
-        var run = await AnalyzeAsync("http", "a\"} or vector(1) #");
+        var run = await AnalyzeAsync("http", HostileNamespace);
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.All(output.RootElement.GetProperty("metrics").EnumerateArray(), m =>
             Assert.Equal(0, m.GetProperty("control").GetProperty("count").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_hostile_variable_value_stays_inside_its_string()
+    {
+        var run = await AnalyzeAsync("http", HostileNamespace);
+        using var output = JsonDocument.Parse(run.Stdout);
         var query = output.RootElement.GetProperty("queries").GetProperty("p99 latency").GetProperty("control").GetString();
         Assert.Contains("namespace=\"a\\\"} or vector(1) #\"", query, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_query_Prometheus_rejects_exits_3_with_its_message_and_the_query()
+    public async Task A_query_Prometheus_rejects_exits_3_quoting_Prometheus_with_the_query()
     {
         var config = CanaryRunner.TempFile("bad-query.yaml", """
             metrics:
@@ -145,7 +185,7 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task Prometheus_stopped_mid_run_exits_3_and_prints_no_verdict()
+    public async Task Prometheus_stopped_mid_run_exits_3_without_a_verdict()
     {
         await using var spare = await prometheus.StartSpareAsync();
         await using var proxy = await FaultProxy.StartAsync(spare.Url);

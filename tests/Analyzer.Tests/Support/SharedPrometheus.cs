@@ -1,6 +1,6 @@
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Support;
 
 /// <summary>The tests that share one real Prometheus (started once for the collection).</summary>
 [CollectionDefinition(Name)]

@@ -5,7 +5,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Support.Kubernetes;
 
 /// <summary>The parts of the REST protocol canary relies on, spoken by the emulator to KubernetesClient and plain HTTP.</summary>
 public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
@@ -47,15 +47,22 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Generation_counts_spec_changes_and_the_controller_reports_observed_generation()
+    public async Task Generation_counts_spec_changes_only()
     {
         var deployment = await client.AppsV1.CreateNamespacedDeploymentAsync(Deployment("v1"), "shop");
         Assert.Equal(1, deployment.Metadata.Generation);
         await client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("""{"metadata":{"labels":{"x":"y"}}}""", V1Patch.PatchType.MergePatch), "web", "shop");
-        await client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("""[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"web:v2"}]""", V1Patch.PatchType.JsonPatch), "web", "shop");
+        await client.AppsV1.PatchNamespacedDeploymentAsync(ImageV2, "web", "shop");
         var patched = await client.AppsV1.ReadNamespacedDeploymentAsync("web", "shop");
         Assert.Equal(2, patched.Metadata.Generation);
         Assert.Equal("y", patched.Metadata.Labels["x"]);
+    }
+
+    [Fact]
+    public async Task The_deployment_controller_reports_the_observed_generation()
+    {
+        await client.AppsV1.CreateNamespacedDeploymentAsync(Deployment("v1"), "shop");
+        await client.AppsV1.PatchNamespacedDeploymentAsync(ImageV2, "web", "shop");
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         V1Deployment current;
@@ -67,7 +74,12 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
         }
         while (current.Status?.ObservedGeneration != 2);
         Assert.Equal(2, current.Status.ReadyReplicas);
+    }
 
+    [Fact]
+    public async Task A_patch_of_the_scale_subresource_scales_the_deployment()
+    {
+        await client.AppsV1.CreateNamespacedDeploymentAsync(Deployment("v1"), "shop");
         var scale = await client.AppsV1.PatchNamespacedDeploymentScaleAsync(new V1Patch("""{"spec":{"replicas":5}}""", V1Patch.PatchType.MergePatch), "web", "shop");
         Assert.Equal(5, scale.Spec.Replicas);
         Assert.Equal(5, (await client.AppsV1.ReadNamespacedDeploymentAsync("web", "shop")).Spec.Replicas);
@@ -152,14 +164,24 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Leases_events_and_services_are_served()
+    public async Task A_lease_is_served_to_its_new_holder()
     {
         var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease { Metadata = new() { Name = "canary-leader" }, Spec = new() { HolderIdentity = "replica-1", LeaseDurationSeconds = 15 } }, "canary-system");
         lease.Spec.HolderIdentity = "replica-2";
         await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "canary-leader", "canary-system");
         Assert.Equal("replica-2", (await client.CoordinationV1.ReadNamespacedLeaseAsync("canary-leader", "canary-system")).Spec.HolderIdentity);
+    }
+
+    [Fact]
+    public async Task Events_are_served_as_written()
+    {
         await client.CoreV1.CreateNamespacedEventAsync(new Corev1Event { Metadata = new() { Name = "rollout.1" }, Reason = "Promoted", InvolvedObject = new() { Name = "checkout" } }, "shop");
         Assert.Equal(["Promoted"], (await client.CoreV1.ListNamespacedEventAsync("shop")).Items.Select(e => e.Reason));
+    }
+
+    [Fact]
+    public async Task Services_are_served_until_deleted()
+    {
         await client.CoreV1.CreateNamespacedServiceAsync(new V1Service { Metadata = new() { Name = "checkout" }, Spec = new() { Selector = new Dictionary<string, string> { ["app"] = "checkout" } } }, "shop");
         await client.CoreV1.DeleteNamespacedServiceAsync("checkout", "shop");
         var gone = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ReadNamespacedServiceAsync("checkout", "shop"));
@@ -183,11 +205,19 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Discovery_lists_built_in_kinds_and_custom_resources_once_their_CRD_exists()
+    public async Task Discovery_lists_the_built_in_kinds()
     {
-        var groups = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "apis")))!["groups"]!.AsArray().Select(g => g!["name"]!.GetValue<string>()).ToList();
-        Assert.Contains("apps", groups);
-        Assert.DoesNotContain("flagger.app", groups);
+        Assert.Contains("apps", await GroupsAsync());
+        var apps = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "apis/apps/v1")))!["resources"]!.AsArray().Select(r => r!["name"]!.GetValue<string>());
+        Assert.Equal(["deployments", "deployments/status", "deployments/scale"], apps);
+        var version = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "version")))!;
+        Assert.Equal("1", version["major"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Discovery_lists_custom_resources_once_their_CRD_exists()
+    {
+        Assert.DoesNotContain("flagger.app", await GroupsAsync());
         emulator.Write("apiextensions.k8s.io", "v1", "customresourcedefinitions", null, JsonNode.Parse("""
             {"metadata": {"name": "canaries.flagger.app"},
              "spec": {"group": "flagger.app", "scope": "Namespaced", "names": {"kind": "Canary", "plural": "canaries", "singular": "canary"},
@@ -195,11 +225,14 @@ public sealed class EmulatorProtocolTests : IAsyncLifetime, IDisposable
             """)!.AsObject());
         var resources = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "apis/flagger.app/v1beta1")))!["resources"]!.AsArray();
         Assert.Equal(["canaries", "canaries/status"], resources.Select(r => r!["name"]!.GetValue<string>()));
-        var apps = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "apis/apps/v1")))!["resources"]!.AsArray().Select(r => r!["name"]!.GetValue<string>());
-        Assert.Equal(["deployments", "deployments/status", "deployments/scale"], apps);
-        var version = JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "version")))!;
-        Assert.Equal("1", version["major"]!.GetValue<string>());
     }
+
+    /// <summary>A JSON patch that moves the app container of deployment web to web:v2 (a spec change).</summary>
+    private static V1Patch ImageV2 => new("""[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"web:v2"}]""", V1Patch.PatchType.JsonPatch);
+
+    /// <summary>The API groups discovery lists at /apis.</summary>
+    private async Task<List<string>> GroupsAsync() =>
+        JsonNode.Parse(await http.GetStringAsync(new Uri(emulator.Url, "apis")))!["groups"]!.AsArray().Select(g => g!["name"]!.GetValue<string>()).ToList();
 
     private static V1Deployment Deployment(string version) => new()
     {

@@ -4,7 +4,7 @@ using Canary.Analyzer.Workloads;
 using Canary.Testing.Kubernetes;
 using k8s;
 
-namespace Canary.Analyzer.Tests.Kubernetes;
+namespace Canary.Analyzer.Tests.Workloads;
 
 /// <summary>The primary/canary workload controller against the API emulator over real HTTP.</summary>
 public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
@@ -29,7 +29,7 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
     public void Dispose() => client.Dispose();
 
     [Fact]
-    public async Task Initializing_creates_the_primary_its_configs_and_the_three_services_and_scales_the_target_to_zero()
+    public async Task Initializing_creates_the_primary_as_a_copy_of_the_target()
     {
         var state = await workloads.InitializeAsync(Target, CancellationToken.None);
         Assert.Equal(3, state.Replicas);
@@ -40,21 +40,43 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         Assert.Equal("checkout-primary", primary["spec"]!["template"]!["metadata"]!["labels"]!["app"]!.GetValue<string>());
         Assert.Equal("payments", primary["metadata"]!["labels"]!["team"]!.GetValue<string>());
         Assert.Equal(3, (int)primary["spec"]!["replicas"]!);
-        var pod = primary["spec"]!["template"]!["spec"]!;
+    }
+
+    [Fact]
+    public async Task Initializing_gives_the_primary_copies_of_the_targets_configs()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        var pod = Read("apps", "deployments", "checkout-primary")["spec"]!["template"]!["spec"]!;
         Assert.Equal("checkout-config-primary", pod["volumes"]![0]!["configMap"]!["name"]!.GetValue<string>());
         Assert.Equal("checkout-db-primary", pod["containers"]![0]!["envFrom"]![0]!["secretRef"]!["name"]!.GetValue<string>());
         Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
         // The copy holds the same bytes: base64 of "s3cret".
         Assert.Equal("czNjcmV0", Read(string.Empty, "secrets", "checkout-db-primary")["data"]!["password"]!.GetValue<string>());
+    }
 
+    [Fact]
+    public async Task Initializing_creates_the_three_services()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
         Assert.Equal("checkout-primary", Read(string.Empty, "services", "checkout")["spec"]!["selector"]!["app"]!.GetValue<string>());
         Assert.Equal("checkout-primary", Read(string.Empty, "services", "checkout-primary")["spec"]!["selector"]!["app"]!.GetValue<string>());
         Assert.Equal("checkout", Read(string.Empty, "services", "checkout-canary")["spec"]!["selector"]!["app"]!.GetValue<string>());
         Assert.Equal(8080, (int)Read(string.Empty, "services", "checkout")["spec"]!["ports"]![0]!["port"]!);
+    }
 
+    [Fact]
+    public async Task Initializing_scales_the_target_to_zero_remembering_its_replicas()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
         var target = Read("apps", "deployments", "checkout");
         Assert.Equal(0, (int)target["spec"]!["replicas"]!);
         Assert.Equal("3", target["metadata"]!["annotations"]![KubernetesWorkloads.ReplicasAnnotation]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Initializing_again_changes_nothing()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
 
         // Again, as after a crash: nothing changes.
         var version = emulator.Read("apps", "v1", "deployments", "shop", "checkout-primary")!["metadata"]!["resourceVersion"]!.GetValue<string>();
@@ -63,7 +85,7 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task A_new_revision_is_a_new_pod_template_or_new_config_data_and_nothing_else()
+    public async Task Only_a_new_pod_template_or_new_config_data_is_a_new_revision()
     {
         await workloads.InitializeAsync(Target, CancellationToken.None);
         var first = await workloads.RevisionAsync(Target, CancellationToken.None);
@@ -86,20 +108,20 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task A_release_scales_the_canary_up_promotes_it_and_scales_it_back_to_zero()
+    public async Task The_canary_scales_up_while_the_primary_keeps_the_old_version()
     {
-        await workloads.InitializeAsync(Target, CancellationToken.None);
-        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
-        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "safe"}}"""));
-        var revision = await workloads.RevisionAsync(Target, CancellationToken.None);
-
-        await workloads.ScaleCanaryAsync(Target, 3, CancellationToken.None);
+        await StartReleaseAsync();
         var canary = Read("apps", "deployments", "checkout");
         Assert.Equal(3, (int)canary["status"]!["readyReplicas"]!);
         // The primary still runs v1 while the canary is analysed.
         Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
         Assert.Equal("fast", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
+    }
 
+    [Fact]
+    public async Task Promoting_gives_the_primary_the_canarys_version_with_its_configs()
+    {
+        var revision = await StartReleaseAsync();
         await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         var primary = Read("apps", "deployments", "checkout-primary");
         Assert.Equal("checkout:2.0", Image(primary));
@@ -107,7 +129,13 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         Assert.Equal(revision, primary["metadata"]!["annotations"]![KubernetesWorkloads.RevisionAnnotation]!.GetValue<string>());
         Assert.Equal("safe", Read(string.Empty, "configmaps", "checkout-config-primary")["data"]!["mode"]!.GetValue<string>());
         Assert.Equal(3, (int)primary["status"]!["readyReplicas"]!);
+    }
 
+    [Fact]
+    public async Task After_the_promotion_the_canary_scales_back_to_zero()
+    {
+        await StartReleaseAsync();
+        await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         await workloads.ScaleCanaryToZeroAsync(Target, CancellationToken.None);
         Assert.Equal(0, (int)Read("apps", "deployments", "checkout")["spec"]!["replicas"]!);
     }
@@ -167,30 +195,44 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Conflicting_writes_are_retried_and_a_storm_of_them_is_given_up_on_with_a_clear_error()
+    public async Task Conflicting_writes_are_retried()
     {
         await workloads.InitializeAsync(Target, CancellationToken.None);
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
         emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(409), new ApiFault.Status(409), new ApiFault.Status(409));
         await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
         Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
-
-        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:3.0", replicas: 0));
-        emulator.Inject("PUT", "/deployments/checkout-primary", [.. Enumerable.Repeat<ApiFault>(new ApiFault.Status(409), KubernetesWrites.MaxAttempts)]);
-        var e = await Assert.ThrowsAsync<KubernetesWriteException>(async () => await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None));
-        Assert.Equal($"gave up writing deployment shop/checkout-primary: {KubernetesWrites.MaxAttempts} attempts in a row met a newer version (409 Conflict); another client keeps changing it", e.Message);
-        Assert.Equal("checkout:2.0", Image(Read("apps", "deployments", "checkout-primary")));
     }
 
     [Fact]
-    public async Task A_server_error_is_reported_with_the_object_and_nothing_half_written_stays()
+    public async Task A_storm_of_conflicting_writes_is_given_up_on_with_a_clear_error()
     {
         await workloads.InitializeAsync(Target, CancellationToken.None);
         emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
-        emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(500));
+        emulator.Inject("PUT", "/deployments/checkout-primary", [.. Enumerable.Repeat<ApiFault>(new ApiFault.Status(409), KubernetesWrites.MaxAttempts)]);
         var e = await Assert.ThrowsAsync<KubernetesWriteException>(async () => await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None));
-        Assert.StartsWith("write deployment shop/checkout-primary: the Kubernetes API answered 500 InternalServerError: injected 500", e.Message, StringComparison.Ordinal);
+        Assert.Equal($"gave up writing deployment shop/checkout-primary: {KubernetesWrites.MaxAttempts} attempts in a row met a newer version (409 Conflict); another client keeps changing it", e.Message);
         Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
+    }
+
+    [Fact]
+    public async Task A_server_error_is_reported_with_the_object()
+    {
+        var e = await PromoteIntoAServerErrorAsync();
+        Assert.StartsWith("write deployment shop/checkout-primary: the Kubernetes API answered 500 InternalServerError: injected 500", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_error_leaves_nothing_half_written()
+    {
+        await PromoteIntoAServerErrorAsync();
+        Assert.Equal("checkout:1.0", Image(Read("apps", "deployments", "checkout-primary")));
+    }
+
+    [Fact]
+    public async Task A_promotion_a_server_error_stopped_completes_at_the_next_attempt()
+    {
+        await PromoteIntoAServerErrorAsync();
 
         // Promotion is idempotent: the next attempt completes it.
         await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None);
@@ -211,6 +253,26 @@ public sealed class KubernetesWorkloadsTests : IAsyncLifetime, IDisposable
         var labels = Read("apps", "deployments", "checkout-primary")["metadata"]!["labels"]!;
         Assert.Equal("sre", labels["team"]!.GetValue<string>());
         Assert.Equal("gold", labels["tier"]!.GetValue<string>());
+    }
+
+    /// <summary>Initializes checkout:1.0, then releases checkout:2.0 with new config data and scales its canary to 3. Returns the release's revision.</summary>
+    private async Task<string> StartReleaseAsync()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        emulator.Write(string.Empty, "v1", "configmaps", "shop", Node("""{"metadata": {"name": "checkout-config"}, "data": {"mode": "safe"}}"""));
+        var revision = await workloads.RevisionAsync(Target, CancellationToken.None);
+        await workloads.ScaleCanaryAsync(Target, 3, CancellationToken.None);
+        return revision;
+    }
+
+    /// <summary>Initializes checkout:1.0, releases checkout:2.0, and promotes it into one injected 500 on the primary's write.</summary>
+    private async Task<KubernetesWriteException> PromoteIntoAServerErrorAsync()
+    {
+        await workloads.InitializeAsync(Target, CancellationToken.None);
+        emulator.Write("apps", "v1", "deployments", "shop", Deployment("checkout:2.0", replicas: 0));
+        emulator.Inject("PUT", "/deployments/checkout-primary", new ApiFault.Status(500));
+        return await Assert.ThrowsAsync<KubernetesWriteException>(async () => await workloads.PromoteAsync(Target, await workloads.RevisionAsync(Target, CancellationToken.None), CancellationToken.None));
     }
 
     private JsonObject Read(string group, string plural, string name) =>

@@ -3,7 +3,7 @@ using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Prometheus;
+namespace Canary.Analyzer.Tests.Metrics;
 
 /// <summary>The typed HTTP client against the real Prometheus, with a fault-injecting proxy in between where a test needs faults.</summary>
 [Collection(SharedPrometheus.Name)]
@@ -16,7 +16,7 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     [InlineData("1/0", double.PositiveInfinity)]
     [InlineData("-1/0", double.NegativeInfinity)]
     [InlineData("0.1 + 0.2", 0.30000000000000004)]
-    public async Task Values_are_read_as_Prometheus_writes_them_including_NaN_and_infinities(string query, double expected)
+    public async Task Values_are_read_as_Prometheus_writes_them_even_NaN_or_infinities(string query, double expected)
     {
         using var client = Client(prometheus.Url);
         var range = await client.QueryRangeAsync(query, SyntheticHistory.WindowStart, SyntheticHistory.WindowStart.AddMinutes(1), TimeSpan.FromSeconds(30));
@@ -55,7 +55,7 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task Server_errors_and_dropped_connections_are_retried_and_then_succeed()
+    public async Task Server_errors_or_dropped_connections_are_retried_until_they_succeed()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
         proxy.Inject(new Fault.Status(503, """{"status":"error","errorType":"unavailable","error":"busy"}"""), new Fault.Drop(), new Fault.Status(500));
@@ -66,19 +66,38 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task Retries_are_bounded_and_the_last_answer_is_reported()
+    public async Task Retries_are_bounded()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
-        proxy.Inject(new Fault.Status(503), new Fault.Status(503), new Fault.Status(503, """{"status":"error","errorType":"unavailable","error":"too many queries"}"""), new Fault.Status(503));
+        InjectFourUnavailable(proxy);
         using var client = Client(proxy.Url, retries: 2);
-        var e = await Assert.ThrowsAsync<MetricsSourceException>(() => client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd));
-        Assert.Equal("Prometheus answered 503 Service Unavailable: too many queries (after 3 attempts)", e.Message);
-        Assert.Equal("vector(1)", e.Query);
+        await Assert.ThrowsAsync<MetricsSourceException>(() => client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd));
         Assert.Equal(3, proxy.Requests.Count);
     }
 
     [Fact]
-    public async Task A_rejected_query_is_never_retried_and_Prometheus_words_are_kept()
+    public async Task When_the_retries_run_out_the_last_answer_is_reported_with_the_query()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        InjectFourUnavailable(proxy);
+        using var client = Client(proxy.Url, retries: 2);
+        var e = await Assert.ThrowsAsync<MetricsSourceException>(() => client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd));
+        Assert.Equal("Prometheus answered 503 Service Unavailable: too many queries (after 3 attempts)", e.Message);
+        Assert.Equal("vector(1)", e.Query);
+    }
+
+    [Fact]
+    public async Task A_rejected_query_is_never_retried()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        proxy.Inject(new Fault.Status(400, PrometheusError));
+        using var client = Client(proxy.Url, retries: 3);
+        await Assert.ThrowsAsync<MetricsSourceException>(() => client.QueryAsync("sum by", SyntheticHistory.WindowEnd));
+        Assert.Single(proxy.Requests);
+    }
+
+    [Fact]
+    public async Task A_rejected_query_keeps_Prometheus_words()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
         proxy.Inject(new Fault.Status(400, PrometheusError));
@@ -86,7 +105,6 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
         var e = await Assert.ThrowsAsync<MetricsSourceException>(() => client.QueryAsync("sum by", SyntheticHistory.WindowEnd));
         Assert.Equal("Prometheus rejected the query (bad_data): invalid parameter \"query\": 1:8: parse error: unexpected <by>", e.Message);
         Assert.Equal("bad_data", e.ErrorType);
-        Assert.Single(proxy.Requests);
     }
 
     [Fact]
@@ -127,54 +145,60 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
     }
 
     [Fact]
-    public async Task Bearer_tokens_are_read_from_their_file_at_each_request_and_custom_headers_are_sent()
+    public async Task Bearer_tokens_are_read_from_their_file_at_each_request()
     {
         await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
         var tokenFile = CanaryRunner.TempFile("token", "first-token\n");
-        var options = new PrometheusOptions { Url = proxy.Url, BearerTokenFile = tokenFile };
-        options.Headers["X-Scope-OrgID"] = "team-a";
-        using var client = new PrometheusClient(options, TimeProvider.System);
+        using var client = new PrometheusClient(new PrometheusOptions { Url = proxy.Url, BearerTokenFile = tokenFile }, TimeProvider.System);
         await client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd);
         await File.WriteAllTextAsync(tokenFile, "rotated-token");
         await client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd);
         Assert.Equal(["Bearer first-token", "Bearer rotated-token"], proxy.Requests.Select(r => r.Headers["Authorization"]));
+    }
+
+    [Fact]
+    public async Task Custom_headers_are_sent_with_each_request()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        var options = new PrometheusOptions { Url = proxy.Url, BearerTokenFile = CanaryRunner.TempFile("token", "first-token\n") };
+        options.Headers["X-Scope-OrgID"] = "team-a";
+        using var client = new PrometheusClient(options, TimeProvider.System);
+        await client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd);
+        await client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd);
         Assert.All(proxy.Requests, r => Assert.Equal("team-a", r.Headers["X-Scope-OrgID"]));
     }
 
     [Fact]
-    public async Task Https_with_a_private_CA_and_basic_auth_reaches_a_Prometheus_that_requires_both()
+    public async Task Https_with_a_private_CA_plus_basic_auth_reaches_a_Prometheus_that_requires_both()
     {
-        var folder = prometheus.SpareFolder();
-        var certificates = TestCertificates.Create(folder);
-        // bcrypt of "canary-test-password", made with `htpasswd -nbBC 10 canary canary-test-password` (Debian apache2-utils).
-        var webConfig = $"""
-            tls_server_config:
-              cert_file: {certificates.CertificateFile}
-              key_file: {certificates.KeyFile}
-            basic_auth_users:
-              canary: $2y$10$u1XzJQwBqboSiii46IDlYuQgaacTWXZFkPaceTjZvP3UVgpZoibYq
-            """;
-        var passwordFile = Path.Combine(folder, "password");
-        await File.WriteAllTextAsync(passwordFile, "canary-test-password\n");
-        var options = new PrometheusOptions { Url = new Uri("https://127.0.0.1/"), CaFile = certificates.AuthorityFile, Username = "canary", PasswordFile = passwordFile };
-        using var probeClient = ProbeClient(certificates);
-        await using var secure = await prometheus.StartSpareAsync(webConfig, probeClient, tls: true);
-        options.Url = secure.Url;
-
-        using (var client = new PrometheusClient(options, TimeProvider.System))
+        var (secure, options, _) = await StartSecurePrometheusAsync();
+        await using (secure)
         {
+            using var client = new PrometheusClient(options, TimeProvider.System);
             Assert.Equal(1, Assert.Single((await client.QueryAsync("vector(1)", SyntheticHistory.WindowEnd)).Series).Values[0]);
         }
+    }
 
-        using (var untrusting = new PrometheusClient(new PrometheusOptions { Url = secure.Url, Username = "canary", PasswordFile = passwordFile, Retries = 0 }, TimeProvider.System))
+    [Fact]
+    public async Task Without_its_private_CA_a_Prometheus_on_https_is_not_reached()
+    {
+        var (secure, _, passwordFile) = await StartSecurePrometheusAsync();
+        await using (secure)
         {
+            using var untrusting = new PrometheusClient(new PrometheusOptions { Url = secure.Url, Username = "canary", PasswordFile = passwordFile, Retries = 0 }, TimeProvider.System);
             var e = await Assert.ThrowsAsync<MetricsSourceException>(() => untrusting.QueryAsync("vector(1)", SyntheticHistory.WindowEnd));
             Assert.StartsWith($"cannot reach Prometheus at {secure.Url}", e.Message, StringComparison.Ordinal);
         }
+    }
 
-        await File.WriteAllTextAsync(passwordFile, "wrong");
-        using (var wrongPassword = new PrometheusClient(options, TimeProvider.System))
+    [Fact]
+    public async Task A_wrong_password_is_a_401_pointing_at_the_credentials()
+    {
+        var (secure, options, passwordFile) = await StartSecurePrometheusAsync();
+        await using (secure)
         {
+            await File.WriteAllTextAsync(passwordFile, "wrong");
+            using var wrongPassword = new PrometheusClient(options, TimeProvider.System);
             var e = await Assert.ThrowsAsync<MetricsSourceException>(() => wrongPassword.QueryAsync("vector(1)", SyntheticHistory.WindowEnd));
             Assert.Contains("answered 401 Unauthorized", e.Message, StringComparison.Ordinal);
             Assert.Contains("check the bearer token or basic auth settings", e.Message, StringComparison.Ordinal);
@@ -193,6 +217,33 @@ public sealed class PrometheusClientTests(PrometheusFixture prometheus)
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(14, proxy.Requests.Count);
         Assert.Equal(3, proxy.MaxInFlight);
+    }
+
+    /// <summary>Four 503s, the third of them with Prometheus's own error.</summary>
+    private static void InjectFourUnavailable(FaultProxy proxy) =>
+        proxy.Inject(new Fault.Status(503), new Fault.Status(503), new Fault.Status(503, """{"status":"error","errorType":"unavailable","error":"too many queries"}"""), new Fault.Status(503));
+
+    /// <summary>
+    /// A spare Prometheus on https with a private CA's certificate that requires basic auth, and the options that reach it (the
+    /// password in a file).
+    /// </summary>
+    private async Task<(PrometheusServer Secure, PrometheusOptions Options, string PasswordFile)> StartSecurePrometheusAsync()
+    {
+        var folder = prometheus.SpareFolder();
+        var certificates = TestCertificates.Create(folder);
+        // bcrypt of "canary-test-password", made with `htpasswd -nbBC 10 canary canary-test-password` (Debian apache2-utils).
+        var webConfig = $"""
+            tls_server_config:
+              cert_file: {certificates.CertificateFile}
+              key_file: {certificates.KeyFile}
+            basic_auth_users:
+              canary: $2y$10$u1XzJQwBqboSiii46IDlYuQgaacTWXZFkPaceTjZvP3UVgpZoibYq
+            """;
+        var passwordFile = Path.Combine(folder, "password");
+        await File.WriteAllTextAsync(passwordFile, "canary-test-password\n");
+        using var probeClient = ProbeClient(certificates);
+        var secure = await prometheus.StartSpareAsync(webConfig, probeClient, tls: true);
+        return (secure, new PrometheusOptions { Url = secure.Url, CaFile = certificates.AuthorityFile, Username = "canary", PasswordFile = passwordFile }, passwordFile);
     }
 
     private static PrometheusClient Client(Uri url, int retries = 0) =>
