@@ -58,17 +58,7 @@ internal static class LocalCommand
         }
 
         var settings = Settings.Load();
-        var prometheus = Settings.Prometheus(settings);
-        if (line.Option("--prometheus") is { } url)
-        {
-            prometheus.Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{url}\" is not an absolute http or https URL");
-        }
-
-        if (prometheus.Validate() is { Count: > 0 } problems)
-        {
-            throw new InputException(problems);
-        }
-
+        var prometheus = Settings.Prometheus(settings, line.Option("--prometheus"));
         var templates = Settings.Templates(settings, line.Option("--queries"));
         if (LocalCanaryFiles.Validate(line.Positional, templates) is { Count: > 0 } invalid)
         {
@@ -80,27 +70,7 @@ internal static class LocalCommand
         {
             await store.MigrateAsync(cancellationToken);
             var urls = line.Option("--urls");
-            var local = new LocalRolloutOptions(line.Positional, stateFolder) { StopWorkloads = line.Has("--stop-workloads") };
-            IHostApplicationBuilder builder = urls is null
-                ? Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory })
-                : WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-            builder.Configuration.AddConfiguration(settings);
-            builder.Services.AddSerilog(configuration => Logs.Configure(configuration, json: false));
-            builder.Services.AddRollouts(new RolloutHostOptions(store, templates, prometheus) { Time = time }).AddLocalRollouts(local);
-            IHost host;
-            if (builder is WebApplicationBuilder web)
-            {
-                web.WebHost.UseUrls(urls!);
-                Api.ApiHosting.AddCanaryApi(web, Settings.Api(settings));
-                var app = web.Build();
-                Api.ApiHosting.MapCanaryApi(app);
-                host = app;
-            }
-            else
-            {
-                host = ((HostApplicationBuilder)builder).Build();
-            }
-
+            var host = Build(settings, urls, new RolloutHostOptions(store, templates, prometheus) { Time = time }, new LocalRolloutOptions(line.Positional, stateFolder) { StopWorkloads = line.Has("--stop-workloads") });
             await host.StartAsync(cancellationToken);
             await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {host.Services.GetRequiredService<LocalWorkloads>().TargetsFolder}");
             if (urls is not null)
@@ -112,6 +82,32 @@ internal static class LocalCommand
         }
 
         return ExitCodes.Done;
+    }
+
+    /// <summary>serve's rollout host with local mode's sources; with the API and the dashboard when urls is given.</summary>
+    private static IHost Build(IConfiguration settings, string? urls, RolloutHostOptions rollouts, LocalRolloutOptions local)
+    {
+        if (urls is null)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+            Compose(builder, settings, rollouts, local);
+            return builder.Build();
+        }
+
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        web.WebHost.UseUrls(urls);
+        Compose(web, settings, rollouts, local);
+        Api.ApiHosting.AddCanaryApi(web, Settings.Api(settings));
+        var app = web.Build();
+        Api.ApiHosting.MapCanaryApi(app);
+        return app;
+    }
+
+    private static void Compose(IHostApplicationBuilder builder, IConfiguration settings, RolloutHostOptions rollouts, LocalRolloutOptions local)
+    {
+        builder.Configuration.AddConfiguration(settings);
+        builder.Services.AddSerilog(configuration => Logs.Configure(configuration, json: false));
+        builder.Services.AddRollouts(rollouts).AddLocalRollouts(local);
     }
 
     private static async Task<int> StopWorkloadsAsync(string stateFolder, TextWriter stdout, TimeProvider time)

@@ -42,6 +42,18 @@ internal static class Settings
         return options;
     }
 
+    /// <summary>The Prometheus settings with --prometheus over them, checked: every problem is bad input naming its setting.</summary>
+    public static PrometheusOptions Prometheus(IConfiguration configuration, string? flag)
+    {
+        var options = Prometheus(configuration);
+        if (flag is not null)
+        {
+            options.Url = Uri.TryCreate(flag, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{flag}\" is not an absolute http or https URL");
+        }
+
+        return options.Validate() is { Count: > 0 } problems ? throw new InputException(problems) : options;
+    }
+
     /// <summary>The queries folder: --queries, else Canary:Queries, else queries/ next to the executable.</summary>
     public static TemplateLibrary Templates(IConfiguration configuration, string? flag)
     {

@@ -6,73 +6,36 @@ using Canary.Testing;
 namespace Canary.Analyzer.Tests.Cli;
 
 /// <summary>
-/// `canary demo --fast` end to end, as a user runs it: the built executable with real HAProxy,
-/// Prometheus and sample-service processes. Its summary must record the healthy release promoted
-/// and the faulty one rolled back with no failure users could see beyond the injected ones, and no
-/// process may outlive it, also when it is interrupted.
+/// One run of `canary demo --fast` end to end, as a user runs it: the built executable with real
+/// HAProxy, Prometheus and sample-service processes, and our own user of its frontend, counting
+/// failures independently of the demo's summary. The tests read what the run left.
 /// </summary>
-public sealed class DemoTests : IDisposable
+public sealed class FastDemoRun : IAsyncLifetime
 {
-    private readonly string output = Directory.CreateTempSubdirectory("canary-demo-").FullName;
+    public string Output { get; } = Directory.CreateTempSubdirectory("canary-demo-").FullName;
 
-    public void Dispose() => Processes.KillMatching(output);
+    public int Exit { get; private set; }
 
-    [Fact]
-    public async Task The_fast_demo_promotes_the_healthy_release_rolls_back_the_faulty_one_and_leaves_nothing_running()
+    public string Printed { get; private set; } = string.Empty;
+
+    public (int Requests, int Injected, int Other, string? FirstOther) Seen { get; private set; }
+
+    public JsonNode Summary => JsonNode.Parse(File.ReadAllText(Path.Combine(Output, "summary.json")))!;
+
+    public JsonArray Releases => Summary["releases"]!.AsArray();
+
+    public async Task InitializeAsync()
     {
-        using var demo = Demo.Start(output);
-        // Our own user of the frontend, counting failures independently of the demo's summary.
-        var seen = await OwnLoadAsync(demo);
-        var exit = await demo.ExitAsync(TimeSpan.FromMinutes(4));
-        Assert.True(exit == 0, $"exit {exit}\n{demo.Output}");
-        Assert.True(seen.Requests > 100, $"only {seen.Requests} requests of our own got through");
-        Assert.True(seen.Other == 0, $"{seen.Other} of our {seen.Requests} requests failed without being injected: {seen.FirstOther}");
-
-        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
-        var releases = summary["releases"]!.AsArray();
-        Assert.Equal(["v2", "v3"], releases.Select(r => r!["name"]!.GetValue<string>()));
-        Assert.Equal(["promoted", "rolled back"], releases.Select(r => r!["outcome"]!.GetValue<string>()));
-
-        // The healthy release walked every step, each on a passing analysis, before promotion.
-        var healthy = releases[0]!;
-        Assert.Equal([0, 20, 40, 60, 0], healthy["steps"]!.AsArray().Select(s => s!["weight"]!.GetValue<int>()));
-        Assert.Equal(3, healthy["analyses"]!.AsArray().Count(a => a!["verdict"]!.GetValue<string>() == "Pass"));
-
-        // The faulty one failed on its analyses, naming the metrics, and never went past its first step
-        // (its cohort is its own revision: the healthy canary's last samples do not dilute it).
-        var faulty = releases[1]!;
-        Assert.Equal(20, faulty["steps"]!.AsArray().Max(s => s!["weight"]!.GetValue<int>()));
-        var failing = faulty["analyses"]!.AsArray().SelectMany(a => a!["failingMetrics"]!.AsArray()).Select(m => m!["name"]!.GetValue<string>()).ToHashSet();
-        // Its 5 % errors and +50 ms each fail a metric (README: "fail on both metrics").
-        Assert.Contains("p50 latency", failing);
-        Assert.Contains("error rate", failing);
-
-        var load = summary["load"]!;
-        Assert.True(load["requests"]!.GetValue<long>() > 500, load.ToJsonString());
-        Assert.True(load["injectedFailures"]!.GetValue<long>() > 0, load.ToJsonString());
-        Assert.Equal(0, load["otherFailures"]!.GetValue<long>());
-        Assert.Equal(load["failures"]!.GetValue<long>(), load["injectedFailures"]!.GetValue<long>());
-
-        var html = File.ReadAllText(Path.Combine(output, "summary.html"));
-        Assert.Contains("<span class=\"promoted\">promoted</span>", html, StringComparison.Ordinal);
-        Assert.Contains("<span class=\"rolled\">rolled back</span>", html, StringComparison.Ordinal);
-        Assert.Contains("v2 PROMOTED", demo.Output, StringComparison.Ordinal);
-        Assert.Contains("v3 ROLLED BACK", demo.Output, StringComparison.Ordinal);
-        Assert.Empty(Processes.Matching(output));
+        using var demo = DemoProcess.Start(Output);
+        Seen = await OwnLoadAsync(demo);
+        Exit = await demo.ExitAsync(TimeSpan.FromMinutes(4));
+        Printed = demo.Output;
     }
 
-    [Fact]
-    public async Task Ctrl_C_stops_every_process_and_still_writes_the_summary()
+    public Task DisposeAsync()
     {
-        using var demo = Demo.Start(output);
-        await Poll.UntilAsync(() => demo.Output.Contains("release v2", StringComparison.Ordinal) || demo.HasExited, "the first release to start", TimeSpan.FromMinutes(2));
-        Assert.NotEmpty(Processes.Matching(output));
-        Demo.Interrupt(demo);
-        var exit = await demo.ExitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(exit == 130, $"exit {exit}\n{demo.Output}");
-        Assert.Contains("interrupted: stopping every process", demo.Output, StringComparison.Ordinal);
-        Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!["interrupted"]!.GetValue<bool>());
-        Assert.Empty(Processes.Matching(output));
+        Processes.KillMatching(Output);
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -80,7 +43,7 @@ public sealed class DemoTests : IDisposable
     /// release is rolled back: a 500 the sample service marks (X-Injected-Failure) is injected,
     /// anything else that is not a 200 — another status, a refused or dropped connection — is not.
     /// </summary>
-    private static async Task<(int Requests, int Injected, int Other, string? FirstOther)> OwnLoadAsync(ExternalProcess demo)
+    internal static async Task<(int Requests, int Injected, int Other, string? FirstOther)> OwnLoadAsync(ExternalProcess demo)
     {
         await Poll.UntilAsync(() => demo.Output.Contains("is the primary; load:", StringComparison.Ordinal) || demo.HasExited, "the demo's frontend to be up", TimeSpan.FromMinutes(2));
         var match = System.Text.RegularExpressions.Regex.Match(demo.Output, @"HAProxy frontend\s+(http://127\.0\.0\.1:\d+/)");
@@ -117,17 +80,130 @@ public sealed class DemoTests : IDisposable
         return (requests, injected, other, first);
     }
 
-    /// <summary>The built canary executable running `demo --fast`, its output collected as it comes.</summary>
-    private static class Demo
-    {
-        public static ExternalProcess Start(string folder) =>
-            ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"), ["demo", "--fast", "--output", folder], folder);
+}
 
-        /// <summary>SIGINT, as Ctrl-C in a terminal sends.</summary>
-        public static void Interrupt(ExternalProcess demo)
-        {
-            using var kill = Process.Start("kill", ["-INT", demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            kill.WaitForExit();
-        }
+/// <summary>The healthy release promoted and the faulty one rolled back, with no failure users could see beyond the injected ones.</summary>
+public sealed class DemoTests(FastDemoRun run) : IClassFixture<FastDemoRun>
+{
+    [Fact]
+    public void The_fast_demo_exits_0()
+    {
+        Assert.True(run.Exit == 0, $"exit {run.Exit}\n{run.Printed}");
+    }
+
+    [Fact]
+    public void The_healthy_release_is_promoted_after_passing_every_step()
+    {
+        Assert.Equal(["v2", "v3"], run.Releases.Select(r => r!["name"]!.GetValue<string>()));
+        var healthy = run.Releases[0]!;
+        Assert.Equal("promoted", healthy["outcome"]!.GetValue<string>());
+        Assert.Equal([0, 20, 40, 60, 0], healthy["steps"]!.AsArray().Select(s => s!["weight"]!.GetValue<int>()));
+        Assert.Equal(3, healthy["analyses"]!.AsArray().Count(a => a!["verdict"]!.GetValue<string>() == "Pass"));
+        Assert.Contains("v2 PROMOTED", run.Printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_faulty_release_is_rolled_back_at_its_first_step_on_both_metrics()
+    {
+        // Its cohort is its own revision: the healthy canary's last samples do not dilute it.
+        var faulty = run.Releases[1]!;
+        Assert.Equal("rolled back", faulty["outcome"]!.GetValue<string>());
+        Assert.Equal(20, faulty["steps"]!.AsArray().Max(s => s!["weight"]!.GetValue<int>()));
+        var failing = faulty["analyses"]!.AsArray().SelectMany(a => a!["failingMetrics"]!.AsArray()).Select(m => m!["name"]!.GetValue<string>()).ToHashSet();
+        // Its 5 % errors and +50 ms each fail a metric (README: "fail on both metrics").
+        Assert.Contains("p50 latency", failing);
+        Assert.Contains("error rate", failing);
+        Assert.Contains("v3 ROLLED BACK", run.Printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Our_own_user_sees_no_failure_but_the_injected_ones()
+    {
+        Assert.True(run.Seen.Requests > 100, $"only {run.Seen.Requests} requests of our own got through");
+        Assert.True(run.Seen.Other == 0, $"{run.Seen.Other} of our {run.Seen.Requests} requests failed without being injected: {run.Seen.FirstOther}");
+    }
+
+    [Fact]
+    public void The_summary_counts_only_injected_failures()
+    {
+        var load = run.Summary["load"]!;
+        Assert.True(load["requests"]!.GetValue<long>() > 500, load.ToJsonString());
+        Assert.True(load["injectedFailures"]!.GetValue<long>() > 0, load.ToJsonString());
+        Assert.Equal(0, load["otherFailures"]!.GetValue<long>());
+        Assert.Equal(load["failures"]!.GetValue<long>(), load["injectedFailures"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void The_summary_page_names_each_outcome()
+    {
+        var html = File.ReadAllText(Path.Combine(run.Output, "summary.html"));
+        Assert.Contains("<span class=\"promoted\">promoted</span>", html, StringComparison.Ordinal);
+        Assert.Contains("<span class=\"rolled\">rolled back</span>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_process_outlives_the_demo()
+    {
+        Assert.Empty(Processes.Matching(run.Output));
+    }
+}
+
+/// <summary>One run of `canary demo --fast` interrupted (Ctrl-C) during its first release.</summary>
+public sealed class InterruptedDemoRun : IAsyncLifetime
+{
+    public string Output { get; } = Directory.CreateTempSubdirectory("canary-demo-").FullName;
+
+    public int Exit { get; private set; }
+
+    public string Printed { get; private set; } = string.Empty;
+
+    public int RunningBefore { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        using var demo = DemoProcess.Start(Output);
+        await Poll.UntilAsync(() => demo.Output.Contains("release v2", StringComparison.Ordinal) || demo.HasExited, "the first release to start", TimeSpan.FromMinutes(2));
+        RunningBefore = Processes.Matching(Output).Count;
+        DemoProcess.Interrupt(demo);
+        Exit = await demo.ExitAsync(TimeSpan.FromMinutes(1));
+        Printed = demo.Output;
+    }
+
+    public Task DisposeAsync()
+    {
+        Processes.KillMatching(Output);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class DemoInterruptTests(InterruptedDemoRun run) : IClassFixture<InterruptedDemoRun>
+{
+    [Fact]
+    public void Ctrl_C_leaves_no_process_running()
+    {
+        Assert.NotEqual(0, run.RunningBefore);
+        Assert.Empty(Processes.Matching(run.Output));
+    }
+
+    [Fact]
+    public void Ctrl_C_still_writes_the_summary_marked_interrupted()
+    {
+        Assert.True(run.Exit == 130, $"exit {run.Exit}\n{run.Printed}");
+        Assert.Contains("interrupted: stopping every process", run.Printed, StringComparison.Ordinal);
+        Assert.True(JsonNode.Parse(File.ReadAllText(Path.Combine(run.Output, "summary.json")))!["interrupted"]!.GetValue<bool>());
+    }
+}
+
+/// <summary>The built canary executable running `demo --fast`, its output collected as it comes.</summary>
+internal static class DemoProcess
+{
+    public static ExternalProcess Start(string folder) =>
+        ExternalProcess.Start(Path.Combine(AppContext.BaseDirectory, "canary"), ["demo", "--fast", "--output", folder], folder);
+
+    /// <summary>SIGINT, as Ctrl-C in a terminal sends.</summary>
+    public static void Interrupt(ExternalProcess demo)
+    {
+        using var kill = Process.Start("kill", ["-INT", demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 }

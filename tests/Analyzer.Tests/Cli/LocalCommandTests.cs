@@ -32,7 +32,7 @@ public sealed class LocalCommandTests
     [Theory]
     [InlineData("../../../escaped", "shop", "metadata.name", "\"../../../escaped\" is not a Kubernetes name")]
     [InlineData("checkout", "../up", "metadata.namespace", "\"../up\" is not a Kubernetes namespace")]
-    public async Task A_Canary_whose_name_would_be_a_path_outside_the_state_folder_is_refused_and_nothing_is_written(string name, string ns, string path, string reason)
+    public async Task A_Canary_whose_name_would_be_a_path_outside_the_state_folder_is_refused_before_anything_is_written(string name, string ns, string path, string reason)
     {
         var folder = Directory.CreateTempSubdirectory("canary-test-").FullName;
         var nested = Directory.CreateDirectory(Path.Combine(folder, "a", "b", "c")).FullName;

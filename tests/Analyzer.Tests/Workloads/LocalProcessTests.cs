@@ -35,7 +35,7 @@ public sealed class LocalProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task A_running_process_is_taken_over_by_its_pid_and_start_time()
+    public async Task A_running_process_is_taken_over_by_its_identity()
     {
         var child = StartWrapper();
         var adopted = LocalProcess.Adopt("wrapper", child.Identity, child.LogPath);

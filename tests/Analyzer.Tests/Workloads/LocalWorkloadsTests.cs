@@ -193,7 +193,7 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_primary_that_dies_is_started_again_and_HAProxy_follows_it()
+    public async Task A_primary_that_dies_is_started_again_behind_HAProxy()
     {
         var processFile = WriteProcessFile("v1");
         await using var workloads = New();

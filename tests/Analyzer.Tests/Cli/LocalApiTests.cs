@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 
-namespace Canary.Analyzer.Tests.Workloads;
+namespace Canary.Analyzer.Tests.Cli;
 
 /// <summary>
 /// `canary local --urls` as users run it: local processes behind a real HAProxy, and the HTTP API
@@ -33,7 +33,7 @@ public sealed class LocalApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_local_release_waiting_at_its_gate_is_approved_through_the_API_and_promoted()
+    public async Task A_local_release_waiting_at_its_gate_is_promoted_once_approved_through_the_API()
     {
         var processFile = Path.Combine(folder, "checkout.process.yaml");
         WriteProcessFile(processFile, "v1");
@@ -74,34 +74,34 @@ public sealed class LocalApiTests : IAsyncLifetime
         Assert.Equal("approve", approval["commands"]!.GetValue<string>());
         Assert.Matches("^[0-9a-f]{32}$", approval["commandId"]!.GetValue<string>());
         Assert.False(gate.Open);
-        using (var unknown = await api.PostAsync(new Uri("/api/v1/rollouts/shop/other/approve", UriKind.Relative), null))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-        }
     }
 
     [Fact]
-    public async Task Canary_local_logs_no_line_per_HTTP_request_and_reports_its_store_in_readyz()
+    public async Task Approving_a_rollout_local_mode_does_not_run_is_a_404()
     {
-        WriteProcessFile(Path.Combine(folder, "checkout.process.yaml"), "v1");
-        var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
-        await File.WriteAllTextAsync(canaryFile, CanaryYaml("{interval: 1s}"));
-        var (local, api) = StartLocal(canaryFile);
+        var (local, api) = await StartReadyAsync();
         using var started = local;
         using var client = api;
-        await Poll.UntilAsync(async () =>
-        {
-            try
-            {
-                using var ready = await api.GetAsync(new Uri("/readyz", UriKind.Relative));
-                return ready.IsSuccessStatusCode && await ready.Content.ReadAsStringAsync() == "ok\n";
-            }
-            catch (HttpRequestException)
-            {
-                return local.HasExited ? throw new InvalidOperationException($"canary local exited:\n{local.Output}") : false;
-            }
-        }, "canary local to be ready");
+        using var unknown = await api.PostAsync(new Uri("/api/v1/rollouts/shop/other/approve", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
 
+    [Fact]
+    public async Task Canary_local_reports_its_store_in_readyz()
+    {
+        var (local, api) = await StartReadyAsync();
+        using var started = local;
+        using var client = api;
+        using var ready = await api.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal("ok\n", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Canary_local_logs_no_line_per_HTTP_request()
+    {
+        var (local, api) = await StartReadyAsync();
+        using var started = local;
+        using var client = api;
         for (var i = 0; i < 5; i++)
         {
             (await api.GetAsync(new Uri("/api/v1/rollouts", UriKind.Relative))).EnsureSuccessStatusCode();
@@ -110,6 +110,28 @@ public sealed class LocalApiTests : IAsyncLifetime
         await Poll.UntilAsync(() => local.Output.Contains("rollout shop/checkout", StringComparison.Ordinal), "canary local to log its rollout");
         Assert.DoesNotContain("Request starting", local.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("GET /api/v1/rollouts", local.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>canary local with checkout's Canary, once /readyz answers.</summary>
+    private async Task<(ExternalProcess Local, HttpClient Api)> StartReadyAsync()
+    {
+        WriteProcessFile(Path.Combine(folder, "checkout.process.yaml"), "v1");
+        var canaryFile = Path.Combine(folder, "checkout.canary.yaml");
+        await File.WriteAllTextAsync(canaryFile, CanaryYaml("{interval: 1s}"));
+        var (local, api) = StartLocal(canaryFile);
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                using var ready = await api.GetAsync(new Uri("/readyz", UriKind.Relative));
+                return ready.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return local.HasExited ? throw new InvalidOperationException($"canary local exited:\n{local.Output}") : false;
+            }
+        }, "canary local to be ready");
+        return (local, api);
     }
 
     /// <summary>The Canary of checkout behind the test's HAProxy (no analysis), with the analysis section given.</summary>
