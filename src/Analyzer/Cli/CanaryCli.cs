@@ -84,6 +84,12 @@ internal static class CanaryCli
             await stderr.WriteLineAsync($"canary {args[0]}: {e.Message}");
             return ExitCodes.ExternalFailed;
         }
+        catch (ExternalFaultException e)
+        {
+            // Kubernetes, a router, the local workloads: what failed outside canary, never an internal error.
+            await stderr.WriteLineAsync($"canary {args[0]}: {e.Message}");
+            return ExitCodes.ExternalFailed;
+        }
         catch (System.Data.Common.DbException e)
         {
             await stderr.WriteLineAsync($"canary {args[0]}: the store failed: {e.Message}");

@@ -20,7 +20,38 @@ internal static class HostRun
             // Asked to stop: shut down below.
         }
 
-        await app.StopAsync(CancellationToken.None);
+        try
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            // Disposed whatever the stop did: the local workloads' last record and --stop-workloads happen here.
+            await DisposeAsync(app);
+        }
+
+        return ExitCodes.Done;
+    }
+
+    /// <summary>Starts app; when that fails, disposes what was built (services that started already stop) and rethrows.</summary>
+    public static async Task StartAsync(IHost app, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await DisposeAsync(app);
+            throw;
+        }
+    }
+
+    /// <summary>A host's services may be disposable only asynchronously (the local workloads): DisposeAsync when it can.</summary>
+    public static async Task DisposeAsync(IHost app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
         if (app is IAsyncDisposable asynchronous)
         {
             await asynchronous.DisposeAsync();
@@ -29,7 +60,5 @@ internal static class HostRun
         {
             app.Dispose();
         }
-
-        return ExitCodes.Done;
     }
 }

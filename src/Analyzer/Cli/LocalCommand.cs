@@ -71,8 +71,10 @@ internal static class LocalCommand
             await store.MigrateAsync(cancellationToken);
             var urls = line.Option("--urls");
             var host = Build(settings, urls, new RolloutHostOptions(store, templates, prometheus) { Time = time }, new LocalRolloutOptions(line.Positional, stateFolder) { StopWorkloads = line.Has("--stop-workloads") });
-            await host.StartAsync(cancellationToken);
-            await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {host.Services.GetRequiredService<LocalWorkloads>().TargetsFolder}");
+            // Taken before anything starts: a state folder another canary local holds is bad input, and nothing ran.
+            var workloads = host.Services.GetRequiredService<LocalWorkloads>();
+            await HostRun.StartAsync(host, cancellationToken);
+            await stdout.WriteLineAsync($"canary local: {line.Positional.Count} Canary file(s); Prometheus file_sd targets in {workloads.TargetsFolder}");
             if (urls is not null)
             {
                 await stdout.WriteLineAsync($"canary local: the API and the dashboard on {urls}");
@@ -119,8 +121,13 @@ internal static class LocalCommand
 
         using var logger = Logs.Configure(new LoggerConfiguration(), json: false).CreateLogger();
         using var logs = new SerilogLoggerFactory(logger);
-        var stopped = await LocalWorkloads.StopRecordedAsync(stateFolder, TimeSpan.FromSeconds(10), time, logs.CreateLogger("canary.local"));
+        var (stopped, problems) = await LocalWorkloads.StopRecordedAsync(stateFolder, TimeSpan.FromSeconds(10), time, logs.CreateLogger("canary.local"));
         await stdout.WriteLineAsync($"canary local: stopped {stopped.Count} process(es) of {Path.GetFullPath(stateFolder)}{(stopped.Count > 0 ? ": " + string.Join(", ", stopped) : string.Empty)}");
+        if (problems.Count > 0)
+        {
+            throw new WorkloadNotReadyException(string.Join("; ", problems));
+        }
+
         return ExitCodes.Done;
     }
 }

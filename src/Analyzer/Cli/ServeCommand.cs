@@ -47,7 +47,7 @@ internal static class ServeCommand
         var app = builder.Build();
         ApiHosting.MapCanaryApi(app, services => services.GetRequiredService<CanaryRegistry>().Synced ? null : "the Canary resources have not been listed yet");
         app.MapMetrics("/metrics");
-        await app.StartAsync(cancellationToken);
+        await HostRun.StartAsync(app, cancellationToken);
         return await HostRun.UntilStoppedAsync(app, cancellationToken);
     }
 }

@@ -54,6 +54,8 @@ internal static class RolloutHosting
         services.AddQuartz(q =>
         {
             q.UseDefaultThreadPool(pool => pool.MaxConcurrency = options.ConcurrentTicks);
+            // A stop cancels the ticks under way (a tick may wait minutes for a workload) and waits for them: each is safe to cut short.
+            q.ConfigureScheduler(s => s.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs);
             quartz?.Invoke(q);
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);

@@ -18,14 +18,14 @@ internal sealed partial class RolloutJob(IRolloutSource source, RolloutControlle
     {
         ArgumentNullException.ThrowIfNull(context);
         var key = context.MergedJobDataMap.GetString(RolloutKey) ?? string.Empty;
-        if (await source.CurrentAsync(key, cancellationToken) is not { } resource)
-        {
-            return;
-        }
-
         var started = time.GetTimestamp();
         try
         {
+            if (await source.CurrentAsync(key, cancellationToken) is not { } resource)
+            {
+                return;
+            }
+
             var tick = await TickAsync(resource, cancellationToken);
             RolloutMetrics.Record(key, tick, time.GetElapsedTime(started));
         }

@@ -5,7 +5,7 @@ using Quartz;
 namespace Canary.Analyzer.Serving;
 
 /// <summary>The one scheduler of rollouts, in serve and in local mode: one Quartz job per rollout, keyed by namespace/name, fired at its interval.</summary>
-internal sealed partial class RolloutSchedule(ISchedulerFactory schedulers, ILogger<RolloutSchedule> log)
+internal sealed partial class RolloutSchedule(ISchedulerFactory schedulers, TimeProvider time, ILogger<RolloutSchedule> log)
 {
     /// <summary>Schedules the rollout's job when it is new, its interval changed, or its trigger is gone.</summary>
     public async Task ScheduleAsync(CanaryResource resource, CanaryResource? previous, CancellationToken cancellationToken)
@@ -13,13 +13,16 @@ internal sealed partial class RolloutSchedule(ISchedulerFactory schedulers, ILog
         ArgumentNullException.ThrowIfNull(resource);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var key = resource.Key;
-        if (previous is not null && previous.Interval == resource.Interval && await scheduler.Exists(new TriggerKey(key), cancellationToken))
+        var scheduled = await scheduler.Exists(new TriggerKey(key), cancellationToken);
+        if (previous is not null && previous.Interval == resource.Interval && scheduled)
         {
             return;
         }
 
         var job = JobBuilder.Create<RolloutJob>().WithIdentity(key).UsingJobData(RolloutJob.RolloutKey, key).StoreDurably().Build();
-        var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(job).StartNow()
+        // A new interval (possibly read by the rollout's own tick) starts one interval from now, not with an extra tick.
+        var first = previous is not null && scheduled ? TriggerBuilder.Create().StartAt(time.GetUtcNow() + resource.Interval) : TriggerBuilder.Create().StartNow();
+        var trigger = first.WithIdentity(key).ForJob(job)
             // A tick that could not run on time is skipped, not replayed: the next one sees the present.
             .WithSimpleSchedule(s => s.WithInterval(resource.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             .Build();

@@ -162,6 +162,12 @@ internal sealed partial class LocalProcess
         }
         catch (OperationCanceledException)
         {
+            // Its pid may have gone to another program meanwhile: only ours is killed.
+            if (StartTicks(Id) is { } now && now != Identity.StartTicks)
+            {
+                return;
+            }
+
             Signal(SigKill);
             using var killed = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
             try

@@ -47,6 +47,13 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
             }
         }
 
+        // Killed after the slot moved to the next primary but before that was recorded: it is the primary.
+        if (site.Primary is null && site.Pending is { } next && next.Revision == site.Desired.Primary?.Revision)
+        {
+            (site.Primary, site.Pending) = (next, null);
+        }
+
+        // Loaded before the record is written: a failed write must not make the next look adopt the same processes twice.
         site.Loaded = true;
         Record(site);
     }
@@ -59,7 +66,7 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
             // Out of its role while it is replaced: a start that fails leaves the role empty, not the retired process in it.
             var primary = site.Primary;
             site.Primary = null;
-            site.Primary = Keep(site, primary, primary?.Spec ?? primarySpec, primary: true, ref site.PrimaryRestarts);
+            site.Primary = Keep(site, primary, primary?.Spec ?? primarySpec, ProcessRole.Primary, ref site.PrimaryRestarts);
             if (site.Primary.Revision == primarySpec.Revision)
             {
                 RetirePending(site);
@@ -73,7 +80,7 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
 
                 var pending = site.Pending;
                 site.Pending = null;
-                site.Pending = Keep(site, pending, primarySpec, primary: true, ref site.PendingRestarts);
+                site.Pending = Keep(site, pending, primarySpec, ProcessRole.NextPrimary, ref site.PendingRestarts);
             }
         }
 
@@ -86,7 +93,7 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
 
             var canary = site.Canary;
             site.Canary = null;
-            site.Canary = Keep(site, canary, canarySpec, primary: false, ref site.CanaryRestarts);
+            site.Canary = Keep(site, canary, canarySpec, ProcessRole.Canary, ref site.CanaryRestarts);
         }
         else
         {
@@ -94,8 +101,15 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
             RetireCanary(site);
         }
 
-        await PointSlotsAsync(site, cancellationToken);
-        Record(site);
+        try
+        {
+            await PointSlotsAsync(site, cancellationToken);
+        }
+        finally
+        {
+            // Also when HAProxy failed: the roles may have changed before it did.
+            Record(site);
+        }
     }
 
     /// <summary>
@@ -144,7 +158,7 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
     /// The running process of spec in a role: current while it runs; once it has exited, the same
     /// (not ready) until its back-off has passed (1 s, doubling up to 30 s), then a new one.
     /// </summary>
-    private LocalInstance Keep(LocalSite site, LocalInstance? current, ProcessSpec spec, bool primary, ref int restarts)
+    private LocalInstance Keep(LocalSite site, LocalInstance? current, ProcessSpec spec, ProcessRole role, ref int restarts)
     {
         if (current is not null && !current.Process.HasExited)
         {
@@ -166,13 +180,26 @@ internal sealed partial class LocalReconciler(HaproxyRouter haproxy, LocalStateF
         }
 
         var port = LocalProcess.FreePort();
-        var pod = primary ? $"{site.Name}-primary-{spec.Revision}-{port}" : $"{site.Name}-{spec.Revision}-{port}";
+        var pod = role == ProcessRole.Canary ? $"{site.Name}-{spec.Revision}-{port}" : $"{site.Name}-primary-{spec.Revision}-{port}";
         // The progress deadline counts from the first start of a spec that was never ready; a restart of one that was ready starts it afresh.
         var instance = supervisor.Start(site.Key, pod, spec, port, current is { EverReady: false } ? current.DeadlineFrom : now);
         // Recorded at once, so a canary killed right now leaves no process that the next one does not know.
-        site.Starting = instance;
-        Record(site);
-        site.Starting = null;
+        site.Starting = (instance, role);
+        try
+        {
+            Record(site);
+        }
+        catch
+        {
+            // Not recorded: it must not run unknown, so it is stopped (and recorded as stopping when the state folder can be written again).
+            Retire(site, instance, TimeSpan.Zero);
+            throw;
+        }
+        finally
+        {
+            site.Starting = null;
+        }
+
         return instance;
     }
 

@@ -25,8 +25,8 @@ internal sealed class LocalSite(string ns, string name, LocalTarget target)
 
     public LocalInstance? Canary { get; set; }
 
-    /// <summary>A process just started, recorded before it takes its role.</summary>
-    public LocalInstance? Starting { get; set; }
+    /// <summary>A process just started, recorded in its role before it takes it.</summary>
+    public (LocalInstance Instance, ProcessRole Role)? Starting { get; set; }
 
     /// <summary>Processes being stopped.</summary>
     public List<LocalInstance> Retiring { get; } = [];
@@ -45,7 +45,7 @@ internal sealed class LocalSite(string ns, string name, LocalTarget target)
 
     public IEnumerable<RecordedProcess> Records()
     {
-        foreach (var (instance, role) in new[] { (Primary, ProcessRole.Primary), (Pending, ProcessRole.NextPrimary), (Canary, ProcessRole.Canary), (Starting, ProcessRole.Retiring) })
+        foreach (var (instance, role) in new[] { (Primary, ProcessRole.Primary), (Pending, ProcessRole.NextPrimary), (Canary, ProcessRole.Canary), (Starting?.Instance, Starting?.Role ?? ProcessRole.Retiring) })
         {
             if (instance is not null && !Retiring.Contains(instance))
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Canary.Analyzer.Documents;
 
 namespace Canary.Analyzer.Workloads;
 
@@ -42,6 +43,23 @@ internal sealed class LocalStateFiles
 
     public string Folder { get; }
 
+    /// <summary>
+    /// Holds the folder for this canary alone (an exclusive lock on .lock, released when disposed or
+    /// when the process dies), so two canaries never manage the same processes.
+    /// </summary>
+    /// <exception cref="InputException">Another canary holds the folder.</exception>
+    public IDisposable Lock()
+    {
+        try
+        {
+            return new FileStream(Path.Combine(Folder, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InputException($"--state: {Folder} is in use by another canary local ({e.Message})");
+        }
+    }
+
     public string LogPath(string pod) => Path.Combine(Folder, "logs", $"{pod}.log");
 
     /// <exception cref="WorkloadNotReadyException">The file exists but cannot be read.</exception>
@@ -74,15 +92,17 @@ internal sealed class LocalStateFiles
     }
 
     /// <summary>Every processes record in the folder, with its path (for stopping them all).</summary>
-    public IEnumerable<(string Path, List<RecordedProcess> Processes)> AllProcesses() =>
-        Directory.EnumerateFiles(Folder, "*" + ProcessesSuffix).Order(StringComparer.Ordinal).Select(path => (path, ReadProcesses(path)));
+    public IReadOnlyList<string> AllProcessRecords() => [.. Directory.EnumerateFiles(Folder, "*" + ProcessesSuffix).Order(StringComparer.Ordinal)];
+
+    /// <exception cref="WorkloadNotReadyException">The file cannot be read.</exception>
+    public static IReadOnlyList<RecordedProcess> ReadProcessRecord(string path) => ReadProcesses(path);
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Json);
 
     private static List<RecordedProcess> ReadProcesses(string path)
     {
         var processes = Read<List<RecordedProcess>>(path) ?? [];
-        if (processes.Any(p => p is null || p.Identity is null || p.Pod is null || Incomplete(p.Spec)))
+        if (processes.Any(p => p is null || p.Identity is null || p.Pod is null || p.Spec is null || Incomplete(p.Spec)))
         {
             throw Unreadable(path, "a process lacks its pod, identity or spec");
         }
@@ -104,14 +124,15 @@ internal sealed class LocalStateFiles
         {
             return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
             throw Unreadable(path, e.Message);
         }
     }
 
-    private static WorkloadNotReadyException Unreadable(string path, string reason) =>
-        new($"{path} cannot be read ({reason}); delete it to start the target again from its process file");
+    private static WorkloadNotReadyException Unreadable(string path, string reason) => new(path.EndsWith(ProcessesSuffix, StringComparison.Ordinal)
+        ? $"{path} cannot be read ({reason}); stop the processes it lists (their pods are in targets/) and delete it"
+        : $"{path} cannot be read ({reason}); delete it to start the target again from its process file");
 
     private static void Write(string path, string text)
     {

@@ -34,6 +34,7 @@ internal sealed partial class LocalWorkloads : IWorkloadController, IAsyncDispos
     private readonly TimeProvider time;
     private readonly ILogger<LocalWorkloads> log;
     private readonly CancellationTokenSource stopping = new();
+    private readonly IDisposable folderLock;
     private readonly Lock starting = new();
     private Task? repairing;
     private volatile bool disposed;
@@ -43,6 +44,7 @@ internal sealed partial class LocalWorkloads : IWorkloadController, IAsyncDispos
         this.time = time;
         this.log = log;
         files = new LocalStateFiles(stateFolder);
+        folderLock = files.Lock();
         fileSd = new FileSdTargets(Path.Combine(files.Folder, "targets"));
         supervisor = new ProcessSupervisor(files, time, log);
         reconciler = new LocalReconciler(haproxy, files, fileSd, supervisor, time, log);
@@ -178,56 +180,96 @@ internal sealed partial class LocalWorkloads : IWorkloadController, IAsyncDispos
             loop = repairing;
         }
 
-        if (loop is not null)
+        try
         {
-            await loop;
-        }
-        var stops = new List<Task>();
-        foreach (var site in sites.Values)
-        {
-            // Whatever reconcile is running finishes first; none starts after this.
-            await site.Gate.WaitAsync();
-            foreach (var instance in site.Running())
+            if (loop is not null)
+            {
+                await loop;
+            }
+
+            var stops = new List<Task>();
+            foreach (var site in sites.Values)
+            {
+                // Whatever reconcile is running finishes first; none starts after this (disposed is set), and a later call fails at once.
+                await site.Gate.WaitAsync();
+                site.Gate.Release();
+                foreach (var instance in site.Running())
+                {
+                    if (StopOnDispose)
+                    {
+                        stops.Add(supervisor.StopAsync(instance));
+                    }
+                    else
+                    {
+                        await instance.Probing.CancelAsync();
+                    }
+                }
+            }
+
+            await Task.WhenAll(stops);
+            await supervisor.DisposeAsync();
+            foreach (var site in sites.Values.Where(s => s.Loaded))
             {
                 if (StopOnDispose)
                 {
-                    stops.Add(supervisor.StopAsync(instance));
+                    (site.Primary, site.Pending, site.Canary) = (null, null, null);
                 }
-                else
-                {
-                    await instance.Probing.CancelAsync();
-                }
+
+                RecordLast(site);
             }
         }
+        finally
+        {
+            folderLock.Dispose();
+            stopping.Dispose();
+        }
+    }
 
-        await Task.WhenAll(stops);
-        await supervisor.DisposeAsync();
-        foreach (var site in sites.Values.Where(s => s.Loaded))
+    /// <summary>The record as canary stops; a state folder that cannot be written now loses nothing the next canary needs more than the processes themselves (it re-adopts what it recorded before).</summary>
+    private void RecordLast(LocalSite site)
+    {
+        try
         {
             reconciler.Record(site);
         }
-
-        stopping.Dispose();
+        catch (IOException e)
+        {
+            RepairFailed(log, site.Key, e.Message);
+        }
     }
 
     /// <summary>
     /// Stops every process recorded in stateFolder (`canary local --stop-workloads` with no Canary file):
     /// the ones of a canary that is gone, or was killed. Returns the pods stopped.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> StopRecordedAsync(string stateFolder, TimeSpan grace, TimeProvider time, ILogger log)
+    /// <exception cref="Documents.InputException">A canary local holds the folder.</exception>
+    public static async Task<(IReadOnlyList<string> Stopped, IReadOnlyList<string> Problems)> StopRecordedAsync(string stateFolder, TimeSpan grace, TimeProvider time, ILogger log)
     {
         var files = new LocalStateFiles(stateFolder);
+        using var held = files.Lock();
         await using var supervisor = new ProcessSupervisor(files, time, log) { StopGrace = grace };
-        var stopped = new List<string>();
-        foreach (var (path, processes) in files.AllProcesses().ToList())
+        var (stopped, problems) = (new List<string>(), new List<string>());
+        foreach (var path in files.AllProcessRecords())
         {
+            IReadOnlyList<RecordedProcess> processes;
+            try
+            {
+                processes = LocalStateFiles.ReadProcessRecord(path);
+            }
+            catch (WorkloadNotReadyException e)
+            {
+                // One bad record stops none of the others.
+                problems.Add(e.Message);
+                continue;
+            }
+
             var running = processes.Select(p => supervisor.Adopt(path, p)).OfType<LocalInstance>().ToList();
             await Task.WhenAll(running.Select(supervisor.StopAsync));
             stopped.AddRange(running.Select(i => i.Pod));
             File.Delete(path);
         }
 
-        return stopped;
+        return (stopped, problems);
     }
 
     private LocalSite Get(WorkloadTarget target)
@@ -252,13 +294,11 @@ internal sealed partial class LocalWorkloads : IWorkloadController, IAsyncDispos
                     {
                         await ChangeAsync(site, _ => { }, cancellationToken);
                     }
-                    catch (ExternalFaultException e)
+#pragma warning disable CA1031 // The repair loop must outlive any one failure (HAProxy, the state folder, a bug): it tries again in a period.
+                    catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
                     {
-                        RepairFailed(log, site.Key, e.Message);
-                    }
-                    catch (IOException e)
-                    {
-                        RepairFailed(log, site.Key, e.Message);
+                        RepairFailed(log, site.Key, $"{e.GetType().Name}: {e.Message}");
                     }
                 }
             }

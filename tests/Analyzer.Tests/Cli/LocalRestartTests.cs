@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Canary.Analyzer.Cli.Demo;
 using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
@@ -132,8 +133,8 @@ public sealed class LocalRestartTests : IAsyncLifetime
         Assert.Equal(signal == "KILL" ? 137 : 0, code);
     }
 
-    /// <summary>Waits until canary local has logged count ticks of the rollout.</summary>
+    /// <summary>Waits until canary local has logged count ticks of the rollout (lines such as "rollout shop/checkout: Initialized at 0 %: …").</summary>
     private static Task TicksAsync(ExternalProcess local, int count) =>
         Poll.UntilAsync(() => local.HasExited ? throw new InvalidOperationException($"canary local exited:\n{local.Output}")
-            : local.Output.Split("rollout shop/checkout:").Length > count, $"{count} ticks after the restart");
+            : Regex.Count(local.Output, @"rollout shop/checkout: [A-Za-z]+ at [0-9]+ %") >= count, $"{count} ticks after the restart");
 }

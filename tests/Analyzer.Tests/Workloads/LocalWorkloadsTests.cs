@@ -1,4 +1,5 @@
 using Canary.Analyzer.Cli;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Cli.Demo;
 using Canary.Analyzer.Tests.Support;
 using Canary.Analyzer.Traffic;
@@ -256,9 +257,32 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
         await workloads.DisposeAsync();
         Assert.Equal(2, Processes.Matching(marker).Count);
 
-        var stopped = await LocalWorkloads.StopRecordedAsync(Path.Combine(folder, "state"), TimeSpan.FromSeconds(10), TimeProvider.System, NullLogger.Instance);
+        var (stopped, problems) = await LocalWorkloads.StopRecordedAsync(Path.Combine(folder, "state"), TimeSpan.FromSeconds(10), TimeProvider.System, NullLogger.Instance);
         Assert.Equal(2, stopped.Count);
+        Assert.Empty(problems);
         Assert.Empty(Processes.Matching(marker));
+    }
+
+    [Fact]
+    public async Task A_process_record_that_cannot_be_read_stops_none_of_the_others()
+    {
+        var workloads = New(stopOnDispose: false);
+        await workloads.InitializeAsync(Register(workloads, WriteProcessFile("v1")), CancellationToken.None);
+        await workloads.DisposeAsync();
+        File.WriteAllText(Path.Combine(folder, "state", "shop.broken.processes.json"), "{not json");
+
+        var (stopped, problems) = await LocalWorkloads.StopRecordedAsync(Path.Combine(folder, "state"), TimeSpan.FromSeconds(10), TimeProvider.System, NullLogger.Instance);
+        Assert.Single(stopped);
+        Assert.Contains("shop.broken.processes.json cannot be read", Assert.Single(problems), StringComparison.Ordinal);
+        Assert.Empty(Processes.Matching(marker));
+    }
+
+    [Fact]
+    public async Task A_second_canary_on_the_same_state_folder_is_refused()
+    {
+        await using var first = New();
+        var error = Assert.Throws<InputException>(() => New());
+        Assert.Contains("is in use by another canary local", Assert.Single(error.Problems), StringComparison.Ordinal);
     }
 
     private LocalWorkloads New(bool stopOnDispose = true) =>
