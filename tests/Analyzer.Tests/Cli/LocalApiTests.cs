@@ -134,18 +134,7 @@ public sealed class LocalApiTests : IAsyncLifetime
         return (local, api);
     }
 
-    /// <summary>The Canary of checkout behind the test's HAProxy (no analysis), with the analysis section given.</summary>
-    private string CanaryYaml(string analysis) => $$$"""
-        apiVersion: canary.dev/v1alpha1
-        kind: Canary
-        metadata: {name: checkout, namespace: shop}
-        spec:
-          targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
-          router: haproxy
-          service: {haproxy: {runtimeApi: {{{haproxy.Socket}}}, backend: checkout}}
-          skipAnalysis: true
-          analysis: {{{analysis}}}
-        """;
+    private string CanaryYaml(string analysis) => LocalFiles.Canary(haproxy.Socket, analysis);
 
     /// <summary>canary local with the API on a free port and an operator's token, and a client of it.</summary>
     private (ExternalProcess Local, HttpClient Api) StartLocal(string canaryFile)
@@ -161,5 +150,5 @@ public sealed class LocalApiTests : IAsyncLifetime
     }
 
     private void WriteProcessFile(string path, string version) =>
-        File.WriteAllText(path, $"command: [{Path.Combine(AppContext.BaseDirectory, "canary")}, sample-service, --port, \"{{port}}\", --version, {version}-{marker}]\nreadinessProbe: {{period: 200ms}}\n");
+        File.WriteAllText(path, LocalFiles.SampleService($"{version}-{marker}"));
 }

@@ -88,19 +88,8 @@ public sealed class LocalRestartTests : IAsyncLifetime
     /// <summary>canary local with v1 serving behind HAProxy.</summary>
     private async Task<ExternalProcess> StartServingAsync(params string[] flags)
     {
-        await File.WriteAllTextAsync(Path.Combine(folder, "checkout.process.yaml"),
-            $"command: [{Path.Combine(AppContext.BaseDirectory, "canary")}, sample-service, --port, \"{{port}}\", --version, v1-{marker}]\nreadinessProbe: {{period: 200ms}}\n");
-        await File.WriteAllTextAsync(Path.Combine(folder, "checkout.canary.yaml"), $$$"""
-            apiVersion: canary.dev/v1alpha1
-            kind: Canary
-            metadata: {name: checkout, namespace: shop}
-            spec:
-              targetRef: {kind: Process, name: checkout, path: checkout.process.yaml}
-              router: haproxy
-              service: {haproxy: {runtimeApi: {{{haproxy.Socket}}}, backend: checkout}}
-              skipAnalysis: true
-              analysis: {interval: 1s}
-            """);
+        await File.WriteAllTextAsync(Path.Combine(folder, "checkout.process.yaml"), LocalFiles.SampleService($"v1-{marker}"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "checkout.canary.yaml"), LocalFiles.Canary(haproxy.Socket, "{interval: 1s}"));
         var local = Start(flags);
         using var users = new HttpClient { BaseAddress = haproxy.Url, Timeout = TimeSpan.FromSeconds(5) };
         await Poll.UntilAsync(async () =>

@@ -2,16 +2,13 @@ using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 using static Canary.Analyzer.Rollouts.RolloutAction;
+using static Canary.Analyzer.Tests.Rollouts.StateMachineSpecs;
 
 namespace Canary.Analyzer.Tests.Rollouts;
 
-/// <summary>The rollout's rules, decided without I/O: a tick is (spec, state, observation) → decision.</summary>
+/// <summary>The rollout's rules, decided without I/O: a tick is (spec, state, observation) → decision. Here a release's course: its steps, promotion, failures and rollback, and its webhooks.</summary>
 public sealed class RolloutStateMachineTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
-    private static readonly RolloutSpec Spec = new() { StepWeights = [5, 10, 25, 50], Threshold = 3, ProgressDeadline = TimeSpan.FromMinutes(10) };
-    private static readonly AnalysisOutcome Pass = new(AnalysisVerdict.Pass, 100, "every metric passed");
-    private static readonly AnalysisOutcome Fail = new(AnalysisVerdict.Fail, 40, "error rate High");
     private static readonly AnalysisOutcome NoEvidence = new(AnalysisVerdict.Inconclusive, null, "Prometheus at http://prometheus:9090/ did not answer");
 
     [Fact]
@@ -188,101 +185,11 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void The_confirm_promotion_gate_holds_until_it_opens_or_someone_approves()
-    {
-        var spec = Spec with { StepWeights = [50], ConfirmPromotion = true };
-        var run = Progressing(spec);
-        var waiting = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
-        Assert.DoesNotContain(waiting.Actions, a => a is Promote);
-        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false)).State.Phase);
-        var approved = run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Approve]));
-        Assert.Equal(RolloutPhase.Promoting, approved.State.Phase);
-        Assert.Equal("approved: promoting revision r2", approved.Reason);
-
-        var gated = Progressing(spec);
-        gated.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.Promoting, gated.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, promotionGate: true)).State.Phase);
-
-        // Failures while waiting still count.
-        var failing = Progressing(spec with { Threshold = 1 });
-        failing.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.Failed, failing.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Fail)).State.Phase);
-    }
-
-    [Fact]
-    public void The_confirm_traffic_increase_gate_holds_each_increase()
-    {
-        var run = Progressing(Spec with { ConfirmTrafficIncrease = true });
-        var held = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, trafficGate: false));
-        Assert.Equal((StepVerdict.Hold, 5), (held.Verdict, held.State.CanaryWeight));
-        Assert.Equal(10, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, trafficGate: true)).State.CanaryWeight);
-    }
-
-    [Fact]
-    public void An_abort_by_hand_rolls_back()
-    {
-        var aborted = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Abort]));
-        Assert.Equal(("rolled back: aborted by hand", RolloutPhase.Failed), (aborted.Reason, aborted.State.Phase));
-    }
-
-    [Fact]
-    public void A_pause_by_hand_holds_the_weight_until_a_resume()
-    {
-        var run = Progressing(Spec);
-        var paused = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Pause]));
-        Assert.Equal((StepVerdict.Hold, 5), (paused.Verdict, paused.State.CanaryWeight));
-        Assert.Empty(paused.Actions);
-        Assert.Equal(5, run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)).State.CanaryWeight);
-        Assert.Equal(10, run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, commands: [RolloutCommand.Resume])).State.CanaryWeight);
-    }
-
-    [Fact]
-    public void A_skip_by_hand_promotes_at_once()
-    {
-        var skipped = Progressing(Spec).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip]));
-        Assert.Equal(RolloutPhase.Promoting, skipped.State.Phase);
-        Assert.Equal("analysis skipped by hand: promoting revision r2", skipped.Reason);
-    }
-
-    [Fact]
-    public void A_dry_run_decides_but_never_moves_traffic_or_promotes()
-    {
-        var run = Progressing(Spec with { DryRun = true, StepWeights = [10, 20] });
-        var decisions = new List<Decision> { run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)), run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)) };
-        Assert.All(run.All, d => Assert.DoesNotContain(d.Actions, a => a is Promote || a is SetRouting { Routing.CanaryWeight: > 0 }));
-        Assert.Equal(RolloutPhase.Succeeded, run.State.Phase);
-        Assert.Equal("r1", run.State.PrimaryRevision);
-        Assert.Contains("dry run", decisions[^1].Reason, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Suspended_rollouts_do_nothing()
     {
         var decision = RolloutStateMachine.Decide(Spec with { Suspend = true }, new RolloutState { Phase = RolloutPhase.Progressing, Revision = "r2", CanaryWeight = 25 }, Seen(5, "r3", canary: WorkloadReadiness.Ready, analysis: Fail));
         Assert.Equal((StepVerdict.Hold, 25, "r2"), (decision.Verdict, decision.State.CanaryWeight, decision.State.Revision));
         Assert.Empty(decision.Actions);
-    }
-
-    [Fact]
-    public void Blue_green_analyses_without_traffic_then_switches_all_at_once()
-    {
-        var spec = Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 2 };
-        var run = Progressing(spec);
-        Assert.Equal(0, run.State.CanaryWeight);
-        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        var promote = run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.Equal(RolloutPhase.Promoting, promote.State.Phase);
-        Assert.Equal([new SetRouting(new Routing(100)), new Promote("r2")], promote.Actions);
-    }
-
-    [Fact]
-    public void AB_tests_send_matching_requests_to_the_canary_for_the_iterations()
-    {
-        var match = new RouteMatch("x-canary", "insider");
-        var run = Progressing(Spec with { Strategy = RolloutStrategy.AbTest, Iterations = 1, Match = match });
-        Assert.Contains(new SetRouting(new Routing(0, match)), run.Last.Actions);
-        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass)).State.Phase);
     }
 
     [Fact]
@@ -334,123 +241,6 @@ public sealed class RolloutStateMachineTests
     }
 
     [Fact]
-    public void Gates_are_asked_only_on_ticks_whose_decision_they_can_change()
-    {
-        var spec = Spec with { StepWeights = [5, 10], ConfirmPromotion = true, ConfirmTrafficIncrease = true };
-        var first = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
-        var last = first with { Step = 1, CanaryWeight = 10 };
-        Assert.Equal((false, true), Asked(RolloutStateMachine.Plan(spec, first, T0)));
-        Assert.Equal((true, false), Asked(RolloutStateMachine.Plan(spec, last, T0)));
-        Assert.Equal((true, false), Asked(RolloutStateMachine.Plan(spec, last with { Phase = RolloutPhase.WaitingPromotion }, T0)));
-        Assert.Equal((false, false), Asked(RolloutStateMachine.Plan(spec, last with { Paused = true }, T0)));
-        Assert.Equal((false, false), Asked(RolloutStateMachine.Plan(spec, first with { Phase = RolloutPhase.Succeeded }, T0)));
-        static (bool Promotion, bool Traffic) Asked(TickPlan plan) => (plan.AskPromotionGate, plan.AskTrafficGate);
-    }
-
-    [Fact]
-    public void Mirroring_is_decided_while_the_canary_is_analysed_without_weight()
-    {
-        var run = Progressing(MirroredBlueGreen);
-        Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), run.Last.Actions);
-    }
-
-    [Fact]
-    public void Mirroring_ends_with_the_release()
-    {
-        var run = Progressing(MirroredBlueGreen);
-        var promote = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.DoesNotContain(promote.Actions, a => a is SetRouting { Routing.Mirror: true });
-    }
-
-    [Fact]
-    public void Without_mirroring_asked_for_no_traffic_is_mirrored()
-    {
-        var off = Progressing(MirroredBlueGreen with { Mirror = false });
-        Assert.DoesNotContain(off.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
-    }
-
-    [Fact]
-    public void Mirroring_goes_on_while_the_release_waits_for_promotion()
-    {
-        var waiting = Progressing(MirroredBlueGreen with { ConfirmPromotion = true }).Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass, promotionGate: false));
-        Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
-        Assert.Contains(new SetRouting(new Routing(0, Mirror: true)), waiting.Actions);
-    }
-
-    [Fact]
-    public void Mirroring_never_happens_in_a_dry_run()
-    {
-        var dry = Progressing(MirroredBlueGreen with { ConfirmPromotion = true, DryRun = true });
-        Assert.DoesNotContain(dry.All.SelectMany(d => d.Actions), a => a is SetRouting { Routing.Mirror: true });
-    }
-
-    [Fact]
-    public void A_skip_asks_the_confirm_promotion_gate_without_an_analysis()
-    {
-        var spec = Spec with { ConfirmPromotion = true };
-        var run = Progressing(spec);
-        var plan = RolloutStateMachine.Plan(spec, run.State, T0.AddMinutes(5), [RolloutCommand.Skip]);
-        Assert.Equal((false, true), (plan.Analyse, plan.AskPromotionGate));
-    }
-
-    [Fact]
-    public void A_skip_promotes_at_once_when_the_confirm_promotion_gate_is_open()
-    {
-        var run = Progressing(Spec with { ConfirmPromotion = true });
-        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip], promotionGate: true)).State.Phase);
-    }
-
-    [Fact]
-    public void A_skip_before_the_first_step_with_the_gate_closed_waits_for_the_gate_without_analyses()
-    {
-        var spec = Spec with { ConfirmPromotion = true };
-        var run = new Run(spec);
-        run.Tick(Seen(0, "r1"));
-        run.Tick(Seen(1, "r2"));
-        Assert.Equal(RolloutPhase.WaitingPromotion, run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready, commands: [RolloutCommand.Skip], promotionGate: false)).State.Phase);
-        var plan = RolloutStateMachine.Plan(spec, run.State, T0.AddMinutes(3));
-        Assert.Equal((false, true), (plan.Analyse, plan.AskPromotionGate));
-        var still = run.Tick(Seen(3, "r2", canary: WorkloadReadiness.Ready, promotionGate: false));
-        Assert.Equal((RolloutPhase.WaitingPromotion, -1, "analysis skipped; waiting for the confirm-promotion gate (or an approval)"), (still.State.Phase, still.State.Step, still.Reason));
-        Assert.Equal(RolloutPhase.Promoting, run.Tick(Seen(4, "r2", canary: WorkloadReadiness.Ready, promotionGate: true)).State.Phase);
-    }
-
-    [Fact]
-    public void A_resume_in_the_same_tick_lets_the_analysis_run_asking_the_gate()
-    {
-        var spec = Spec with { ConfirmPromotion = true, StepWeights = [5] };
-        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0, Paused = true };
-        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1)));
-        var resumed = RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1), [RolloutCommand.Resume]);
-        Assert.Equal((true, true), (resumed.Analyse, resumed.AskPromotionGate));
-    }
-
-    [Fact]
-    public void A_pause_in_the_same_tick_plans_nothing()
-    {
-        var spec = Spec with { ConfirmPromotion = true, StepWeights = [5] };
-        var state = new RolloutState { Phase = RolloutPhase.Progressing, Step = 0, CanaryWeight = 5, WeightSince = T0 };
-        Assert.Equal(TickPlan.Nothing, RolloutStateMachine.Plan(spec, state, T0.AddMinutes(1), [RolloutCommand.Pause]));
-    }
-
-    [Fact]
-    public void A_dry_run_expects_no_weight_on_the_canary()
-    {
-        var spec = Spec with { DryRun = true, StepWeights = [10] };
-        var run = Progressing(spec);
-        Assert.Equal(0, RolloutStateMachine.ExpectedWeight(spec, run.State));
-        Assert.Equal(10, RolloutStateMachine.ExpectedWeight(spec with { DryRun = false }, run.State));
-    }
-
-    [Fact]
-    public void A_dry_run_says_in_its_reason_what_it_would_have_done()
-    {
-        var run = Progressing(Spec with { DryRun = true, StepWeights = [10] });
-        var done = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass));
-        Assert.Equal("dry run (no traffic moved): analysis passed (score 100) at the last step (10 %): revision r2 would be promoted now", done.Reason);
-    }
-
-    [Fact]
     public void Deciding_again_after_a_crash_gives_the_same_actions()
     {
         var run = Progressing(Spec);
@@ -463,9 +253,6 @@ public sealed class RolloutStateMachineTests
         Assert.Equal(first.Reason, again.Reason);
         Assert.Contains(new SetRouting(new Routing(5)), RolloutStateMachine.Decide(Spec, state, observation).Actions);
     }
-
-    /// <summary>A blue/green release of one iteration whose traffic is mirrored to the canary.</summary>
-    private static RolloutSpec MirroredBlueGreen => Spec with { Strategy = RolloutStrategy.BlueGreen, Iterations = 1, Mirror = true };
 
     /// <summary>A healthy release of r2 walked through every step: its last decision promotes.</summary>
     private static Run Promoted()
@@ -488,47 +275,5 @@ public sealed class RolloutStateMachineTests
         run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
         return run;
-    }
-
-    /// <summary>A release of r2 over a primary on r1, at its first step (5 %).</summary>
-    private static Run Progressing(RolloutSpec spec)
-    {
-        var run = new Run(spec);
-        run.Tick(Seen(0, "r1"));
-        run.Tick(Seen(1, "r2"));
-        run.Tick(Seen(2, "r2", canary: WorkloadReadiness.Ready));
-        return run;
-    }
-
-    private static Observation Seen(
-        int minute, string revision, WorkloadReadiness canary = WorkloadReadiness.Unknown, AnalysisOutcome? analysis = null, RolloutCommand[]? commands = null,
-        bool? promotionGate = null, bool? trafficGate = null, string primaryRevision = "r1", WorkloadReadiness primary = WorkloadReadiness.Ready) => new()
-        {
-            Now = T0.AddMinutes(minute),
-            TargetRevision = revision,
-            Canary = canary,
-            Analysis = analysis,
-            Commands = commands ?? [],
-            PromotionGateOpen = promotionGate,
-            TrafficGateOpen = trafficGate,
-            PrimaryRevision = primaryRevision,
-            Primary = primary,
-        };
-
-    private sealed class Run(RolloutSpec spec)
-    {
-        public RolloutState State { get; private set; } = new();
-
-        public List<Decision> All { get; } = [];
-
-        public Decision Last => All[^1];
-
-        public Decision Tick(Observation observation)
-        {
-            var decision = RolloutStateMachine.Decide(spec, State, observation);
-            State = decision.State;
-            All.Add(decision);
-            return decision;
-        }
     }
 }

@@ -1,8 +1,7 @@
-using Canary.Analyzer.Tests.Support;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Support;
 using Canary.Testing;
 using Canary.Testing.Kubernetes;
 
@@ -12,43 +11,18 @@ namespace Canary.Analyzer.Tests.Rollouts;
 [Collection(SharedPrometheus.Name)]
 public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifetime
 {
-    private const string Ns = "e2e-healthy";
-    private readonly System.Text.StringBuilder output = new();
-    private readonly List<Process> started = [];
+    private const string Ns = ServeProcesses.Namespace;
+    private ServeProcesses processes = null!;
     private KubernetesEmulator emulator = null!;
     private string folder = null!;
 
     public async Task InitializeAsync()
     {
-        emulator = await KubernetesEmulator.StartAsync();
-        folder = Directory.CreateTempSubdirectory("canary-serve-").FullName;
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
-        emulator.InstallCrd("canary.dev", "v1alpha1", "Canary", "canaries");
+        processes = await ServeProcesses.StartAsync(prometheus.Url);
+        (emulator, folder) = (processes.Emulator, processes.Folder);
     }
 
-    public async Task DisposeAsync()
-    {
-        // A failed assertion must not leave a canary serve running after the test.
-        foreach (var process in started)
-        {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                    await process.WaitForExitAsync();
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Already disposed by its test: it was stopped there.
-            }
-        }
-
-        await emulator.DisposeAsync();
-        Directory.Delete(folder, recursive: true);
-    }
+    public async Task DisposeAsync() => await processes.DisposeAsync();
 
     [Fact]
     public async Task A_release_continues_after_SIGKILL_from_the_same_step_promoting_once()
@@ -108,69 +82,6 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
     }
 
-    private Process Serve(string store, System.Text.StringBuilder? own = null, int? port = null)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[]
-        {
-            "exec", Path.Combine(AppContext.BaseDirectory, "canary.dll"), "serve", "--urls", $"http://127.0.0.1:{port ?? FreePort.Next()}",
-            "--store", store.StartsWith("postgres:", StringComparison.Ordinal) ? store : $"sqlite:{store}", "--kubeconfig", emulator.WriteKubeconfig(folder),
-            "--prometheus", prometheus.Url.AbsoluteUri,
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Short cluster check-ins, so a replica that dies is noticed within seconds.
-        start.Environment["CANARY__Canary__ClusterCheckin"] = "00:00:01";
-        var process = Process.Start(start)!;
-        started.Add(process);
-        process.OutputDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
-        process.ErrorDataReceived += (_, e) => { Log(e.Data); Append(own, e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static void Append(System.Text.StringBuilder? own, string? line)
-    {
-        if (own is not null)
-        {
-            lock (own)
-            {
-                own.AppendLine(line);
-            }
-        }
-    }
-
-    private void Log(string? line)
-    {
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
-    }
-
-    private string Output()
-    {
-        lock (output)
-        {
-            var text = output.ToString();
-            return string.Join("\n", text.Split('\n').Where(l => !l.Contains("waiting for a new revision", StringComparison.Ordinal)).Take(40));
-        }
-    }
-
-    private async Task WaitAsync(Process process, Func<bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!done())
-        {
-            Assert.False(process.HasExited, $"canary serve exited with {(process.HasExited ? process.ExitCode : 0)}:\n{Output()}");
-            Assert.True(DateTime.UtcNow < deadline, $"{what} within 90 s; canary serve said:\n{Output()}");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task Of_two_replicas_on_PostgreSQL_the_survivor_takes_over_the_rollout()
     {
@@ -202,97 +113,6 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         Assert.True(release.Count <= (1.25 * seconds) + triggered + 2, $"{release.Count} decisions in {seconds:0.0} s at a 1 s interval, {triggered} triggered");
         Assert.True(release.Count >= 0.5 * seconds, $"only {release.Count} decisions in {seconds:0.0} s at a 1 s interval: ticks were lost");
         Assert.Single(decisions, d => d.Phase == "Promoting" && d.Reason.Contains(": promoting revision", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Serve_reports_its_health()
-    {
-        await prometheus.WaitForScrapesAsync(Ns);
-        await using var gate = await GateServer.StartAsync();
-        WriteGatedCanaries(gate);
-        var port = FreePort.Next();
-        using var serve = Serve(Path.Combine(folder, "canary.db"), port: port);
-        using var http = Client(port);
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("healthz", UriKind.Relative))).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("readyz", UriKind.Relative))).StatusCode);
-        serve.Kill(entireProcessTree: true);
-        await serve.WaitForExitAsync();
-    }
-
-    [Fact]
-    public async Task Serve_reports_an_invalid_Canary_in_its_status_with_a_Warning_event()
-    {
-        await prometheus.WaitForScrapesAsync(Ns);
-        await using var gate = await GateServer.StartAsync();
-        WriteGatedCanaries(gate);
-        using var serve = Serve(Path.Combine(folder, "canary.db"));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
-
-        // The invalid Canary: its status and a Warning event name the field.
-        var broken = emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "broken")!["status"]!;
-        Assert.Equal("Invalid", broken["phase"]!.GetValue<string>());
-        Assert.Contains("spec.analysis.stepWeights[1]: 20 is not above the step before it (50)", broken["reason"]!.GetValue<string>(), StringComparison.Ordinal);
-        var events = JsonNode.Parse(await new HttpClient().GetStringAsync(new Uri(emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray();
-        Assert.Contains(events, e => e!["involvedObject"]!["name"]!.GetValue<string>() == "broken" && e["type"]!.GetValue<string>() == "Warning" && e["reason"]!.GetValue<string>() == "Invalid");
-        serve.Kill(entireProcessTree: true);
-        await serve.WaitForExitAsync();
-    }
-
-    [Fact]
-    public async Task Serve_exports_the_rollouts_metrics_for_Prometheus()
-    {
-        await using var gate = await GateServer.StartAsync();
-        WriteGatedCanaries(gate);
-        var port = FreePort.Next();
-        using var serve = Serve(Path.Combine(folder, "canary.db"), port: port);
-        using var http = Client(port);
-        await ReleaseToTheGateAsync(serve);
-        var metrics = await http.GetStringAsync(new Uri("metrics", UriKind.Relative));
-        Assert.Contains($"canary_rollout_canary_weight{{rollout=\"{Ns}/checkout\"}} 50", metrics, StringComparison.Ordinal);
-        Assert.Contains($"canary_rollout_phase{{rollout=\"{Ns}/checkout\",phase=\"WaitingPromotion\"}} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains($"canary_analyses_total{{rollout=\"{Ns}/checkout\",verdict=\"Pass\"}}", metrics, StringComparison.Ordinal);
-        Assert.Contains($"canary_analysis_duration_seconds_count{{rollout=\"{Ns}/checkout\"}}", metrics, StringComparison.Ordinal);
-        serve.Kill(entireProcessTree: true);
-        await serve.WaitForExitAsync();
-    }
-
-    [Fact]
-    public async Task Serve_takes_an_approval_by_annotation()
-    {
-        await using var gate = await GateServer.StartAsync();
-        WriteGatedCanaries(gate);
-        using var serve = Serve(Path.Combine(folder, "canary.db"));
-        await ReleaseToTheGateAsync(serve);
-
-        // kubectl annotate canary checkout canary.dev/command=approve
-        var kubeconfig = emulator.WriteKubeconfig(folder);
-        await ExternalProcess.RunAsync("kubectl", ["--kubeconfig", kubeconfig, "annotate", "canaries.canary.dev", "checkout", "-n", Ns, "canary.dev/command=approve"], folder, TimeSpan.FromSeconds(60));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Succeeded", "the approved release did not finish");
-        Assert.Null(emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")!["metadata"]!["annotations"]?["canary.dev/command"]);
-        Assert.Contains(JsonNode.Parse(await new HttpClient().GetStringAsync(new Uri(emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray(),
-            e => e!["involvedObject"]!["name"]!.GetValue<string>() == "checkout" && e["reason"]!.GetValue<string>() == "Succeeded");
-        serve.Kill(entireProcessTree: true);
-        await serve.WaitForExitAsync();
-    }
-
-    [Fact]
-    public async Task A_new_revision_of_the_target_is_picked_up_at_once_not_at_the_next_interval()
-    {
-        await prometheus.WaitForScrapesAsync(Ns);
-        var canary = Canary();
-        canary["spec"]!["analysis"]!["interval"] = "1h";
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
-        using var serve = Serve(Path.Combine(folder, "canary.db"));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
-
-        // The next scheduled tick is an hour away; the watch on the target ticks now.
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Progressing", "the new revision was not picked up");
-        Assert.Contains("its target e2e-healthy/checkout changed; ticking now", Output(), StringComparison.Ordinal);
-        serve.Kill(entireProcessTree: true);
-        await serve.WaitForExitAsync();
     }
 
     /// <summary>What the two-replica run left: each replica's log, the survivor's, how many decisions it had logged at the kill, and the stored history.</summary>
@@ -340,34 +160,6 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         }
     }
 
-    /// <summary>
-    /// Deployment checkout:1.0 with a Canary of one step (50 %) held by a confirm-promotion gate, and an invalid Canary "broken"
-    /// beside it.
-    /// </summary>
-    private void WriteGatedCanaries(GateServer gate)
-    {
-        var canary = Canary();
-        canary["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50);
-        canary["spec"]!["analysis"]!["webhooks"] = new JsonArray(new JsonObject { ["name"] = "release-manager", ["type"] = "confirm-promotion", ["url"] = new Uri(gate.Url, "promote").AbsoluteUri });
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:1.0"));
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
-        var invalid = Canary();
-        invalid["metadata"]!["name"] = "broken";
-        invalid["spec"]!["analysis"]!["stepWeights"] = new JsonArray(50, 20);
-        emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, invalid);
-    }
-
-    /// <summary>Waits until the Canary is initialized, releases checkout:2.0 and waits until it waits for promotion.</summary>
-    private async Task ReleaseToTheGateAsync(Process serve)
-    {
-        await prometheus.WaitForScrapesAsync(Ns);
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
-        emulator.Write("apps", "v1", "deployments", Ns, Deployment("checkout:2.0", replicas: 0));
-        await WaitAsync(serve, () => Status()?["phase"]?.GetValue<string>() == "WaitingPromotion", "the release did not wait for promotion");
-    }
-
-    private static HttpClient Client(int port) => new() { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(5) };
-
     /// <summary>The decision lines a replica logged (one per tick it ran), oldest first; each carries its time.</summary>
     private static List<string> Decisions(System.Text.StringBuilder log)
     {
@@ -390,26 +182,17 @@ public sealed class ServeCrashTests(PrometheusFixture prometheus) : IAsyncLifeti
         }
     }
 
-    private JsonNode? Status() => emulator.Read("canary.dev", "v1alpha1", "canaries", Ns, "checkout")?["status"];
+    private Process Serve(string store, System.Text.StringBuilder? own = null) => processes.Serve(store, own);
+
+    private Task WaitAsync(Process process, Func<bool> done, string what) => processes.WaitAsync(process, done, what);
+
+    private JsonNode? Status() => processes.Status();
+
+    private static JsonObject Canary() => ServeProcesses.Canary();
+
+    private static JsonObject Deployment(string image, int replicas = 2) => ServeProcesses.Deployment(image, replicas);
 
     private int Weight() =>
         emulator.Read("networking.istio.io", "v1beta1", "virtualservices", Ns, "checkout")?["spec"]?["http"]?.AsArray()
             .FirstOrDefault(r => r?["name"]?.GetValue<string>() == "canary")?["route"]?[1]?["weight"]?.GetValue<int>() ?? 0;
-
-
-    private static JsonObject Canary() => JsonNode.Parse("""
-        {"apiVersion": "canary.dev/v1alpha1", "kind": "Canary", "metadata": {"name": "checkout"},
-         "spec": {"targetRef": {"kind": "Deployment", "name": "checkout"}, "router": "istio",
-                  "analysis": {"interval": "1s", "window": "15s", "threshold": 3, "minSamples": 5, "stepWeights": [20, 40, 60],
-                               "cohorts": {"control": "version=\"v1\"", "experiment": "version=\"v2\""},
-                               "config": {"interval": "5s", "step": "1s",
-                                          "metrics": [{"name": "error rate", "template": "http-error-rate", "critical": true, "mustHaveData": true}]}}}}
-        """)!.AsObject();
-
-    private static JsonObject Deployment(string image, int replicas = 2) => JsonNode.Parse("""
-        {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},
-         "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "checkout"}},
-                  "template": {"metadata": {"labels": {"app": "checkout"}},
-                               "spec": {"containers": [{"name": "app", "image": "IMAGE", "ports": [{"containerPort": 8080}]}]}}}}
-        """.Replace("REPLICAS", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal).Replace("IMAGE", image, StringComparison.Ordinal))!.AsObject();
 }

@@ -299,7 +299,7 @@ public sealed class LocalWorkloadsTests : IAsyncLifetime
     private string WriteProcessFile(string version)
     {
         var path = Path.Combine(folder, "checkout.process.yaml");
-        File.WriteAllText(path, $"command: [{Path.Combine(AppContext.BaseDirectory, "canary")}, sample-service, --port, \"{{port}}\", --version, {version}-{marker}]\nreadinessProbe: {{period: 200ms}}\n");
+        File.WriteAllText(path, LocalFiles.SampleService($"{version}-{marker}"));
         return path;
     }
 }

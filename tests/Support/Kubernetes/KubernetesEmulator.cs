@@ -1,28 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Canary.Testing.Kubernetes;
-
-/// <summary>What the emulator does to the next requests whose path contains a given text.</summary>
-public abstract record ApiFault
-{
-    /// <summary>Answer with a Status of this code (409 Conflict, 500 InternalError, ...).</summary>
-    public sealed record Status(int Code) : ApiFault;
-
-    /// <summary>Wait, then serve the request.</summary>
-    public sealed record Delay(TimeSpan Duration) : ApiFault;
-
-    /// <summary>Close the connection without an answer.</summary>
-    public sealed record Drop : ApiFault;
-
-    /// <summary>Run this first (e.g. another writer acting at that very moment), then serve the request.</summary>
-    public sealed record Before(Func<Task> Action) : ApiFault;
-}
 
 /// <summary>
 /// A Kubernetes API server emulator on 127.0.0.1 (Kestrel, free port) that speaks the REST protocol
@@ -38,8 +21,8 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     private WebApplication app = null!;
     private readonly ResourceCatalog catalog = new();
     private readonly ObjectStore store;
-    private readonly Queue<(string? Method, string Path, ApiFault Fault)> faults = new();
-    private readonly Lock faultGate = new();
+    private readonly ObjectRequests objects;
+    private readonly InjectedFaults faults = new();
     private readonly ConcurrentDictionary<string, bool> failingRollouts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> pendingRollouts = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stop = new();
@@ -50,6 +33,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     {
         Time = time;
         store = new ObjectStore(time);
+        objects = new ObjectRequests(catalog, store);
         controller = Task.Run(() => RunDeploymentControllerAsync(stop.Token));
     }
 
@@ -103,16 +87,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     public void Inject(string pathPart, params ApiFault[] next) => Inject(null, pathPart, next);
 
     /// <summary>The next requests with this method (GET, PUT, PATCH, ...; null for any) whose path contains pathPart get these faults.</summary>
-    public void Inject(string? method, string pathPart, params ApiFault[] next)
-    {
-        lock (faultGate)
-        {
-            foreach (var fault in next)
-            {
-                faults.Enqueue((method, pathPart, fault));
-            }
-        }
-    }
+    public void Inject(string? method, string pathPart, params ApiFault[] next) => faults.Add(method, pathPart, next);
 
     /// <summary>Creates a CRD for a namespaced kind with one served version (Istio's and Traefik's kinds, canary's own Canary).</summary>
     public void InstallCrd(string group, string version, string kind, string plural) =>
@@ -147,7 +122,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
         var name = body["metadata"]!["name"]!.GetValue<string>();
         if (store.Get(type, ns, name) is null)
         {
-            return type.Kind == "CustomResourceDefinition" ? CreateCrd(type, body) : store.Create(type, ns, body);
+            return type.Kind == "CustomResourceDefinition" ? objects.CreateCrd(type, body) : store.Create(type, ns, body);
         }
 
         return store.Update(type, ns, name, current =>
@@ -179,17 +154,7 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
     {
         Interlocked.Increment(ref requests);
         var path = context.Request.Path.Value ?? "/";
-        ApiFault? fault = null;
-        lock (faultGate)
-        {
-            // The next fault applies to the next request that matches it; others pass.
-            if (faults.TryPeek(out var head) && path.Contains(head.Path, StringComparison.Ordinal) && (head.Method is null || head.Method == context.Request.Method))
-            {
-                fault = faults.Dequeue().Fault;
-            }
-        }
-
-        switch (fault)
+        switch (faults.Take(context.Request.Method, path))
         {
             case ApiFault.Status status:
                 var reason = status.Code switch { 409 => "Conflict", 500 => "InternalError", 503 => "ServiceUnavailable", 429 => "TooManyRequests", _ => "Unknown" };
@@ -334,130 +299,16 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
                 });
                 return;
             }
-
-            if (method == "POST")
-            {
-                var body = await BodyAsync(context) as JsonObject ?? throw new ApiStatusException(400, "BadRequest", "the body must be an object");
-                var created = type.Kind == "CustomResourceDefinition" ? CreateCrd(type, body) : store.Create(type, ns, body);
-                await WriteAsync(context, 201, created);
-                return;
-            }
-
-            throw new ApiStatusException(405, "MethodNotAllowed", $"{method} is not supported on a collection");
+        }
+        else if (method == "GET" && sub is null && WantsTable(context, type))
+        {
+            await WriteAsync(context, 200, Table(type, [store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name)]));
+            return;
         }
 
-        switch (method, sub)
-        {
-            case ("GET", null) when WantsTable(context, type):
-                await WriteAsync(context, 200, Table(type, [store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name)]));
-                return;
-            case ("GET", null):
-                await WriteAsync(context, 200, store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name));
-                return;
-            case ("GET", "status"):
-                await WriteAsync(context, 200, store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name));
-                return;
-            case ("GET", "scale"):
-                await WriteAsync(context, 200, Scale(store.Get(type, ns, name) ?? throw ApiStatusException.NotFound(type, name)));
-                return;
-            case ("PUT", var s):
-                var replacement = await BodyAsync(context) as JsonObject ?? throw new ApiStatusException(400, "BadRequest", "the body must be an object");
-                await WriteAsync(context, 200, Replace(type, ns, name, s, _ => replacement));
-                return;
-            case ("PATCH", var s):
-                var patch = await BodyAsync(context);
-                var contentType = context.Request.ContentType?.Split(';')[0].Trim();
-                Func<JsonNode?, JsonNode?> apply = contentType switch
-                {
-                    "application/merge-patch+json" => doc => Patches.MergePatch(doc, patch),
-                    "application/json-patch+json" => doc => Patches.JsonPatch(doc, patch as JsonArray ?? throw new PatchException("a JSON patch is an array")),
-                    "application/strategic-merge-patch+json" when type.BuiltIn => doc => Patches.MergePatch(doc, patch, strategic: true),
-                    "application/strategic-merge-patch+json" => throw new ApiStatusException(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources; use merge or json patch"),
-                    _ => throw new ApiStatusException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
-                };
-                await WriteAsync(context, 200, Replace(type, ns, name, s, current => apply(current) as JsonObject ?? throw new PatchException("the patch must leave an object")));
-                return;
-            case ("DELETE", null):
-                var deleted = store.Delete(type, ns, name);
-                if (type.Kind == "CustomResourceDefinition")
-                {
-                    var spec = deleted["spec"]!;
-                    catalog.Unregister(spec["group"]!.GetValue<string>(), spec["names"]!["plural"]!.GetValue<string>());
-                    store.DeleteAll(spec["group"]!.GetValue<string>(), spec["names"]!["plural"]!.GetValue<string>());
-                }
-
-                if (!type.BuiltIn || type.Kind == "Service")
-                {
-                    // As the API server: these kinds answer a delete with the object as it was.
-                    await WriteAsync(context, 200, deleted);
-                    return;
-                }
-
-                await WriteAsync(context, 200, new JsonObject
-                {
-                    ["kind"] = "Status",
-                    ["apiVersion"] = "v1",
-                    ["metadata"] = new JsonObject(),
-                    ["status"] = "Success",
-                    ["details"] = new JsonObject { ["name"] = name, ["group"] = type.Group, ["kind"] = type.Plural, ["uid"] = deleted["metadata"]!["uid"]!.DeepClone() },
-                });
-                return;
-            default:
-                throw new ApiStatusException(405, "MethodNotAllowed", $"{method} is not supported here");
-        }
-    }
-
-    /// <summary>A write to an object, its status or its scale; changes the deployment's replicas for scale.</summary>
-    private JsonObject Replace(ResourceType type, string? ns, string name, string? sub, Func<JsonObject, JsonObject> change)
-    {
-        if (sub == "scale")
-        {
-            var updated = store.Update(type, ns, name, current =>
-            {
-                var scale = change(Scale(current));
-                if (scale["metadata"]?["resourceVersion"] is { } rv)
-                {
-                    current["metadata"]!["resourceVersion"] = rv.DeepClone();
-                }
-
-                current["spec"]!["replicas"] = scale["spec"]?["replicas"]?.DeepClone() ?? 1;
-                return current;
-            });
-            return Scale(updated);
-        }
-
-        return store.Update(type, ns, name, change, statusOnly: sub == "status");
-    }
-
-    private static JsonObject Scale(JsonObject deployment) => new()
-    {
-        ["kind"] = "Scale",
-        ["apiVersion"] = "autoscaling/v1",
-        ["metadata"] = new JsonObject
-        {
-            ["name"] = deployment["metadata"]!["name"]!.DeepClone(),
-            ["namespace"] = deployment["metadata"]!["namespace"]?.DeepClone(),
-            ["resourceVersion"] = deployment["metadata"]!["resourceVersion"]!.DeepClone(),
-        },
-        ["spec"] = new JsonObject { ["replicas"] = deployment["spec"]?["replicas"]?.DeepClone() ?? 1 },
-        ["status"] = new JsonObject { ["replicas"] = deployment["status"]?["replicas"]?.DeepClone() ?? 0 },
-    };
-
-    private JsonObject CreateCrd(ResourceType type, JsonObject body)
-    {
-        var created = store.Create(type, null, body);
-        catalog.Register(created);
-        return store.Update(type, null, ObjectStore.Name(created), crd =>
-        {
-            crd["status"] = new JsonObject
-            {
-                ["acceptedNames"] = crd["spec"]!["names"]!.DeepClone(),
-                ["conditions"] = new JsonArray(
-                    new JsonObject { ["type"] = "NamesAccepted", ["status"] = "True", ["reason"] = "NoConflicts" },
-                    new JsonObject { ["type"] = "Established", ["status"] = "True", ["reason"] = "InitialNamesAccepted" }),
-            };
-            return crd;
-        }, statusOnly: true);
+        // Creates, and everything else on one object, as the store's objects are written and read.
+        var (code, answer) = await objects.ServeAsync(context, type, ns, name, sub);
+        await WriteAsync(context, code, answer);
     }
 
     private static string? FieldName(string? fieldSelector)
@@ -469,13 +320,6 @@ public sealed partial class KubernetesEmulator : IAsyncDisposable
 
         var parts = fieldSelector.Split('=', 2);
         return parts[0] is "metadata.name" && parts.Length == 2 ? parts[1].TrimStart('=') : throw new ApiStatusException(400, "BadRequest", $"field selector \"{fieldSelector}\" is not supported (metadata.name only)");
-    }
-
-    private static async Task<JsonNode?> BodyAsync(HttpContext context)
-    {
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(context.RequestAborted);
-        return text.Length == 0 ? throw new ApiStatusException(400, "BadRequest", "the request needs a body") : JsonNode.Parse(text);
     }
 
     private static async Task WriteAsync(HttpContext context, int status, JsonObject body)
