@@ -4,14 +4,18 @@ using Canary.Judge.Statistics;
 
 namespace Canary.Judge.Scoring;
 
-/// <summary>The classification of a tested metric and whether it went past its critical bound.</summary>
-internal readonly record struct MetricVerdict(MetricClassification Classification, bool BeyondCritical, bool BeyondAllowed);
+/// <summary>The classification of a tested metric, whether it went past its critical bound, and whether the rank test decided because the interval could not (ties).</summary>
+internal readonly record struct MetricVerdict(MetricClassification Classification, bool BeyondCritical, bool BeyondAllowed, bool ByRanks = false);
 
 internal static class MetricClassifier
 {
     /// <summary>
     /// High when the whole interval lies above tolerance·|estimate| and the effect size exceeds the
-    /// allowed increase; Low symmetrically; otherwise Pass (Kayenta, MannWhitneyClassifier).
+    /// allowed increase; Low symmetrically; otherwise Pass (Kayenta, MannWhitneyClassifier). When the
+    /// rank test rejects but the Hodges–Lehmann estimate is 0 (most values tied, e.g. error rates that
+    /// are mostly 0), the interval cannot show the shift and the tolerance (a fraction of 0) cannot
+    /// weigh it: the direction of the rank effect decides (P(canary &gt; baseline) above or below ½),
+    /// still subject to the effect-size gates.
     /// </summary>
     public static MetricVerdict Classify(MetricConfig metric, JudgeSettings settings, MannWhitneyResult test, EffectSizeResult effect, double experimentMean)
     {
@@ -19,21 +23,27 @@ internal static class MetricClassifier
         var sizes = metric.EffectSize;
         var higher = test.Lower > bound;
         var lower = test.Upper < -bound;
+        var byRanks = !higher && !lower && test.Estimate == 0 && test.PValue < 1 - settings.ConfidenceLevel && effect.Cles is { } cles && cles != 0.5;
+        if (byRanks)
+        {
+            (higher, lower) = (effect.Cles > 0.5, effect.Cles < 0.5);
+        }
+
         if (higher && metric.Direction != Direction.Decrease)
         {
             var allowed = Exceeds(sizes.Measure, effect, experimentMean, sizes.AllowedIncrease, increase: true);
             var critical = metric.Critical && allowed && Exceeds(sizes.Measure, effect, experimentMean, sizes.CriticalIncrease, increase: true);
-            return new MetricVerdict(allowed ? MetricClassification.High : MetricClassification.Pass, critical, allowed);
+            return new MetricVerdict(allowed ? MetricClassification.High : MetricClassification.Pass, critical, allowed, byRanks);
         }
 
         if (lower && metric.Direction != Direction.Increase)
         {
             var allowed = Exceeds(sizes.Measure, effect, experimentMean, sizes.AllowedDecrease, increase: false);
             var critical = metric.Critical && allowed && Exceeds(sizes.Measure, effect, experimentMean, sizes.CriticalDecrease, increase: false);
-            return new MetricVerdict(allowed ? MetricClassification.Low : MetricClassification.Pass, critical, allowed);
+            return new MetricVerdict(allowed ? MetricClassification.Low : MetricClassification.Pass, critical, allowed, byRanks);
         }
 
-        return new MetricVerdict(MetricClassification.Pass, false, false);
+        return new MetricVerdict(MetricClassification.Pass, false, false, byRanks);
     }
 
     /// <summary>

@@ -26,15 +26,17 @@ internal static class MetricReasons
     {
         var interval = Interval(test, control.Mean);
         var confidence = Percent(test.ConfidenceLevel, signed: false, decimals: 0);
-        // The interval lies wholly above 0 (up), wholly below it, or straddles it (no significant change).
-        var up = test.Lower > 0;
-        if (!up && !(test.Upper < 0))
+        // The interval lies wholly above 0 (up), wholly below it, or straddles it (no significant change) — unless the ranks decided.
+        var up = verdict.ByRanks ? effect.Cles > 0.5 : test.Lower > 0;
+        if (!verdict.ByRanks && !up && !(test.Upper < 0))
         {
             return $"{metric.Name} shows no significant change ({confidence} CI {interval}).";
         }
 
         var change = Change(effect, control.Mean, up);
-        var head = $"{metric.Name} is {change} ({confidence} CI {interval})";
+        var head = verdict.ByRanks
+            ? $"{metric.Name} is {change} by rank (p = {test.PValue.ToString("G2", Invariant)}, P(canary > baseline) = {Number(effect.Cles ?? 0.5)}; most values are tied, so the {confidence} CI {interval} cannot show the shift)"
+            : $"{metric.Name} is {change} ({confidence} CI {interval})";
         if (verdict.Classification is MetricClassification.High or MetricClassification.Low)
         {
             return $"{head}, {Beyond(metric.EffectSize, effect, up)}{(verdict.BeyondCritical ? ", beyond its critical bound" : string.Empty)}.";
@@ -46,7 +48,7 @@ internal static class MetricReasons
         }
 
         var bound = tolerance * Math.Abs(test.Estimate);
-        if (up ? test.Lower <= bound : test.Upper >= -bound)
+        if (!verdict.ByRanks && (up ? test.Lower <= bound : test.Upper >= -bound))
         {
             return $"{head}, too close to no change to call at a tolerance of {Percent(tolerance, signed: false, decimals: 0)} of the estimate.";
         }
