@@ -11,6 +11,12 @@ internal static class JudgeConfigReader
     /// <summary>The fields of a metric the Judge reads; a canary config adds its own.</summary>
     public static readonly string[] MetricFields = ["name", "group", "direction", "critical", "mustHaveData", "muted", "nanStrategy", "outliers", "effectSize"];
 
+    /// <summary>A judge document's metric fields: the shared ones, and how it is tested (sequential metrics come with per-interval data).</summary>
+    public static readonly string[] JudgeMetricFields = [.. MetricFields, "method", "edge"];
+
+    // What a sequential metric may not set (DESIGN, "Sequential metrics"): it has no samples to clean and its effect is the ratio.
+    private static readonly string[] NotSequential = ["nanStrategy", "outliers", "effectSize.measure", "effectSize.criticalIncrease", "effectSize.criticalDecrease"];
+
     public static JudgeConfig? Read(DocumentNode node, string path, DocumentFields fields)
     {
         if (!fields.Object(node, path, "name", "judge", "metrics", "groupWeights", "thresholds"))
@@ -21,9 +27,9 @@ internal static class JudgeConfigReader
         var metrics = new List<MetricConfig>();
         foreach (var (element, metricPath) in Metrics(node, path, fields))
         {
-            if (fields.Object(element, metricPath, MetricFields))
+            if (fields.Object(element, metricPath, JudgeMetricFields))
             {
-                metrics.Add(ReadMetric(element, metricPath, fields, null));
+                metrics.Add(ReadMethod(element, metricPath, fields, ReadMetric(element, metricPath, fields, null)));
             }
         }
 
@@ -87,6 +93,36 @@ internal static class JudgeConfigReader
             Outliers = ReadOutliers(element, path, fields),
             EffectSize = ReadEffectSize(element, path, fields),
         };
+    }
+
+    /// <summary>The metric's method and edge; a sequential metric that sets a field it may not is a problem naming that field.</summary>
+    private static MetricConfig ReadMethod(DocumentNode element, string path, DocumentFields fields, MetricConfig metric)
+    {
+        var method = fields.Enum(element, path, "method", JudgeMethod.MannWhitney);
+        var edge = fields.Get(element, path, "edge");
+        if (edge is not null && edge.Kind != NodeKind.String)
+        {
+            fields.Problem(edge, DocumentFields.Join(path, "edge"), $"must be an le of the metric's buckets as a string, e.g. \"0.25\", got {edge.Describe()}");
+        }
+        else if (edge is not null && method != JudgeMethod.Sequential)
+        {
+            fields.Problem(edge, DocumentFields.Join(path, "edge"), "is only for a sequential metric with histogram data (\"method\": \"sequential\")");
+        }
+
+        if (method == JudgeMethod.Sequential)
+        {
+            foreach (var name in NotSequential)
+            {
+                var parts = name.Split('.');
+                var node = parts.Length == 1 ? element[name] : element[parts[0]]?[parts[1]];
+                if (node is not null)
+                {
+                    fields.Problem(node, DocumentFields.Join(path, name), "is not allowed on a sequential metric: it judges per-interval counts by their ratio");
+                }
+            }
+        }
+
+        return metric with { Method = method, Edge = edge?.Kind == NodeKind.String ? edge.Text : null };
     }
 
     private static JudgeSettings ReadJudge(DocumentNode config, string path, DocumentFields fields)

@@ -3,8 +3,13 @@ using System.Text.Json;
 
 namespace Canary.Analyzer.Documents;
 
-/// <summary>One entry of the document's "data" array, as read.</summary>
-internal sealed record DataEntry(string Path, int Line, string? Metric, double[] Control, double[] Experiment);
+/// <summary>One entry of the document's "data" array, as read: samples, or (a sequential metric) an object per cohort.</summary>
+internal sealed record DataEntry(string Path, int Line, string? Metric, double[] Control, double[] Experiment)
+{
+    public DocumentNode? ControlObject { get; init; }
+
+    public DocumentNode? ExperimentObject { get; init; }
+}
 
 /// <summary>
 /// Streams the "data" array of a judge document: millions of samples are read straight from the
@@ -39,6 +44,7 @@ internal static class JudgeDataReader
 
                 string? metric = null;
                 double[]? control = null, experiment = null;
+                DocumentNode? controlObject = null, experimentObject = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var name = reader.GetString()!;
@@ -51,6 +57,13 @@ internal static class JudgeDataReader
                         case "metric":
                             fields.ProblemAt(reader.TokenStartIndex, $"{path}.metric", $"must be a string, got {Describe(ref reader)}");
                             reader.Skip();
+                            break;
+                        // A sequential metric's cohort: {events, exposure} or {le, buckets}, small enough for a tree with lines.
+                        case "control" when reader.TokenType == JsonTokenType.StartObject && fields.Lines is { } lines:
+                            controlObject = DocumentNode.ReadJson(ref reader, lines);
+                            break;
+                        case "experiment" when reader.TokenType == JsonTokenType.StartObject && fields.Lines is { } lines:
+                            experimentObject = DocumentNode.ReadJson(ref reader, lines);
                             break;
                         case "control":
                             control = ReadSeries(ref reader, $"{path}.control", fields, ref buffer);
@@ -65,15 +78,15 @@ internal static class JudgeDataReader
                     }
                 }
 
-                foreach (var (side, values) in new[] { ("control", control), ("experiment", experiment) })
+                foreach (var (side, values, node) in new[] { ("control", control, controlObject), ("experiment", experiment, experimentObject) })
                 {
-                    if (values is null)
+                    if (values is null && node is null)
                     {
-                        fields.ProblemAt(reader.TokenStartIndex, $"{path}.{side}", "is required: an array of numbers or null");
+                        fields.ProblemAt(reader.TokenStartIndex, $"{path}.{side}", "is required: an array of numbers or null (a sequential metric: {\"events\", \"exposure\"} or {\"le\", \"buckets\"})");
                     }
                 }
 
-                entries.Add(new DataEntry(path, line, metric, control ?? [], experiment ?? []));
+                entries.Add(new DataEntry(path, line, metric, control ?? [], experiment ?? []) { ControlObject = controlObject, ExperimentObject = experimentObject });
             }
         }
         finally

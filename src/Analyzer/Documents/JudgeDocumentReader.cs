@@ -112,6 +112,7 @@ internal static class JudgeDocumentReader
         }
 
         var names = config?.Metrics.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var metrics = config?.Metrics.GroupBy(m => m.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var entry in data)
         {
             if (string.IsNullOrEmpty(entry.Metric))
@@ -122,7 +123,7 @@ internal static class JudgeDocumentReader
             {
                 fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" is not a metric of config.metrics", entry.Line);
             }
-            else if (!series.TryAdd(entry.Metric, new MetricSeries(entry.Metric, entry.Control, entry.Experiment)))
+            else if (!series.TryAdd(entry.Metric, Series(entry, metrics?.GetValueOrDefault(entry.Metric), fields)))
             {
                 fields.Problem($"{entry.Path}.metric", $"\"{entry.Metric}\" has an earlier data entry; give each metric one", entry.Line);
             }
@@ -137,6 +138,24 @@ internal static class JudgeDocumentReader
                     fields.Problem($"config.metrics[{i}]", $"\"{config.Metrics[i].Name}\" has no entry in data");
                 }
             }
+        }
+
+        return series;
+    }
+
+    /// <summary>An entry's series: samples for a Mann–Whitney metric, per-interval data for a sequential one; the wrong shape is a problem naming the cohort.</summary>
+    private static MetricSeries Series(DataEntry entry, MetricConfig? metric, DocumentFields fields)
+    {
+        var series = new MetricSeries(entry.Metric!, entry.Control, entry.Experiment);
+        if (metric?.Method == JudgeMethod.Sequential)
+        {
+            return series with { Sequential = JudgeSequentialReader.Read(entry, metric, fields) };
+        }
+
+        if (entry.ControlObject is not null || entry.ExperimentObject is not null)
+        {
+            fields.Problem(entry.ControlObject is not null ? $"{entry.Path}.control" : $"{entry.Path}.experiment",
+                $"is an object, but \"{entry.Metric}\" is judged by Mann–Whitney on samples: give an array of numbers, or set the metric's \"method\": \"sequential\"", entry.Line);
         }
 
         return series;

@@ -62,12 +62,84 @@ internal static class JudgeDocumentWriter
             writer.WriteNull("test");
         }
 
+        if (metric.Sequential is { } sequential)
+        {
+            WriteSequential(writer, metric, sequential);
+            writer.WriteEndObject();
+            return;
+        }
+
         writer.WriteStartObject("effectSize");
         WriteNumber(writer, "meanRatio", metric.EffectSize.MeanRatio);
         WriteNumber(writer, "cles", metric.EffectSize.Cles);
         writer.WriteEndObject();
         WriteSummary(writer, "control", metric.Control);
         WriteSummary(writer, "experiment", metric.Experiment);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A sequential metric (DESIGN, "Sequential metrics"): the ratio, each cohort's sums, and the evidence.</summary>
+    private static void WriteSequential(Utf8JsonWriter writer, MetricResult metric, SequentialResult sequential)
+    {
+        writer.WriteStartObject("effectSize");
+        WriteNumber(writer, "ratio", metric.EffectSize.Ratio);
+        writer.WriteEndObject();
+        foreach (var (name, totals) in new[] { ("control", sequential.Control), ("experiment", sequential.Experiment) })
+        {
+            writer.WriteStartObject(name);
+            writer.WriteNumber("intervals", totals.Intervals);
+            if (totals.Total is { } total)
+            {
+                writer.WriteNumber("total", total);
+            }
+            else
+            {
+                writer.WriteNumber("events", totals.Events ?? 0);
+                writer.WriteNumber("exposure", totals.Exposure ?? 0);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteStartObject("sequential");
+        // α as the decimal it was computed in (0.99 → 0.01), not 0.010000000000000009.
+        writer.WriteNumber("alpha", decimal.Round((decimal)sequential.Alpha, 12));
+        writer.WriteStartArray("evidence");
+        foreach (var value in sequential.Evidence)
+        {
+            if (double.IsFinite(value))
+            {
+                writer.WriteNumberValue(value);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+        }
+
+        writer.WriteEndArray();
+        WriteNumber(writer, "eValue", sequential.EValue);
+        if (sequential.CrossedAt is { } crossed)
+        {
+            writer.WriteNumber("crossedAt", crossed);
+        }
+        else
+        {
+            writer.WriteNull("crossedAt");
+        }
+
+        if (sequential.Edge is { } edge)
+        {
+            writer.WriteString("edge", edge);
+        }
+        else
+        {
+            writer.WriteNull("edge");
+        }
+
+        WriteNumber(writer, "estimate", sequential.Estimate);
+        WriteNumber(writer, "lower", sequential.Lower);
+        WriteNumber(writer, "upper", sequential.Upper);
         writer.WriteEndObject();
     }
 

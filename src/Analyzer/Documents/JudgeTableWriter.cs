@@ -18,8 +18,10 @@ internal static class JudgeTableWriter
             m.Classification.ToString(),
             m.Control.Count == 0 ? "-" : Number(m.Control.Median),
             m.Experiment.Count == 0 ? "-" : Number(m.Experiment.Median),
-            m.EffectSize.MeanRatio is { } ratio ? ((ratio - 1) * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + " %" : "-",
-            m.Test is { } test ? test.PValue.ToString("G3", CultureInfo.InvariantCulture) : "-",
+            m.EffectSize.MeanRatio is { } ratio ? ((ratio - 1) * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + " %"
+                : m.EffectSize.Ratio is { } sequential ? "×" + Number(sequential) : "-",
+            m.Test is { } test ? test.PValue.ToString("G3", CultureInfo.InvariantCulture)
+                : m.Sequential is { } evidence ? "e " + evidence.EValue.ToString("G3", CultureInfo.InvariantCulture) : "-",
         }).ToList();
         var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
         output.WriteLine(Line(header, widths));

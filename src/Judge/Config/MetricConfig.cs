@@ -23,6 +23,19 @@ public sealed record MetricConfig
     public OutlierSettings Outliers { get; init; } = new();
 
     public EffectSizeSettings EffectSize { get; init; } = EffectSizeSettings.MeanRatioDefaults;
+
+    /// <summary>Mann–Whitney on samples (the default, for gauges), or the anytime-valid sequential test on per-interval counts or histograms.</summary>
+    public JudgeMethod Method { get; init; } = JudgeMethod.MannWhitney;
+
+    /// <summary>A sequential histogram metric's reported edge (an `le` of its data), or null for the edge with the most evidence.</summary>
+    public string? Edge { get; init; }
+}
+
+/// <summary>How a metric is tested.</summary>
+public enum JudgeMethod
+{
+    MannWhitney,
+    Sequential,
 }
 
 /// <summary>Which change of a metric is bad.</summary>

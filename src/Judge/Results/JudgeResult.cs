@@ -27,7 +27,27 @@ public sealed record MetricResult(
     public bool FailsAnalysis { get; init; }
 
     public bool Muted { get; init; }
+
+    /// <summary>The sequential test's outcome (a sequential metric), else null.</summary>
+    public SequentialResult? Sequential { get; init; }
 }
+
+/// <summary>
+/// A sequential metric's evidence: the e-value after each interval, where it first reached 1/α,
+/// the edge reported (histograms), the conditional maximum-likelihood ratio and its one-sided bounds.
+/// </summary>
+public sealed record SequentialResult(double Alpha, IReadOnlyList<double> Evidence, int? CrossedAt, string? Edge, double? Estimate, double Lower, double? Upper)
+{
+    public double EValue => Evidence.Count == 0 ? 1 : Evidence[^1];
+
+    /// <summary>Per cohort: the intervals, and the sums of events and exposure (counts) or of observations (histograms).</summary>
+    public required SequentialTotals Control { get; init; }
+
+    public required SequentialTotals Experiment { get; init; }
+}
+
+/// <summary>A cohort's sums over the intervals: events and exposure for counts, total for histograms (the others null).</summary>
+public sealed record SequentialTotals(int Intervals, long? Events, long? Exposure, long? Total);
 
 /// <summary>The Mann–Whitney test of experiment − control with the Hodges–Lehmann estimate and interval.</summary>
 public sealed record TestResult(double PValue, double Estimate, double Lower, double Upper, double ConfidenceLevel);
@@ -36,6 +56,9 @@ public sealed record TestResult(double PValue, double Estimate, double Lower, do
 public sealed record EffectSizeResult(double? MeanRatio, double? Cles)
 {
     public static EffectSizeResult None { get; } = new(null, null);
+
+    /// <summary>A sequential metric's effect: the conditional maximum-likelihood ratio canary/baseline (null when the baseline has no events).</summary>
+    public double? Ratio { get; init; }
 }
 
 /// <summary>Descriptive statistics of one cohort's samples after NaN handling and outlier removal.</summary>

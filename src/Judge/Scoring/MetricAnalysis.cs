@@ -9,6 +9,11 @@ internal static class MetricAnalysis
 {
     public static MetricResult Judge(MetricConfig metric, MetricSeries? series, JudgeSettings settings, MetricWorkspace workspace)
     {
+        if (metric.Method == JudgeMethod.Sequential)
+        {
+            return SequentialAnalysis.Judge(metric, series, settings);
+        }
+
         var control = Prepare(series?.Control ?? [], metric, workspace.Control(series?.Control.Length ?? 0));
         var experiment = Prepare(series?.Experiment ?? [], metric, workspace.Experiment(series?.Experiment.Length ?? 0));
         var scratch = workspace.Scratch(control.Length + experiment.Length);

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Canary.Judge.Config;
+using Canary.Judge.Results;
+using Canary.Judge.Sequential;
+
+namespace Canary.Judge.Scoring;
+
+/// <summary>Judges one sequential metric (DESIGN, "Sequential metrics"): the e-process over its intervals, its classification and its reason.</summary>
+internal static class SequentialAnalysis
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>α = 1 − confidence level, computed in decimal (0.99 → 0.01 exactly as written).</summary>
+    public static double Alpha(JudgeSettings settings) => (double)(1m - (decimal)settings.ConfidenceLevel);
+
+    public static MetricResult Judge(MetricConfig metric, MetricSeries? series, JudgeSettings settings)
+    {
+        var alpha = Alpha(settings);
+        var side = metric.Direction switch
+        {
+            Direction.Increase => SequentialSide.Increase,
+            Direction.Decrease => SequentialSide.Decrease,
+            _ => SequentialSide.Either,
+        };
+        var test = new SequentialTest(alpha, side, metric.EffectSize.AllowedIncrease, metric.EffectSize.AllowedDecrease);
+        return series?.Sequential switch
+        {
+            CountData counts => Counts(metric, test, counts),
+            HistogramData histogram => Histogram(metric, test, histogram),
+            _ => NoData(metric, test, new SequentialTotals(0, null, null, null), new SequentialTotals(0, null, null, null), null),
+        };
+    }
+
+    private static MetricResult Counts(MetricConfig metric, SequentialTest test, CountData data)
+    {
+        var intervals = data.Counts;
+        var control = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ControlEvents), intervals.Sum(i => i.ControlExposure), null);
+        var experiment = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ExperimentEvents), intervals.Sum(i => i.ExperimentExposure), null);
+        if (!intervals.Any(i => i.Informative))
+        {
+            return NoData(metric, test, control, experiment, null);
+        }
+
+        var state = CountSequence.Judge(intervals, test);
+        var result = new SequentialResult(test.Alpha, state.Evidence, state.CrossedAt, null, RateRatioEProcess.Estimate(intervals), state.Lower, state.Upper)
+        {
+            Control = control,
+            Experiment = experiment,
+        };
+        var high = state.CrossedAt is { } at && Higher(test, intervals.Take(at + 1).ToList());
+        return Outcome(metric, test, result, high);
+    }
+
+    private static MetricResult Histogram(MetricConfig metric, SequentialTest test, HistogramData data)
+    {
+        var finite = data.Edges.Count - 1;
+        var control = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ControlBuckets[^1]));
+        var experiment = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ExperimentBuckets[^1]));
+        if (!data.Buckets.Any(b => b.ControlBuckets[^1] > 0 && b.ExperimentBuckets[^1] > 0))
+        {
+            return NoData(metric, test, control, experiment, metric.Edge);
+        }
+
+        var state = HistogramSequence.Judge(data.Buckets, finite, test);
+        var named = metric.Edge is { } edge ? IndexOf(data.Edges, edge) : (int?)null;
+        var reported = state.Reported(named);
+        var above = data.Buckets.Select(b => b.Above(reported)).ToList();
+        var result = new SequentialResult(test.Alpha, state.Evidence, state.CrossedAt, data.Edges[reported], RateRatioEProcess.Estimate(above), state.Edges[reported].Lower, state.Edges[reported].Upper)
+        {
+            Control = control,
+            Experiment = experiment,
+        };
+
+        // Either: the larger side at the crossing decides, summed over the edges as the evidence is.
+        var high = state.CrossedAt is { } at && (test.Side != SequentialSide.Either || Enumerable.Range(0, finite).Sum(k =>
+            RateRatioEProcess.Increase([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedIncrease)
+            - RateRatioEProcess.Decrease([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedDecrease)) >= 0);
+        return Outcome(metric, test, result, high && test.Side != SequentialSide.Decrease);
+    }
+
+    /// <summary>Which way a crossing went: one-sided tests go their way; either goes the side with more evidence at the crossing.</summary>
+    private static bool Higher(SequentialTest test, IReadOnlyList<CountInterval> untilCrossing) => test.Side switch
+    {
+        SequentialSide.Increase => true,
+        SequentialSide.Decrease => false,
+        _ => RateRatioEProcess.Increase(untilCrossing, test.AllowedIncrease) >= RateRatioEProcess.Decrease(untilCrossing, test.AllowedDecrease),
+    };
+
+    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high)
+    {
+        var crossed = result.CrossedAt is not null;
+        var classification = !crossed ? MetricClassification.Pass : high ? MetricClassification.High : MetricClassification.Low;
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification), null,
+            new EffectSizeResult(null, null) { Ratio = result.Estimate }, SeriesSummary.Empty, SeriesSummary.Empty)
+        {
+            Muted = metric.Muted,
+            Sequential = result,
+            // A critical sequential metric fails the analysis as soon as it crosses.
+            FailsAnalysis = metric.Critical && crossed,
+        };
+    }
+
+    private static MetricResult NoData(MetricConfig metric, SequentialTest test, SequentialTotals control, SequentialTotals experiment, string? edge)
+    {
+        var classification = metric.MustHaveData ? MetricClassification.NoDataFailure : MetricClassification.NoData;
+        var result = new SequentialResult(test.Alpha, [], null, edge, null, 0, null) { Control = control, Experiment = experiment };
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, MetricReasons.NoData(metric, controlEmpty: true, experimentEmpty: true).Replace("has no data for either cohort", "has no interval with exposure in both cohorts", StringComparison.Ordinal),
+            null, EffectSizeResult.None, SeriesSummary.Empty, SeriesSummary.Empty)
+        {
+            Muted = metric.Muted,
+            Sequential = result,
+            FailsAnalysis = metric.Critical,
+        };
+    }
+
+    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification)
+    {
+        var ratio = result.Estimate is { } estimate ? $"×{Number(estimate)}" : "unknown (the baseline has no events)";
+        var bounds = $"{Percent(1 - test.Alpha)} bounds ×{Number(result.Lower)} … {(result.Upper is { } upper ? "×" + Number(upper) : "∞")}";
+        var at = result.Edge is { } edge ? $" above {edge}" : string.Empty;
+        var looks = result.Evidence.Count == 1 ? "1 interval" : $"{result.Evidence.Count} intervals";
+        if (classification == MetricClassification.Pass)
+        {
+            return $"{metric.Name}{at}: evidence {Number(result.EValue)} of the {Number(test.Threshold)} needed after {looks}; canary/baseline {ratio} ({bounds}).";
+        }
+
+        var way = classification == MetricClassification.High ? "higher" : "lower";
+        return $"{metric.Name}{at} is {way}: the evidence reached {Number(result.Evidence[result.CrossedAt!.Value])} (≥ {Number(test.Threshold)}) at interval {result.CrossedAt + 1}; canary/baseline {ratio} ({bounds}).";
+    }
+
+    private static int IndexOf(IReadOnlyList<string> edges, string edge)
+    {
+        for (var i = 0; i < edges.Count - 1; i++)
+        {
+            if (edges[i] == edge)
+            {
+                return i;
+            }
+        }
+
+        return 0;
+    }
+
+    private static string Number(double value) => value.ToString("G3", Invariant);
+
+    private static string Percent(double fraction) => (fraction * 100).ToString("0.##", Invariant) + " %";
+}
