@@ -189,3 +189,25 @@ public sealed class HistogramSequenceTests
         Assert.Equal(Enumerable.Range(1, intervals.Length).Max(n => RateRatioEProcess.Lower(intervals[..n], 0.01 / 3)), state.Edges[2].Lower);
     }
 }
+
+public sealed class CrossingAndBoundTests
+{
+    [Fact]
+    public void A_one_sided_counts_metric_crosses_exactly_when_its_lower_bound_clears_the_allowed_ratio()
+    {
+        // 200 seeded streams between no effect and a doubled rate, against an allowed 10 % increase.
+        var test = new SequentialTest(0.01, SequentialSide.Increase, AllowedIncrease: 1.1);
+        var random = new Random(1612);
+        for (var stream = 0; stream < 200; stream++)
+        {
+            var ratio = 1 + random.NextDouble();
+            var intervals = Enumerable.Range(0, 6).Select(_ =>
+            {
+                var (baseline, canary) = (random.Next(500, 1500), random.Next(50, 600));
+                return new CountInterval(random.Next(0, (baseline / 50) + 1), baseline, (long)Math.Min(canary, random.Next(0, (int)(canary / 50.0 * ratio * 2) + 1)), canary);
+            }).ToArray();
+            var state = CountSequence.Judge(intervals, test);
+            Assert.Equal(state.CrossedAt is not null, state.Lower > test.AllowedIncrease);
+        }
+    }
+}
