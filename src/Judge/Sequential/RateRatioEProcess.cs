@@ -20,11 +20,11 @@ public readonly record struct CountInterval(long ControlEvents, long ControlExpo
 public static class RateRatioEProcess
 {
     /// <summary>
-    /// The mixing distribution over θ = log(ρ/ρ0): equal weights on 10 log-spaced points from
-    /// log 1.05 to log 10 (ratios ×1.05 … ×10); docs/judge.md says why.
+    /// The mixing distribution over θ = log(ρ/ρ0): equal weights on 8 log-spaced points from
+    /// log 1.1 to log 8 (ratios ×1.1 … ×8); docs/judge.md says why.
     /// </summary>
     // Discrete mixture of likelihood ratios: Robbins (1970), "Statistical methods related to the law of the iterated logarithm"; grid as in Kaufmann & Koolen (2021), JMLR 22(246).
-    public static IReadOnlyList<double> Thetas { get; } = MixturePoints(Math.Log(1.05), Math.Log(10), 10);
+    public static IReadOnlyList<double> Thetas { get; } = MixturePoints(Math.Log(1.1), Math.Log(8), 8);
 
     private const double Widest = 30;
 
@@ -57,6 +57,7 @@ public static class RateRatioEProcess
     public static double Decrease(IReadOnlyList<CountInterval> intervals, double nullRatio) => Mixture(intervals, Math.Log(nullRatio), -1);
 
     /// <summary>The one-sided 1 − α lower bound of ρ: the largest null the increase-side e-process rejects; 0 when it rejects none.</summary>
+    // Confidence sequences by inverting e-processes: Howard, Ramdas, McAuliffe & Sekhon (2021), Ann. Statist. 49(2), §3.
     public static double Lower(IReadOnlyList<CountInterval> intervals, double alpha)
     {
         var threshold = 1 / alpha;
@@ -120,6 +121,7 @@ public static class RateRatioEProcess
     }
 
     /// <summary>The conditional maximum-likelihood ratio: 0 when the canary has no events, null when the baseline has none (or no interval is informative).</summary>
+    // Maximum of the conditional binomial likelihood by Newton's method on its concave score: Lehmann & Romano (2005), §4.6.
     public static double? Estimate(IReadOnlyList<CountInterval> intervals)
     {
         ArgumentNullException.ThrowIfNull(intervals);

@@ -130,7 +130,7 @@ public static class HistogramSequence
         ArgumentNullException.ThrowIfNull(interval);
         ArgumentNullException.ThrowIfNull(test);
         var k = state.Edges.Count;
-        // Bonferroni over the edges for the bounds: each edge's at α/K.
+        // Bonferroni over the edges for the bounds, each at α/K: Bonferroni (1936); the mean of e-values is an e-value: Vovk & Wang (2021).
         var perEdge = test with { Alpha = test.Alpha / k };
         var edges = new CountSequenceState[k];
         var sum = 0.0;
