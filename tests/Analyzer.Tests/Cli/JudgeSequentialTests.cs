@@ -61,14 +61,12 @@ public sealed class JudgeSequentialTests
     }
 
     [Fact]
-    public async Task Sequential_inputs_are_valid_by_the_input_schema()
+    public void Sequential_inputs_are_valid_by_the_input_schema()
     {
         foreach (var input in new[] { Counts, Histogram })
         {
             Assert.Empty(Schemas.Problems(Schemas.JudgeInput, input));
         }
-
-        await Task.CompletedTask;
     }
 
     [Theory]
@@ -158,6 +156,23 @@ public sealed class JudgeSequentialTests
             """;
         var metric = await JudgeAsync(input);
         Assert.Equal("NoData", metric.GetProperty("classification").GetString());
+    }
+
+    [Fact]
+    public async Task The_sequential_example_fails_on_its_tripled_errors_and_passes_its_latency()
+    {
+        var run = await CanaryRunner.RunAsync("judge", CanaryRunner.Example("sequential.json"));
+        Assert.Equal(0, run.ExitCode);
+        using var output = JsonDocument.Parse(run.Stdout);
+        var metrics = output.RootElement.GetProperty("metrics");
+        Assert.Equal(["High", "Pass"], metrics.EnumerateArray().Select(m => m.GetProperty("classification").GetString()));
+        Assert.Equal("Fail", output.RootElement.GetProperty("classification").GetString());
+    }
+
+    [Fact]
+    public async Task The_sequential_example_is_valid_by_the_input_schema()
+    {
+        Assert.Empty(Schemas.Problems(Schemas.JudgeInput, await File.ReadAllTextAsync(CanaryRunner.Example("sequential.json"))));
     }
 
     private static (int Intervals, long Events, long Exposure) Totals(JsonElement cohort) =>
