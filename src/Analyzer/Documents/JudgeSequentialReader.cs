@@ -12,6 +12,9 @@ namespace Canary.Analyzer.Documents;
 /// </summary>
 internal static class JudgeSequentialReader
 {
+    // Counts beyond 2^53 are not exact as doubles, and their sums could overflow.
+    private const long MaxCount = 1L << 53;
+
     private const string Shapes = "{\"events\": [...], \"exposure\": [...]} or {\"le\": [...], \"buckets\": [[...], ...]}";
 
     public static SequentialData? Read(DataEntry entry, MetricConfig metric, DocumentFields fields)
@@ -37,7 +40,8 @@ internal static class JudgeSequentialReader
                 return null;
             }
 
-            if (!controlEdges.SequenceEqual(experimentEdges, StringComparer.Ordinal))
+            // Edges compared as numbers, as Prometheus's le may be written "0.1" or "0.10".
+            if (!controlEdges.Select(Value).SequenceEqual(experimentEdges.Select(Value)))
             {
                 fields.Problem(experiment, $"{experimentPath}.le", $"must be the control's edges ({string.Join(", ", controlEdges)}): both cohorts use the same buckets");
                 return null;
@@ -48,7 +52,8 @@ internal static class JudgeSequentialReader
                 return null;
             }
 
-            if (metric.Edge is { } edge && !controlEdges.Take(controlEdges.Count - 1).Contains(edge, StringComparer.Ordinal))
+            if (metric.Edge is { } edge && (!double.TryParse(edge, NumberStyles.Float, CultureInfo.InvariantCulture, out var wanted)
+                || !controlEdges.Take(controlEdges.Count - 1).Select(Value).Contains(wanted)))
             {
                 fields.Problem(control, $"{controlPath}.le", $"has no edge \"{edge}\", which the metric's edge names; its finite edges are {string.Join(", ", controlEdges.Take(controlEdges.Count - 1))}");
                 return null;
@@ -75,6 +80,8 @@ internal static class JudgeSequentialReader
         var (ee, ex) = experimentCounts.Value;
         return new CountData([.. ce.Select((_, i) => new CountInterval(ce[i], cx[i], ee[i], ex[i]))]);
     }
+
+    private static double Value(string edge) => edge == "+Inf" ? double.PositiveInfinity : double.Parse(edge, NumberStyles.Float, CultureInfo.InvariantCulture);
 
     private static bool SameIntervals(int control, int experiment, DocumentNode node, string path, DocumentFields fields)
     {
@@ -218,9 +225,9 @@ internal static class JudgeSequentialReader
         for (var i = 0; i < values.Length; i++)
         {
             var item = array.Items[i];
-            if (item.Kind != NodeKind.Number || !long.TryParse(item.Text, NumberStyles.None, CultureInfo.InvariantCulture, out values[i]))
+            if (item.Kind != NodeKind.Number || !long.TryParse(item.Text, NumberStyles.None, CultureInfo.InvariantCulture, out values[i]) || values[i] > MaxCount)
             {
-                fields.Problem(item, $"{path}[{i}]", $"must be a whole number of at least 0, got {item.Describe()}");
+                fields.Problem(item, $"{path}[{i}]", $"must be a whole number from 0 to 2^53, got {item.Describe()}");
                 return null;
             }
         }

@@ -108,6 +108,11 @@ public static class JudgeConfigValidator
                 var range = isProbability ? "a probability between 0 and 1 for cles" : "a ratio of at least 0";
                 problems.Add(new($"{path}.effectSize.{field}", $"must be {range}, got {Show(value)}"));
             }
+            else if (metric.Method == JudgeMethod.Sequential && value == 0 && field.StartsWith("allowed", StringComparison.Ordinal))
+            {
+                // The nulls are ratios of rates: 0 would put the null at log 0.
+                problems.Add(new($"{path}.effectSize.{field}", "must be a ratio above 0 on a sequential metric, got 0"));
+            }
         }
     }
 

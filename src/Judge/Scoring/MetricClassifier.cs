@@ -12,10 +12,10 @@ internal static class MetricClassifier
     /// <summary>
     /// High when the whole interval lies above tolerance·|estimate| and the effect size exceeds the
     /// allowed increase; Low symmetrically; otherwise Pass (Kayenta, MannWhitneyClassifier). When the
-    /// rank test rejects but the Hodges–Lehmann estimate is 0 (most values tied, e.g. error rates that
-    /// are mostly 0), the interval cannot show the shift and the tolerance (a fraction of 0) cannot
-    /// weigh it: the direction of the rank effect decides (P(canary &gt; baseline) above or below ½),
-    /// still subject to the effect-size gates.
+    /// rank test rejects but the Hodges–Lehmann interval touches or straddles 0 (most values tied, e.g.
+    /// error rates that are mostly 0, where estimate and interval are [0, 0]), the shift model does not
+    /// hold and the tolerance (a fraction of the estimate) cannot weigh it: the direction of the rank
+    /// effect decides (P(canary &gt; baseline) above or below ½), still subject to the effect-size gates.
     /// </summary>
     public static MetricVerdict Classify(MetricConfig metric, JudgeSettings settings, MannWhitneyResult test, EffectSizeResult effect, double experimentMean)
     {
@@ -23,7 +23,8 @@ internal static class MetricClassifier
         var sizes = metric.EffectSize;
         var higher = test.Lower > bound;
         var lower = test.Upper < -bound;
-        var byRanks = !higher && !lower && test.Estimate == 0 && test.PValue < 1 - settings.ConfidenceLevel && effect.Cles is { } cles && cles != 0.5;
+        // The interval touches or straddles 0 while the rank test rejects: the ranks decide, and the tolerance (which only weighs an interval clear of 0) cannot pass it.
+        var byRanks = !(test.Lower > 0) && !(test.Upper < 0) && test.PValue < 1 - settings.ConfidenceLevel && effect.Cles is { } cles && cles != 0.5;
         if (byRanks)
         {
             (higher, lower) = (effect.Cles > 0.5, effect.Cles < 0.5);

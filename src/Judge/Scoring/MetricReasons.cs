@@ -35,7 +35,7 @@ internal static class MetricReasons
 
         var change = Change(effect, control.Mean, up);
         var head = verdict.ByRanks
-            ? $"{metric.Name} is {change} by rank (p = {test.PValue.ToString("G2", Invariant)}, P(canary > baseline) = {Number(effect.Cles ?? 0.5)}; most values are tied, so the {confidence} CI {interval} cannot show the shift)"
+            ? $"{metric.Name} is {change} by rank (p = {test.PValue.ToString("G2", Invariant)}, P(canary > baseline) = {Number(effect.Cles ?? 0.5)}; the {confidence} CI {interval} does not show the shift, as when most values are tied)"
             : $"{metric.Name} is {change} ({confidence} CI {interval})";
         if (verdict.Classification is MetricClassification.High or MetricClassification.Low)
         {

@@ -48,7 +48,7 @@ internal static class SequentialAnalysis
             Experiment = experiment,
         };
         var high = state.CrossedAt is { } at && Higher(test, intervals.Take(at + 1).ToList());
-        return Outcome(metric, test, result, high);
+        return Outcome(metric, test, result, high, test.BoundAlpha);
     }
 
     private static MetricResult Histogram(MetricConfig metric, SequentialTest test, HistogramData data)
@@ -72,10 +72,10 @@ internal static class SequentialAnalysis
         };
 
         // Either: the larger side at the crossing decides, summed over the edges as the evidence is.
-        var high = state.CrossedAt is { } at && (test.Side != SequentialSide.Either || Enumerable.Range(0, finite).Sum(k =>
-            RateRatioEProcess.Increase([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedIncrease)
-            - RateRatioEProcess.Decrease([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedDecrease)) >= 0);
-        return Outcome(metric, test, result, high && test.Side != SequentialSide.Decrease);
+        var high = state.CrossedAt is { } at && (test.Side != SequentialSide.Either
+            || Enumerable.Range(0, finite).Sum(k => RateRatioEProcess.Increase([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedIncrease) / finite)
+            >= Enumerable.Range(0, finite).Sum(k => RateRatioEProcess.Decrease([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedDecrease) / finite));
+        return Outcome(metric, test, result, high && test.Side != SequentialSide.Decrease, test.BoundAlpha / finite);
     }
 
     /// <summary>Which way a crossing went: one-sided tests go their way; either goes the side with more evidence at the crossing.</summary>
@@ -86,11 +86,11 @@ internal static class SequentialAnalysis
         _ => RateRatioEProcess.Increase(untilCrossing, test.AllowedIncrease) >= RateRatioEProcess.Decrease(untilCrossing, test.AllowedDecrease),
     };
 
-    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high)
+    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high, double boundAlpha)
     {
         var crossed = result.CrossedAt is not null;
         var classification = !crossed ? MetricClassification.Pass : high ? MetricClassification.High : MetricClassification.Low;
-        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification), null,
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification, boundAlpha), null,
             new EffectSizeResult(null, null) { Ratio = result.Estimate }, SeriesSummary.Empty, SeriesSummary.Empty)
         {
             Muted = metric.Muted,
@@ -113,10 +113,10 @@ internal static class SequentialAnalysis
         };
     }
 
-    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification)
+    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, double boundAlpha)
     {
         var ratio = result.Estimate is { } estimate ? $"×{Number(estimate)}" : "unknown (the baseline has no events)";
-        var bounds = $"{Percent(1 - test.Alpha)} bounds ×{Number(result.Lower)} … {(result.Upper is { } upper ? "×" + Number(upper) : "∞")}";
+        var bounds = $"one-sided {Percent(1 - boundAlpha)} bounds ×{Number(result.Lower)} … {(result.Upper is { } upper ? "×" + Number(upper) : "∞")}";
         var at = result.Edge is { } edge ? $" above {edge}" : string.Empty;
         var looks = result.Evidence.Count == 1 ? "1 interval" : $"{result.Evidence.Count} intervals";
         if (classification == MetricClassification.Pass)
@@ -128,11 +128,13 @@ internal static class SequentialAnalysis
         return $"{metric.Name}{at} is {way}: the evidence reached {Number(result.Evidence[result.CrossedAt!.Value])} (≥ {Number(test.Threshold)}) at interval {result.CrossedAt + 1}; canary/baseline {ratio} ({bounds}).";
     }
 
+    /// <summary>The finite edge the metric names, compared as numbers ("0.25" is "0.250").</summary>
     private static int IndexOf(IReadOnlyList<string> edges, string edge)
     {
+        var wanted = double.Parse(edge, NumberStyles.Float, Invariant);
         for (var i = 0; i < edges.Count - 1; i++)
         {
-            if (edges[i] == edge)
+            if (double.Parse(edges[i], NumberStyles.Float, Invariant) == wanted)
             {
                 return i;
             }

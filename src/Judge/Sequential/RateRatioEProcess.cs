@@ -172,16 +172,26 @@ public static class RateRatioEProcess
         return Math.Exp(theta);
     }
 
+    /// <summary>The mixture's e-value, summed in log space (log-sum-exp) and capped at double.MaxValue, so large data gives a huge number, never infinity.</summary>
     private static double Mixture(IReadOnlyList<CountInterval> intervals, double logNull, int side)
     {
         var at = LogLikelihood(intervals, logNull);
-        var sum = 0.0;
-        foreach (var theta in Thetas)
+        Span<double> logs = stackalloc double[Thetas.Count];
+        var largest = double.NegativeInfinity;
+        for (var j = 0; j < logs.Length; j++)
         {
-            sum += Math.Exp(LogLikelihood(intervals, logNull + (side * theta)) - at);
+            logs[j] = LogLikelihood(intervals, logNull + (side * Thetas[j])) - at;
+            largest = Math.Max(largest, logs[j]);
         }
 
-        return sum / Thetas.Count;
+        var sum = 0.0;
+        foreach (var log in logs)
+        {
+            sum += Math.Exp(log - largest);
+        }
+
+        var value = Math.Exp(largest + Math.Log(sum / logs.Length));
+        return double.IsNaN(value) ? 1 : Math.Min(value, double.MaxValue);
     }
 
     // log(canary exposure / baseline exposure) from the ratio of the two integers, so scaling both by one factor leaves it exactly as it was;

@@ -70,7 +70,7 @@ public static class CountSequence
             SequentialSide.Increase => RateRatioEProcess.Increase(intervals, test.AllowedIncrease),
             SequentialSide.Decrease => RateRatioEProcess.Decrease(intervals, test.AllowedDecrease),
             // The mean of two e-processes is an e-process: Vovk & Wang (2021), "E-values: calibration, combination and applications", Ann. Statist. 49(3).
-            _ => (RateRatioEProcess.Increase(intervals, test.AllowedIncrease) + RateRatioEProcess.Decrease(intervals, test.AllowedDecrease)) / 2,
+            _ => (RateRatioEProcess.Increase(intervals, test.AllowedIncrease) / 2) + (RateRatioEProcess.Decrease(intervals, test.AllowedDecrease) / 2),
         };
     }
 
@@ -139,10 +139,11 @@ public static class HistogramSequence
             var (next, _) = CountSequence.Update(state.Edges[edge], interval.Above(edge), perEdge);
             // Each edge's own evidence is against its own intervals at the test's ratios; only its bounds use α/K.
             edges[edge] = next;
-            sum += next.EValue;
+            // Each term divided first: the mean of huge e-values stays finite.
+            sum += next.EValue / k;
         }
 
-        var evidence = sum / k;
+        var evidence = Math.Min(sum, double.MaxValue);
         var crossed = state.CrossedAt ?? (evidence >= test.Threshold ? state.Evidence.Count : null);
         return (new HistogramSequenceState(edges, [.. state.Evidence, evidence], crossed), evidence);
     }

@@ -72,7 +72,7 @@ public sealed class JudgeSequentialTests
     [Theory]
     [InlineData("\"events\": [11, 9, 17, 8, 12, 10], \"exposure\": [1140, 1090, 900, 600, 1210, 1080]", "\"events\": [2, 5, 10, 19, 1], \"exposure\": [60, 118, 300, 600, 62]", "data[0].experiment.events: has 5 interval(s), the control 6")]
     [InlineData("\"events\": [11, 9, 17, 8, 12, 1100], \"exposure\": [1140, 1090, 900, 600, 1210, 1080]", "\"events\": [2, 5, 10, 19, 1, 3], \"exposure\": [60, 118, 300, 600, 62, 121]", "data[0].control.events[5]: 1100 is more than the interval's exposure 1080")]
-    [InlineData("\"events\": [11, 9, 17, 8, 12, -1], \"exposure\": [1140, 1090, 900, 600, 1210, 1080]", "\"events\": [2, 5, 10, 19, 1, 3], \"exposure\": [60, 118, 300, 600, 62, 121]", "data[0].control.events[5]: must be a whole number of at least 0, got -1")]
+    [InlineData("\"events\": [11, 9, 17, 8, 12, -1], \"exposure\": [1140, 1090, 900, 600, 1210, 1080]", "\"events\": [2, 5, 10, 19, 1, 3], \"exposure\": [60, 118, 300, 600, 62, 121]", "data[0].control.events[5]: must be a whole number from 0 to 2^53, got -1")]
     [InlineData("\"events\": [11, 9, 17, 8, 12, 10], \"exposure\": [1140, 1090, 900, 600, 1210]", "\"events\": [2, 5, 10, 19, 1, 3], \"exposure\": [60, 118, 300, 600, 62, 121]", "data[0].control.exposure: has 5 entries and events 6")]
     public async Task A_bad_counts_shape_is_an_input_error_naming_the_field(string control, string experiment, string expected)
     {
@@ -125,6 +125,24 @@ public sealed class JudgeSequentialTests
         var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_allowed_ratio_of_0_on_a_sequential_metric_is_an_input_error()
+    {
+        var input = Counts.Replace("\"method\": \"sequential\"", "\"method\": \"sequential\", \"effectSize\": {\"allowedIncrease\": 0}", StringComparison.Ordinal);
+        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(run.ErrorLines, l => l.Contains("config.metrics[0].effectSize.allowedIncrease: must be a ratio above 0 on a sequential metric", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Edges_are_compared_as_numbers()
+    {
+        var input = Histogram.Replace("\"experiment\": {\"le\": [\"0.05\", \"0.1\", \"0.25\", \"+Inf\"]", "\"experiment\": {\"le\": [\"0.050\", \"0.10\", \"0.25\", \"+Inf\"]", StringComparison.Ordinal)
+            .Replace("\"edge\": \"0.1\"", "\"edge\": \"0.100\"", StringComparison.Ordinal);
+        var metric = await JudgeAsync(input);
+        Assert.Equal("0.1", metric.GetProperty("sequential").GetProperty("edge").GetString());
     }
 
     [Fact]
