@@ -78,9 +78,7 @@ public sealed class JudgeSequentialTests
     {
         var input = Counts.Replace("\"events\": [11, 9, 17, 8, 12, 10], \"exposure\": [1140, 1090, 900, 600, 1210, 1080]", control, StringComparison.Ordinal)
             .Replace("\"events\": [2, 5, 10, 19, 1, 3], \"exposure\": [60, 118, 300, 600, 62, 121]", experiment, StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
+        await RefusedAsync(input, expected);
     }
 
     [Theory]
@@ -89,9 +87,7 @@ public sealed class JudgeSequentialTests
     public async Task A_bad_histogram_shape_is_an_input_error_naming_the_field(string buckets, string expected)
     {
         var input = Histogram.Replace("[[900, 1100, 1138, 1140], [880, 1050, 1087, 1090]]", buckets, StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
+        await RefusedAsync(input, expected);
     }
 
     [Theory]
@@ -100,18 +96,14 @@ public sealed class JudgeSequentialTests
     public async Task Bad_edges_are_an_input_error_naming_the_field(string edges, string expected)
     {
         var input = Histogram.Replace("\"control\":    {\"le\": [\"0.05\", \"0.1\", \"0.25\", \"+Inf\"]", $"\"control\":    {{\"le\": {edges}", StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
+        await RefusedAsync(input, expected);
     }
 
     [Fact]
     public async Task Different_edges_in_the_cohorts_are_an_input_error()
     {
         var input = Histogram.Replace("\"experiment\": {\"le\": [\"0.05\", \"0.1\", \"0.25\", \"+Inf\"]", "\"experiment\": {\"le\": [\"0.05\", \"0.2\", \"0.25\", \"+Inf\"]", StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains("data[0].experiment.le: must be the control's edges", StringComparison.Ordinal));
+        await RefusedAsync(input, "data[0].experiment.le: must be the control's edges");
     }
 
     [Theory]
@@ -122,18 +114,14 @@ public sealed class JudgeSequentialTests
     public async Task Fields_a_sequential_metric_does_not_take_are_input_errors(string field, string expected)
     {
         var input = Counts.Replace("\"method\": \"sequential\"", $"\"method\": \"sequential\", {field}", StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
+        await RefusedAsync(input, expected);
     }
 
     [Fact]
     public async Task An_allowed_ratio_of_0_on_a_sequential_metric_is_an_input_error()
     {
         var input = Counts.Replace("\"method\": \"sequential\"", "\"method\": \"sequential\", \"effectSize\": {\"allowedIncrease\": 0}", StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains("config.metrics[0].effectSize.allowedIncrease: must be a ratio above 0 on a sequential metric", StringComparison.Ordinal));
+        await RefusedAsync(input, "config.metrics[0].effectSize.allowedIncrease: must be a ratio above 0 on a sequential metric");
     }
 
     [Fact]
@@ -151,18 +139,14 @@ public sealed class JudgeSequentialTests
         var input = """
             {"config": {"metrics": [{"name": "e", "method": "sequential"}]}, "data": [{"metric": "e", "control": [1, 2], "experiment": [1, 2]}]}
             """;
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains("data[0].control: \"e\" is a sequential metric", StringComparison.Ordinal));
+        await RefusedAsync(input, "data[0].control: \"e\" is a sequential metric");
     }
 
     [Fact]
     public async Task Counts_for_a_Mann_Whitney_metric_are_an_input_error()
     {
         var input = Counts.Replace(", \"method\": \"sequential\"", string.Empty, StringComparison.Ordinal);
-        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains(run.ErrorLines, l => l.Contains("data[0].control: is an object, but \"error rate\" is judged by Mann–Whitney", StringComparison.Ordinal));
+        await RefusedAsync(input, "data[0].control: is an object, but \"error rate\" is judged by Mann–Whitney");
     }
 
     [Fact]
@@ -191,6 +175,14 @@ public sealed class JudgeSequentialTests
     public async Task The_sequential_example_is_valid_by_the_input_schema()
     {
         Assert.Empty(Schemas.Problems(Schemas.JudgeInput, await File.ReadAllTextAsync(CanaryRunner.Example("sequential.json"))));
+    }
+
+    /// <summary>canary judge refuses input with exit 2 and a line containing expected.</summary>
+    private static async Task RefusedAsync(string input, string expected)
+    {
+        var run = await CanaryRunner.RunWithInputAsync(input, "judge", "-");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(run.ErrorLines, l => l.Contains(expected, StringComparison.Ordinal));
     }
 
     private static (int Intervals, long Events, long Exposure) Totals(JsonElement cohort) =>
