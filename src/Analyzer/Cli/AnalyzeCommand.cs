@@ -145,11 +145,7 @@ internal static class AnalyzeCommand
 
     private static PrometheusOptions PrometheusOptions(Microsoft.Extensions.Configuration.IConfiguration settings, CommandLine line)
     {
-        var options = Settings.Prometheus(settings);
-        if (line.Option("--prometheus") is { } url)
-        {
-            options.Url = Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{url}\" is not an absolute http or https URL");
-        }
+        var options = Settings.Prometheus(settings, line.Option("--prometheus"));
 
         if (line.Option("--timeout") is { } timeout)
         {

@@ -58,7 +58,7 @@ internal static class LocalCommand
         }
 
         var settings = Settings.Load();
-        var prometheus = Settings.Prometheus(settings, line.Option("--prometheus"));
+        var prometheus = Settings.CheckedPrometheus(settings, line.Option("--prometheus"));
         var templates = Settings.Templates(settings, line.Option("--queries"));
         if (LocalCanaryFiles.Validate(line.Positional, templates) is { Count: > 0 } invalid)
         {

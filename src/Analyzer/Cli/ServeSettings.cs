@@ -27,7 +27,7 @@ internal sealed record ServeSettings(IConfiguration Settings, string Urls, bool 
     {
         ArgumentNullException.ThrowIfNull(line);
         var settings = Cli.Settings.Load();
-        var prometheus = Cli.Settings.Prometheus(settings, line.Option("--prometheus"));
+        var prometheus = Cli.Settings.CheckedPrometheus(settings, line.Option("--prometheus"));
         var json = (line.Option("--log-format") ?? "text") switch
         {
             "text" => false,

@@ -25,8 +25,8 @@ internal static class Settings
         }
     }
 
-    /// <summary>The Prometheus section bound onto options; a value that cannot be bound is bad input naming the setting.</summary>
-    public static PrometheusOptions Prometheus(IConfiguration configuration)
+    /// <summary>The Prometheus section bound onto options, with --prometheus (urlFlag) over its URL; a value that cannot be bound is bad input naming the setting.</summary>
+    public static PrometheusOptions Prometheus(IConfiguration configuration, string? urlFlag = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new PrometheusOptions();
@@ -39,18 +39,18 @@ internal static class Settings
             throw new InputException($"Prometheus settings (appsettings.json or CANARY__Prometheus__*): {e.Message}");
         }
 
+        if (urlFlag is not null)
+        {
+            options.Url = Uri.TryCreate(urlFlag, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{urlFlag}\" is not an absolute http or https URL");
+        }
+
         return options;
     }
 
     /// <summary>The Prometheus settings with --prometheus over them, checked: every problem is bad input naming its setting.</summary>
-    public static PrometheusOptions Prometheus(IConfiguration configuration, string? flag)
+    public static PrometheusOptions CheckedPrometheus(IConfiguration configuration, string? urlFlag)
     {
-        var options = Prometheus(configuration);
-        if (flag is not null)
-        {
-            options.Url = Uri.TryCreate(flag, UriKind.Absolute, out var uri) ? uri : throw new InputException($"--prometheus: \"{flag}\" is not an absolute http or https URL");
-        }
-
+        var options = Prometheus(configuration, urlFlag);
         return options.Validate() is { Count: > 0 } problems ? throw new InputException(problems) : options;
     }
 

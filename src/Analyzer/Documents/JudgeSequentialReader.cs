@@ -197,14 +197,15 @@ internal static class JudgeSequentialReader
                 return null;
             }
 
-            if (!last && (!double.TryParse(item.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value <= previous))
+            if (!last)
             {
-                fields.Problem(item, $"{path}[{i}]", $"\"{item.Text}\" must be a finite number above the edge before it");
-                return null;
-            }
-            else if (!last)
-            {
-                previous = double.Parse(item.Text, NumberStyles.Float, CultureInfo.InvariantCulture);
+                if (!double.TryParse(item.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value) || value <= previous)
+                {
+                    fields.Problem(item, $"{path}[{i}]", $"\"{item.Text}\" must be a finite number above the edge before it");
+                    return null;
+                }
+
+                previous = value;
             }
 
             edges.Add(item.Text);

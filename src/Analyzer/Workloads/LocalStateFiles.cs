@@ -134,7 +134,8 @@ internal sealed class LocalStateFiles
         ? $"{path} cannot be read ({reason}); stop the processes it lists (their pods are in targets/) and delete it"
         : $"{path} cannot be read ({reason}); delete it to start the target again from its process file");
 
-    private static void Write(string path, string text)
+    /// <summary>Writes the whole file through a temporary one and a rename: a crash leaves the old text or the new.</summary>
+    internal static void Write(string path, string text)
     {
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, text);
@@ -174,8 +175,7 @@ internal sealed class FileSdTargets
                 return;
             }
 
-            File.WriteAllText(path + ".tmp", text);
-            File.Move(path + ".tmp", path, overwrite: true);
+            LocalStateFiles.Write(path, text);
             written[path] = text;
         }
     }

@@ -17,6 +17,14 @@ internal static class MetricReasons
         return $"{metric.Name} has no data for {which}{consequence}.";
     }
 
+    /// <summary>A sequential metric without an interval that has exposure in both cohorts.</summary>
+    public static string NoIntervals(MetricConfig metric)
+    {
+        var consequence = metric.Critical ? "; it is critical, so the analysis fails"
+            : metric.MustHaveData ? "; it must have data, so it counts as a failure" : string.Empty;
+        return $"{metric.Name} has no interval with exposure in both cohorts{consequence}.";
+    }
+
     public static string Identical(MetricConfig metric) => $"{metric.Name} is identical in both cohorts.";
 
     public static string Overflow(MetricConfig metric) =>

@@ -104,7 +104,7 @@ internal static class SequentialAnalysis
     {
         var classification = metric.MustHaveData ? MetricClassification.NoDataFailure : MetricClassification.NoData;
         var result = new SequentialResult(test.Alpha, [], null, edge, null, 0, null) { Control = control, Experiment = experiment };
-        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, MetricReasons.NoData(metric, controlEmpty: true, experimentEmpty: true).Replace("has no data for either cohort", "has no interval with exposure in both cohorts", StringComparison.Ordinal),
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, MetricReasons.NoIntervals(metric),
             null, EffectSizeResult.None, SeriesSummary.Empty, SeriesSummary.Empty)
         {
             Muted = metric.Muted,

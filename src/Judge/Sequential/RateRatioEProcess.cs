@@ -58,56 +58,34 @@ public static class RateRatioEProcess
 
     /// <summary>The one-sided 1 − α lower bound of ρ: the largest null the increase-side e-process rejects; 0 when it rejects none.</summary>
     // Confidence sequences by inverting e-processes: Howard, Ramdas, McAuliffe & Sekhon (2021), Ann. Statist. 49(2), §3.
-    public static double Lower(IReadOnlyList<CountInterval> intervals, double alpha)
-    {
-        var threshold = 1 / alpha;
-        // Increase(·) falls as the null rises: bisect on log ρ0 for the last null it still rejects.
-        if (Mixture(intervals, -Widest, +1) < threshold)
-        {
-            return 0;
-        }
-
-        if (Mixture(intervals, Widest, +1) >= threshold)
-        {
-            return Math.Exp(Widest);
-        }
-
-        var (rejected, kept) = (-Widest, Widest);
-        for (var step = 0; step < 60; step++)
-        {
-            var middle = (rejected + kept) / 2;
-            if (Mixture(intervals, middle, +1) >= threshold)
-            {
-                rejected = middle;
-            }
-            else
-            {
-                kept = middle;
-            }
-        }
-
-        return Math.Exp(rejected);
-    }
+    public static double Lower(IReadOnlyList<CountInterval> intervals, double alpha) => Bound(intervals, alpha, +1) is { } bound ? Math.Exp(bound) : 0;
 
     /// <summary>The one-sided 1 − α upper bound of ρ: the smallest null the decrease-side e-process rejects; null when it rejects none.</summary>
-    public static double? Upper(IReadOnlyList<CountInterval> intervals, double alpha)
+    public static double? Upper(IReadOnlyList<CountInterval> intervals, double alpha) => Bound(intervals, alpha, -1) is { } bound ? Math.Exp(bound) : null;
+
+    /// <summary>
+    /// The log of the farthest null the side's e-process rejects, searched from the side's far end
+    /// (the increase side rejects low nulls, the decrease side high ones, each monotone in the null);
+    /// null when it rejects none in the range. Bisection keeps the last null found rejected.
+    /// </summary>
+    private static double? Bound(IReadOnlyList<CountInterval> intervals, double alpha, int side)
     {
         var threshold = 1 / alpha;
-        if (Mixture(intervals, Widest, -1) < threshold)
+        var (rejected, kept) = (-side * Widest, side * Widest);
+        if (Mixture(intervals, rejected, side) < threshold)
         {
             return null;
         }
 
-        if (Mixture(intervals, -Widest, -1) >= threshold)
+        if (Mixture(intervals, kept, side) >= threshold)
         {
-            return Math.Exp(-Widest);
+            return kept;
         }
 
-        var (kept, rejected) = (-Widest, Widest);
         for (var step = 0; step < 60; step++)
         {
             var middle = (rejected + kept) / 2;
-            if (Mixture(intervals, middle, -1) >= threshold)
+            if (Mixture(intervals, middle, side) >= threshold)
             {
                 rejected = middle;
             }
@@ -117,7 +95,7 @@ public static class RateRatioEProcess
             }
         }
 
-        return Math.Exp(rejected);
+        return rejected;
     }
 
     /// <summary>The conditional maximum-likelihood ratio: 0 when the canary has no events, null when the baseline has none (or no interval is informative).</summary>
