@@ -22,10 +22,16 @@ public abstract record SequentialData
 public sealed record CountData(IReadOnlyList<CountInterval> Counts) : SequentialData
 {
     public override int Intervals => Counts.Count;
+
+    /// <summary>The stored evidence of the intervals before these (a rollout's earlier ticks), or null to start the stream here.</summary>
+    public CountSequenceState? Prior { get; init; }
 }
 
 /// <summary>Cumulative bucket counts of each cohort per interval at the edges <see cref="Edges"/> (the `le` strings, "+Inf" last).</summary>
 public sealed record HistogramData(IReadOnlyList<string> Edges, IReadOnlyList<HistogramInterval> Buckets) : SequentialData
 {
     public override int Intervals => Buckets.Count;
+
+    /// <summary>The stored evidence of the intervals before these, with the same edges, or null to start the stream here.</summary>
+    public HistogramSequenceState? Prior { get; init; }
 }

@@ -44,6 +44,12 @@ public sealed record SequentialResult(double Alpha, IReadOnlyList<double> Eviden
     public required SequentialTotals Control { get; init; }
 
     public required SequentialTotals Experiment { get; init; }
+
+    /// <summary>The stream's evidence after these intervals, to store and pass back as the next call's prior (counts).</summary>
+    public Sequential.CountSequenceState? CountState { get; init; }
+
+    /// <summary>The stream's evidence after these intervals (histograms).</summary>
+    public Sequential.HistogramSequenceState? HistogramState { get; init; }
 }
 
 /// <summary>A cohort's sums over the intervals: events and exposure for counts, total for histograms (the others null).</summary>

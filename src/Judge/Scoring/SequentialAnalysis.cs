@@ -36,19 +36,20 @@ internal static class SequentialAnalysis
         var intervals = data.Counts;
         var control = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ControlEvents), intervals.Sum(i => i.ControlExposure), null);
         var experiment = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ExperimentEvents), intervals.Sum(i => i.ExperimentExposure), null);
-        if (!intervals.Any(i => i.Informative))
+        var prior = data.Prior ?? CountSequenceState.Empty;
+        var (state, evidence) = CountSequence.Run(prior, intervals, test);
+        if (state.Informative == 0)
         {
-            return NoData(metric, test, control, experiment, null);
+            return NoData(metric, test, control, experiment, null) with { Sequential = NoDataResult(test, control, experiment, null) with { CountState = state } };
         }
 
-        var state = CountSequence.Judge(intervals, test);
-        var result = new SequentialResult(test.Alpha, state.Evidence, state.CrossedAt, null, RateRatioEProcess.Estimate(intervals), state.Lower, state.Upper)
+        var result = new SequentialResult(test.Alpha, evidence, state.CrossedAt, null, state.Estimate(), state.Lower, state.Upper)
         {
             Control = control,
             Experiment = experiment,
+            CountState = state,
         };
-        var high = state.CrossedAt is { } at && Higher(test, intervals.Take(at + 1).ToList());
-        return Outcome(metric, test, result, high, test.BoundAlpha);
+        return Outcome(metric, test, result, state.CrossedHigh, test.BoundAlpha, state.Intervals, state.CrossedEValue);
     }
 
     private static MetricResult Histogram(MetricConfig metric, SequentialTest test, HistogramData data)
@@ -56,41 +57,30 @@ internal static class SequentialAnalysis
         var finite = data.Edges.Count - 1;
         var control = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ControlBuckets[^1]));
         var experiment = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ExperimentBuckets[^1]));
-        if (!data.Buckets.Any(b => b.ControlBuckets[^1] > 0 && b.ExperimentBuckets[^1] > 0))
+        var prior = data.Prior ?? HistogramSequenceState.Empty(finite);
+        var (state, evidence) = HistogramSequence.Run(prior, data.Buckets, test);
+        if (state.Edges.All(e => e.Informative == 0))
         {
-            return NoData(metric, test, control, experiment, metric.Edge);
+            return NoData(metric, test, control, experiment, metric.Edge) with { Sequential = NoDataResult(test, control, experiment, metric.Edge) with { HistogramState = state } };
         }
 
-        var state = HistogramSequence.Judge(data.Buckets, finite, test);
         var named = metric.Edge is { } edge ? IndexOf(data.Edges, edge) : (int?)null;
         var reported = state.Reported(named);
-        var above = data.Buckets.Select(b => b.Above(reported)).ToList();
-        var result = new SequentialResult(test.Alpha, state.Evidence, state.CrossedAt, data.Edges[reported], RateRatioEProcess.Estimate(above), state.Edges[reported].Lower, state.Edges[reported].Upper)
+        var at = state.Edges[reported];
+        var result = new SequentialResult(test.Alpha, evidence, state.CrossedAt, data.Edges[reported], at.Estimate(), at.Lower, at.Upper)
         {
             Control = control,
             Experiment = experiment,
+            HistogramState = state,
         };
-
-        // Either: the larger side at the crossing decides, summed over the edges as the evidence is.
-        var high = state.CrossedAt is { } at && (test.Side != SequentialSide.Either
-            || Enumerable.Range(0, finite).Sum(k => RateRatioEProcess.Increase([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedIncrease) / finite)
-            >= Enumerable.Range(0, finite).Sum(k => RateRatioEProcess.Decrease([.. data.Buckets.Take(at + 1).Select(b => b.Above(k))], test.AllowedDecrease) / finite));
-        return Outcome(metric, test, result, high && test.Side != SequentialSide.Decrease, test.BoundAlpha / finite);
+        return Outcome(metric, test, result, state.CrossedHigh, test.BoundAlpha / finite, state.Intervals, state.CrossedEValue);
     }
 
-    /// <summary>Which way a crossing went: one-sided tests go their way; either goes the side with more evidence at the crossing.</summary>
-    private static bool Higher(SequentialTest test, IReadOnlyList<CountInterval> untilCrossing) => test.Side switch
-    {
-        SequentialSide.Increase => true,
-        SequentialSide.Decrease => false,
-        _ => RateRatioEProcess.Increase(untilCrossing, test.AllowedIncrease) >= RateRatioEProcess.Decrease(untilCrossing, test.AllowedDecrease),
-    };
-
-    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high, double boundAlpha)
+    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high, double boundAlpha, int intervals, double? crossedEValue)
     {
         var crossed = result.CrossedAt is not null;
         var classification = !crossed ? MetricClassification.Pass : high ? MetricClassification.High : MetricClassification.Low;
-        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification, boundAlpha), null,
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification, boundAlpha, intervals, crossedEValue), null,
             new EffectSizeResult(null, null) { Ratio = result.Estimate }, SeriesSummary.Empty, SeriesSummary.Empty)
         {
             Muted = metric.Muted,
@@ -103,7 +93,7 @@ internal static class SequentialAnalysis
     private static MetricResult NoData(MetricConfig metric, SequentialTest test, SequentialTotals control, SequentialTotals experiment, string? edge)
     {
         var classification = metric.MustHaveData ? MetricClassification.NoDataFailure : MetricClassification.NoData;
-        var result = new SequentialResult(test.Alpha, [], null, edge, null, 0, null) { Control = control, Experiment = experiment };
+        var result = NoDataResult(test, control, experiment, edge);
         return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, MetricReasons.NoIntervals(metric),
             null, EffectSizeResult.None, SeriesSummary.Empty, SeriesSummary.Empty)
         {
@@ -113,19 +103,22 @@ internal static class SequentialAnalysis
         };
     }
 
-    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, double boundAlpha)
+    private static SequentialResult NoDataResult(SequentialTest test, SequentialTotals control, SequentialTotals experiment, string? edge) =>
+        new(test.Alpha, [], null, edge, null, 0, null) { Control = control, Experiment = experiment };
+
+    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, double boundAlpha, int intervals, double? crossedEValue)
     {
         var ratio = result.Estimate is { } estimate ? $"×{Number(estimate)}" : "unknown (the baseline has no events)";
         var bounds = $"one-sided {Percent(1 - boundAlpha)} bounds ×{Number(result.Lower)} … {(result.Upper is { } upper ? "×" + Number(upper) : "∞")}";
         var at = result.Edge is { } edge ? $" above {edge}" : string.Empty;
-        var looks = result.Evidence.Count == 1 ? "1 interval" : $"{result.Evidence.Count} intervals";
+        var looks = intervals == 1 ? "1 interval" : $"{intervals} intervals";
         if (classification == MetricClassification.Pass)
         {
             return $"{metric.Name}{at}: evidence {Number(result.EValue)} of the {Number(test.Threshold)} needed after {looks}; canary/baseline {ratio} ({bounds}).";
         }
 
         var way = classification == MetricClassification.High ? "higher" : "lower";
-        return $"{metric.Name}{at} is {way}: the evidence reached {Number(result.Evidence[result.CrossedAt!.Value])} (≥ {Number(test.Threshold)}) at interval {result.CrossedAt + 1}; canary/baseline {ratio} ({bounds}).";
+        return $"{metric.Name}{at} is {way}: the evidence reached {Number(crossedEValue ?? result.EValue)} (≥ {Number(test.Threshold)}) at interval {result.CrossedAt + 1}; canary/baseline {ratio} ({bounds}).";
     }
 
     /// <summary>The finite edge the metric names, compared as numbers ("0.25" is "0.250").</summary>

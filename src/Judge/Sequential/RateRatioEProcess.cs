@@ -19,12 +19,18 @@ public readonly record struct CountInterval(long ControlEvents, long ControlExpo
 /// </summary>
 public static class RateRatioEProcess
 {
+    /// <summary>The spacing of the grid of log ratios the incremental state keeps: half of log 1.1 (ratios 4.9 % apart).</summary>
+    public static readonly double GridStep = Math.Log(1.1) / 2;
+
+    /// <summary>The mixture's points in grid steps: roughly log-spaced from ×1.1 (2 steps) to ×8.1 (44 steps), so every mixed ratio of a grid null is a grid point.</summary>
+    public static IReadOnlyList<int> MixtureSteps { get; } = [2, 3, 5, 8, 12, 18, 28, 44];
+
     /// <summary>
-    /// The mixing distribution over θ = log(ρ/ρ0): equal weights on 8 log-spaced points from
-    /// log 1.1 to log 8 (ratios ×1.1 … ×8); docs/judge.md says why.
+    /// The mixing distribution over θ = log(ρ/ρ0): equal weights on 8 roughly log-spaced points from
+    /// log 1.1 to log 8.1 (ratios ×1.1 … ×8.1), each a whole number of grid steps; docs/judge.md says why.
     /// </summary>
     // Discrete mixture of likelihood ratios: Robbins (1970), "Statistical methods related to the law of the iterated logarithm"; grid as in Kaufmann & Koolen (2021), JMLR 22(246).
-    public static IReadOnlyList<double> Thetas { get; } = MixturePoints(Math.Log(1.1), Math.Log(8), 8);
+    public static IReadOnlyList<double> Thetas { get; } = [.. MixtureSteps.Select(k => k * GridStep)];
 
     private const double Widest = 30;
 
@@ -36,15 +42,7 @@ public static class RateRatioEProcess
         var sum = 0.0;
         for (var i = 0; i < intervals.Count; i++)
         {
-            var interval = intervals[i];
-            var total = interval.ControlEvents + interval.ExperimentEvents;
-            if (!interval.Informative || total == 0)
-            {
-                continue;
-            }
-
-            var z = logRatio + Offset(interval);
-            sum += (interval.ExperimentEvents * z) - (total * Softplus(z));
+            sum += Term(intervals[i], logRatio);
         }
 
         return sum;
@@ -155,11 +153,34 @@ public static class RateRatioEProcess
     {
         var at = LogLikelihood(intervals, logNull);
         Span<double> logs = stackalloc double[Thetas.Count];
-        var largest = double.NegativeInfinity;
         for (var j = 0; j < logs.Length; j++)
         {
             logs[j] = LogLikelihood(intervals, logNull + (side * Thetas[j])) - at;
-            largest = Math.Max(largest, logs[j]);
+        }
+
+        return MeanOfExp(logs);
+    }
+
+    /// <summary>One interval's term of the conditional log-likelihood at θ = log ρ (0 for an uninformative interval).</summary>
+    internal static double Term(CountInterval interval, double logRatio)
+    {
+        var total = interval.ControlEvents + interval.ExperimentEvents;
+        if (!interval.Informative || total == 0)
+        {
+            return 0;
+        }
+
+        var z = logRatio + Offset(interval);
+        return (interval.ExperimentEvents * z) - (total * Softplus(z));
+    }
+
+    /// <summary>The mean of exp(log-likelihood ratio) over the mixture, from the log-likelihood differences, in log space and capped.</summary>
+    internal static double MeanOfExp(ReadOnlySpan<double> logs)
+    {
+        var largest = double.NegativeInfinity;
+        foreach (var log in logs)
+        {
+            largest = Math.Max(largest, log);
         }
 
         var sum = 0.0;
@@ -181,15 +202,4 @@ public static class RateRatioEProcess
     private static double Softplus(double z) => z > 0 ? z + Math.Log(1 + Math.Exp(-z)) : Math.Log(1 + Math.Exp(z));
 
     private static double Logistic(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
-
-    private static double[] MixturePoints(double from, double to, int count)
-    {
-        var points = new double[count];
-        for (var i = 0; i < count; i++)
-        {
-            points[i] = from * Math.Pow(to / from, i / (double)(count - 1));
-        }
-
-        return points;
-    }
 }

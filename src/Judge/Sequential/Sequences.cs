@@ -19,49 +19,174 @@ public sealed record SequentialTest(double Alpha, SequentialSide Side, double Al
 }
 
 /// <summary>
-/// A counts metric's stream as far as it has been judged, the incremental form: the intervals seen,
-/// the e-value after each, where it first crossed, and the bounds kept as a running maximum
-/// (lower) and minimum (upper). Update it with one interval per look.
+/// A counts metric's stream as far as it has been judged, in a fixed size whatever its length (the
+/// incremental form a rollout stores each tick): the conditional log-likelihood summed over the
+/// intervals at the grid of log ratios (m − 88) × <see cref="RateRatioEProcess.GridStep"/> and at
+/// the test's own null ratios, the last e-values, where the evidence first crossed and which way,
+/// and the bounds kept as a running maximum (lower) and minimum (upper). Update it with one
+/// interval per look; the e-values are exactly those of the whole stream, the bounds those of the
+/// grid (docs/judge.md, "Stored evidence").
 /// </summary>
-public sealed record CountSequenceState(IReadOnlyList<CountInterval> Intervals, IReadOnlyList<double> Evidence, int? CrossedAt, double Lower, double? Upper)
+public sealed record CountSequenceState
 {
-    public static CountSequenceState Empty { get; } = new([], [], null, 0, null);
+    /// <summary>Grid points each side of ratio 1: log-likelihoods are kept at m × step for |m| ≤ 88 (ratios 1/65 … 65).</summary>
+    public const int GridHalf = 88;
 
-    public double EValue => Evidence.Count == 0 ? 1 : Evidence[^1];
+    /// <summary>Grid points each side of ratio 1 where the bounds are looked for (ratios 1/8.1 … 8.1): every mixed ratio of such a null is on the grid.</summary>
+    public const int BoundHalf = GridHalf - 44;
+
+    public static CountSequenceState Empty { get; } = new();
+
+    /// <summary>The test the sums belong to; null before the first interval.</summary>
+    public SequentialTest? Test { get; init; }
+
+    /// <summary>Intervals seen, and those where both cohorts had exposure.</summary>
+    public int Intervals { get; init; }
+
+    public int Informative { get; init; }
+
+    /// <summary>Each cohort's events over the informative intervals (the estimate's special cases).</summary>
+    public long ControlEvents { get; init; }
+
+    public long ExperimentEvents { get; init; }
+
+    /// <summary>The log-likelihood at grid point m (index m + 88); empty before the first informative interval.</summary>
+    public IReadOnlyList<double> Grid { get; init; } = [];
+
+    /// <summary>The log-likelihood at log allowedIncrease + k × step for k = 0 and each mixture step.</summary>
+    public IReadOnlyList<double> AtIncrease { get; init; } = [];
+
+    /// <summary>The log-likelihood at log allowedDecrease − k × step for k = 0 and each mixture step.</summary>
+    public IReadOnlyList<double> AtDecrease { get; init; } = [];
+
+    /// <summary>The one-sided e-values after the last interval.</summary>
+    public double Increase { get; init; } = 1;
+
+    public double Decrease { get; init; } = 1;
+
+    /// <summary>The e-value of the test's side after the last interval (either: the mean of both sides).</summary>
+    public double EValue { get; init; } = 1;
+
+    /// <summary>The interval (0-based, of the whole stream) where the evidence first reached 1/α, or null; once set it stays.</summary>
+    public int? CrossedAt { get; init; }
+
+    /// <summary>Whether the crossing was an increase (either: the larger side at the crossing).</summary>
+    public bool CrossedHigh { get; init; }
+
+    /// <summary>The e-value at the crossing.</summary>
+    public double? CrossedEValue { get; init; }
+
+    public double Lower { get; init; }
+
+    public double? Upper { get; init; }
+
+    /// <summary>The conditional maximum-likelihood ratio from the grid (a parabola through the best point and its neighbours): 0 without canary events, null without baseline events.</summary>
+    public double? Estimate()
+    {
+        if (ControlEvents == 0 || Grid.Count == 0)
+        {
+            return null;
+        }
+
+        if (ExperimentEvents == 0)
+        {
+            return 0;
+        }
+
+        var best = 0;
+        for (var i = 1; i < Grid.Count; i++)
+        {
+            best = Grid[i] > Grid[best] ? i : best;
+        }
+
+        var shift = 0.0;
+        if (best > 0 && best < Grid.Count - 1)
+        {
+            // The vertex of the parabola through three equally spaced points.
+            var (left, middle, right) = (Grid[best - 1], Grid[best], Grid[best + 1]);
+            var curvature = left - (2 * middle) + right;
+            shift = curvature < 0 ? Math.Clamp((left - right) / (2 * curvature), -0.5, 0.5) : 0;
+        }
+
+        return Math.Exp((best - GridHalf + shift) * RateRatioEProcess.GridStep);
+    }
 }
 
 /// <summary>The counts test over a stream of intervals, whole or one interval at a time (the same arithmetic either way).</summary>
 public static class CountSequence
 {
     /// <summary>The state after one more interval, and the evidence it brings the stream to.</summary>
+    /// <exception cref="ArgumentException">The state belongs to another test (other α, side or allowed ratios).</exception>
     public static (CountSequenceState State, double Evidence) Update(CountSequenceState state, CountInterval interval, SequentialTest test)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(test);
-        var intervals = new List<CountInterval>(state.Intervals.Count + 1);
-        intervals.AddRange(state.Intervals);
-        intervals.Add(interval);
-        var evidence = Evidence(intervals, test);
-        var crossed = state.CrossedAt ?? (evidence >= test.Threshold ? state.Evidence.Count : null);
-        var lower = Math.Max(state.Lower, RateRatioEProcess.Lower(intervals, test.BoundAlpha));
-        var upper = Min(state.Upper, RateRatioEProcess.Upper(intervals, test.BoundAlpha));
-        return (new CountSequenceState(intervals, [.. state.Evidence, evidence], crossed, lower, upper), evidence);
+        if (state.Test is { } kept && kept != test)
+        {
+            throw new ArgumentException($"the stored evidence belongs to another test ({kept}), not {test}", nameof(state));
+        }
+
+        var steps = RateRatioEProcess.MixtureSteps;
+        var grid = Add(state.Grid, 2 * CountSequenceState.GridHalf + 1, interval, i => (i - CountSequenceState.GridHalf) * RateRatioEProcess.GridStep);
+        var logIncrease = Math.Log(test.AllowedIncrease);
+        var logDecrease = Math.Log(test.AllowedDecrease);
+        var atIncrease = Add(state.AtIncrease, steps.Count + 1, interval, j => logIncrease + ((j == 0 ? 0 : steps[j - 1]) * RateRatioEProcess.GridStep));
+        var atDecrease = Add(state.AtDecrease, steps.Count + 1, interval, j => logDecrease - ((j == 0 ? 0 : steps[j - 1]) * RateRatioEProcess.GridStep));
+        var increase = Mixture(atIncrease);
+        var decrease = Mixture(atDecrease);
+        var evidence = test.Side switch
+        {
+            SequentialSide.Increase => increase,
+            SequentialSide.Decrease => decrease,
+            // The mean of two e-processes is an e-process: Vovk & Wang (2021), "E-values: calibration, combination and applications", Ann. Statist. 49(3).
+            _ => (increase / 2) + (decrease / 2),
+        };
+        var crosses = state.CrossedAt is null && evidence >= test.Threshold;
+        var threshold = 1 / test.BoundAlpha;
+        var lower = Math.Max(state.Lower, Bound(grid, increase >= threshold ? test.AllowedIncrease : null, threshold, +1) ?? 0);
+        var upper = Min(state.Upper, Bound(grid, decrease >= threshold ? test.AllowedDecrease : null, threshold, -1));
+        var informative = interval.Informative;
+        var next = state with
+        {
+            Test = test,
+            Intervals = state.Intervals + 1,
+            Informative = state.Informative + (informative ? 1 : 0),
+            ControlEvents = state.ControlEvents + (informative ? interval.ControlEvents : 0),
+            ExperimentEvents = state.ExperimentEvents + (informative ? interval.ExperimentEvents : 0),
+            Grid = grid,
+            AtIncrease = atIncrease,
+            AtDecrease = atDecrease,
+            Increase = increase,
+            Decrease = decrease,
+            EValue = evidence,
+            CrossedAt = crosses ? state.Intervals : state.CrossedAt,
+            CrossedHigh = crosses ? test.Side == SequentialSide.Increase || (test.Side == SequentialSide.Either && increase >= decrease) : state.CrossedHigh,
+            CrossedEValue = crosses ? evidence : state.CrossedEValue,
+            Lower = lower,
+            Upper = upper,
+        };
+        return (next, evidence);
+    }
+
+    /// <summary>The state after every interval from <paramref name="from"/> on, and the evidence after each of them.</summary>
+    public static (CountSequenceState State, IReadOnlyList<double> Evidence) Run(CountSequenceState from, IEnumerable<CountInterval> intervals, SequentialTest test)
+    {
+        ArgumentNullException.ThrowIfNull(intervals);
+        var state = from;
+        var evidence = new List<double>();
+        foreach (var interval in intervals)
+        {
+            (state, var e) = Update(state, interval, test);
+            evidence.Add(e);
+        }
+
+        return (state, evidence);
     }
 
     /// <summary>The whole stream, oldest interval first.</summary>
-    public static CountSequenceState Judge(IEnumerable<CountInterval> intervals, SequentialTest test)
-    {
-        ArgumentNullException.ThrowIfNull(intervals);
-        var state = CountSequenceState.Empty;
-        foreach (var interval in intervals)
-        {
-            state = Update(state, interval, test).State;
-        }
+    public static CountSequenceState Judge(IEnumerable<CountInterval> intervals, SequentialTest test) => Run(CountSequenceState.Empty, intervals, test).State;
 
-        return state;
-    }
-
-    /// <summary>The e-value of the intervals for the test's side (either: the mean of both sides).</summary>
+    /// <summary>The e-value of the intervals for the test's side (either: the mean of both sides), from the intervals themselves.</summary>
     public static double Evidence(IReadOnlyList<CountInterval> intervals, SequentialTest test)
     {
         ArgumentNullException.ThrowIfNull(test);
@@ -69,12 +194,97 @@ public static class CountSequence
         {
             SequentialSide.Increase => RateRatioEProcess.Increase(intervals, test.AllowedIncrease),
             SequentialSide.Decrease => RateRatioEProcess.Decrease(intervals, test.AllowedDecrease),
-            // The mean of two e-processes is an e-process: Vovk & Wang (2021), "E-values: calibration, combination and applications", Ann. Statist. 49(3).
             _ => (RateRatioEProcess.Increase(intervals, test.AllowedIncrease) / 2) + (RateRatioEProcess.Decrease(intervals, test.AllowedDecrease) / 2),
         };
     }
 
     internal static double? Min(double? a, double? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
+
+    /// <summary>The sums with one more interval's terms at the points <paramref name="at"/> gives; an uninformative interval adds nothing.</summary>
+    private static double[] Add(IReadOnlyList<double> sums, int count, CountInterval interval, Func<int, double> at)
+    {
+        var next = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            next[i] = (sums.Count == 0 ? 0 : sums[i]) + RateRatioEProcess.Term(interval, at(i));
+        }
+
+        return next;
+    }
+
+    /// <summary>The mixture e-value from the log-likelihoods at the null (index 0) and at each mixed ratio.</summary>
+    private static double Mixture(double[] sums)
+    {
+        Span<double> logs = stackalloc double[sums.Length - 1];
+        for (var j = 0; j < logs.Length; j++)
+        {
+            logs[j] = sums[j + 1] - sums[0];
+        }
+
+        return RateRatioEProcess.MeanOfExp(logs);
+    }
+
+    /// <summary>The mixture e-value of the grid null m against the side (+1: increase, −1: decrease).</summary>
+    private static double GridMixture(double[] grid, int m, int side)
+    {
+        var steps = RateRatioEProcess.MixtureSteps;
+        Span<double> logs = stackalloc double[steps.Count];
+        var at = grid[m + CountSequenceState.GridHalf];
+        for (var j = 0; j < steps.Count; j++)
+        {
+            logs[j] = grid[m + (side * steps[j]) + CountSequenceState.GridHalf] - at;
+        }
+
+        return RateRatioEProcess.MeanOfExp(logs);
+    }
+
+    /// <summary>
+    /// The farthest grid null in ±44 steps the side's e-process rejects (increase: the largest, as a
+    /// lower bound; decrease: the smallest, as an upper bound), or the test's own null when that is
+    /// farther and rejected; null when none is. Each side is monotone in the null, so a bisection over
+    /// the grid finds it.
+    /// </summary>
+    // Confidence sequences by inverting e-processes: Howard, Ramdas, McAuliffe & Sekhon (2021), Ann. Statist. 49(2), §3.
+    private static double? Bound(double[] grid, double? ownNull, double threshold, int side)
+    {
+        double? found = null;
+        if (grid.Length > 0)
+        {
+            // rejected: a grid null the side rejects (or one step beyond the range); kept: one it does not.
+            var (rejected, kept) = (-side * (CountSequenceState.BoundHalf + 1), side * CountSequenceState.BoundHalf);
+            if (GridMixture(grid, kept, side) >= threshold)
+            {
+                rejected = kept;
+            }
+            else
+            {
+                while (Math.Abs(kept - rejected) > 1)
+                {
+                    var middle = (rejected + kept) / 2;
+                    if (GridMixture(grid, middle, side) >= threshold)
+                    {
+                        rejected = middle;
+                    }
+                    else
+                    {
+                        kept = middle;
+                    }
+                }
+            }
+
+            if (Math.Abs(rejected) <= CountSequenceState.BoundHalf)
+            {
+                found = Math.Exp(rejected * RateRatioEProcess.GridStep);
+            }
+        }
+
+        if (ownNull is { } own && (found is not { } f || (side > 0 ? own > f : own < f)))
+        {
+            found = own;
+        }
+
+        return found;
+    }
 }
 
 /// <summary>One interval of a histogram metric: each cohort's cumulative counts at the edges, +Inf (the total) last.</summary>
@@ -88,12 +298,22 @@ public sealed record HistogramInterval(IReadOnlyList<long> ControlBuckets, IRead
     }
 }
 
-/// <summary>A histogram metric's stream: one counts stream per finite edge, and the mean of their e-values.</summary>
-public sealed record HistogramSequenceState(IReadOnlyList<CountSequenceState> Edges, IReadOnlyList<double> Evidence, int? CrossedAt)
+/// <summary>A histogram metric's stream: one counts stream per finite edge, the mean of their e-values, where it first crossed and which way.</summary>
+public sealed record HistogramSequenceState(IReadOnlyList<CountSequenceState> Edges)
 {
-    public static HistogramSequenceState Empty(int edges) => new([.. Enumerable.Repeat(CountSequenceState.Empty, edges)], [], null);
+    public static HistogramSequenceState Empty(int edges) => new([.. Enumerable.Repeat(CountSequenceState.Empty, edges)]);
 
-    public double EValue => Evidence.Count == 0 ? 1 : Evidence[^1];
+    public int Intervals { get; init; }
+
+    public double EValue { get; init; } = 1;
+
+    public int? CrossedAt { get; init; }
+
+    /// <summary>Whether the crossing was an increase (either: the larger side summed over the edges at the crossing).</summary>
+    public bool CrossedHigh { get; init; }
+
+    /// <summary>The e-value at the crossing.</summary>
+    public double? CrossedEValue { get; init; }
 
     /// <summary>The edge reported: the one named, else the one with the most evidence now (the first of equals).</summary>
     public int Reported(int? named)
@@ -124,39 +344,60 @@ public sealed record HistogramSequenceState(IReadOnlyList<CountSequenceState> Ed
 /// </summary>
 public static class HistogramSequence
 {
+    /// <exception cref="ArgumentException">The state has another number of edges, or belongs to another test.</exception>
     public static (HistogramSequenceState State, double Evidence) Update(HistogramSequenceState state, HistogramInterval interval, SequentialTest test)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(interval);
         ArgumentNullException.ThrowIfNull(test);
         var k = state.Edges.Count;
+        if (interval.ControlBuckets.Count != k + 1 || interval.ExperimentBuckets.Count != k + 1)
+        {
+            throw new ArgumentException($"the stored evidence has {k} finite edges, the interval {interval.ControlBuckets.Count - 1}", nameof(interval));
+        }
+
         // Bonferroni over the edges for the bounds, each at α/K: Bonferroni (1936); the mean of e-values is an e-value: Vovk & Wang (2021).
         var perEdge = test with { Alpha = test.Alpha / k };
         var edges = new CountSequenceState[k];
-        var sum = 0.0;
+        var (sum, increase, decrease) = (0.0, 0.0, 0.0);
         for (var edge = 0; edge < k; edge++)
         {
-            var (next, _) = CountSequence.Update(state.Edges[edge], interval.Above(edge), perEdge);
             // Each edge's own evidence is against its own intervals at the test's ratios; only its bounds use α/K.
-            edges[edge] = next;
+            edges[edge] = CountSequence.Update(state.Edges[edge], interval.Above(edge), perEdge).State;
             // Each term divided first: the mean of huge e-values stays finite.
-            sum += next.EValue / k;
+            sum += edges[edge].EValue / k;
+            increase += edges[edge].Increase / k;
+            decrease += edges[edge].Decrease / k;
         }
 
         var evidence = Math.Min(sum, double.MaxValue);
-        var crossed = state.CrossedAt ?? (evidence >= test.Threshold ? state.Evidence.Count : null);
-        return (new HistogramSequenceState(edges, [.. state.Evidence, evidence], crossed), evidence);
+        var crosses = state.CrossedAt is null && evidence >= test.Threshold;
+        var next = state with
+        {
+            Edges = edges,
+            Intervals = state.Intervals + 1,
+            EValue = evidence,
+            CrossedAt = crosses ? state.Intervals : state.CrossedAt,
+            CrossedHigh = crosses ? test.Side == SequentialSide.Increase || (test.Side == SequentialSide.Either && increase >= decrease) : state.CrossedHigh,
+            CrossedEValue = crosses ? evidence : state.CrossedEValue,
+        };
+        return (next, evidence);
     }
 
-    public static HistogramSequenceState Judge(IEnumerable<HistogramInterval> intervals, int edges, SequentialTest test)
+    /// <summary>The state after every interval from <paramref name="from"/> on, and the evidence after each of them.</summary>
+    public static (HistogramSequenceState State, IReadOnlyList<double> Evidence) Run(HistogramSequenceState from, IEnumerable<HistogramInterval> intervals, SequentialTest test)
     {
         ArgumentNullException.ThrowIfNull(intervals);
-        var state = HistogramSequenceState.Empty(edges);
+        var state = from;
+        var evidence = new List<double>();
         foreach (var interval in intervals)
         {
-            state = Update(state, interval, test).State;
+            (state, var e) = Update(state, interval, test);
+            evidence.Add(e);
         }
 
-        return state;
+        return (state, evidence);
     }
+
+    public static HistogramSequenceState Judge(IEnumerable<HistogramInterval> intervals, int edges, SequentialTest test) => Run(HistogramSequenceState.Empty(edges), intervals, test).State;
 }
