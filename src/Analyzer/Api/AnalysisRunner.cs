@@ -261,7 +261,7 @@ internal sealed partial class AnalysisRunner(IAnalysisStore store, PrometheusCli
     private async Task<(JudgeResult Result, JsonNode Json)> JudgeAsync(AnalysisRequest request, AnalysisWindow window, CancellationToken cancellationToken)
     {
         var config = request.Config;
-        var queries = MetricAnalysis.Render(config, request.Cohorts, config.Interval);
+        var queries = MetricAnalysis.Render(config, request.Cohorts, config.Interval, IntervalWindow.Steps(window.Start, window.End, window.Step).Range);
         var analysis = await MetricAnalysis.RunAsync(new PrometheusMetricSource(prometheus), config, queries, window, config.Interval, 8, cancellationToken);
         return (analysis.Judgement, JsonNode.Parse(analysis.ToJson(withSeries: true))!);
     }

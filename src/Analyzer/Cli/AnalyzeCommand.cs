@@ -71,6 +71,11 @@ internal static class AnalyzeCommand
 
         var variables = ParseVariables(line.Options("--var"));
         var config = CanaryConfigReader.Load(configFile, Settings.Templates(settings, line.Option("--queries")), variables);
+        foreach (var warning in config.Warnings)
+        {
+            await stderr.WriteLineAsync($"canary analyze: warning: {config.Source}: {warning}");
+        }
+
         var start = TimeArguments.ParseTime("--start", startText, time);
         var end = TimeArguments.ParseTime("--end", line.Option("--end") ?? "now", time);
         var stepText = line.Option("--step") ?? config.Step;
@@ -88,7 +93,7 @@ internal static class AnalyzeCommand
             throw new InputException($"--step: {stepText} gives {window.Steps} steps over the window; Prometheus allows {AnalysisWindow.MaxSteps}: use a larger step or a shorter window");
         }
 
-        var queries = MetricAnalysis.Render(config, new Cohorts(control, experiment), interval);
+        var queries = MetricAnalysis.Render(config, new Cohorts(control, experiment), interval, IntervalWindow.Steps(start, end, step).Range);
         if (line.Has("--dry-run"))
         {
             await WriteQueriesAsync(format, config, queries, stdout);

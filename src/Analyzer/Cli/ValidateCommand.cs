@@ -47,12 +47,22 @@ internal static class ValidateCommand
                 ? string.Join(" → ", resource.Rollout.StepWeights.Select(w => $"{w} %"))
                 : $"{resource.Rollout.Iterations} iterations";
             await stdout.WriteLineAsync($"{file}: valid: Canary {resource.Key}, router {resource.Router}, {resource.Rollout.Strategy.ToString().ToLowerInvariant()} {steps}, every {TimeArguments.Format(resource.Interval)}{process}");
+            foreach (var warning in resource.Config?.Warnings ?? [])
+            {
+                await stdout.WriteLineAsync($"{file}: warning: {warning}");
+            }
+
             return ExitCodes.Done;
         }
 
         var config = CanaryConfigReader.Load(file, templates, AnalyzeCommand.ParseVariables(line.Options("--var")));
         var used = config.Metrics.Select(m => m.TemplateName ?? "inline").Distinct(StringComparer.Ordinal);
         await stdout.WriteLineAsync($"{config.Source}: valid: {config.Metrics.Count} metrics ({string.Join(", ", used)})");
+        foreach (var warning in config.Warnings)
+        {
+            await stdout.WriteLineAsync($"{config.Source}: warning: {warning}");
+        }
+
         return ExitCodes.Done;
     }
 

@@ -95,10 +95,16 @@ internal static class JudgeConfigReader
         };
     }
 
-    /// <summary>The metric's method and edge; a sequential metric that sets a field it may not is a problem naming that field.</summary>
-    private static MetricConfig ReadMethod(DocumentNode element, string path, DocumentFields fields, MetricConfig metric)
+    /// <summary>
+    /// The metric's method and edge; a sequential metric that sets a field it may not is a problem
+    /// naming that field. implied is the method a canary config's template decides (no "method" field there).
+    /// </summary>
+    internal static MetricConfig ReadMethod(DocumentNode element, string path, DocumentFields fields, MetricConfig metric, JudgeMethod? implied = null)
     {
-        var method = fields.Enum(element, path, "method", JudgeMethod.MannWhitney);
+        ArgumentNullException.ThrowIfNull(element);
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentNullException.ThrowIfNull(metric);
+        var method = implied ?? fields.Enum(element, path, "method", JudgeMethod.MannWhitney);
         var edge = fields.Get(element, path, "edge");
         if (edge is not null && edge.Kind != NodeKind.String)
         {
@@ -106,7 +112,9 @@ internal static class JudgeConfigReader
         }
         else if (edge is not null && method != JudgeMethod.Sequential)
         {
-            fields.Problem(edge, DocumentFields.Join(path, "edge"), "is only for a sequential metric with histogram data (\"method\": \"sequential\")");
+            fields.Problem(edge, DocumentFields.Join(path, "edge"), implied is null
+                ? "is only for a sequential metric with histogram data (\"method\": \"sequential\")"
+                : "is only for a metric of a template of kind histogram");
         }
 
         if (method == JudgeMethod.Sequential)

@@ -35,6 +35,12 @@ internal static class AnalysisDocument
             writer.WriteStartObject(metric.Name);
             writer.WriteString("control", queries[metric.Name].Control);
             writer.WriteString("experiment", queries[metric.Name].Experiment);
+            if (queries[metric.Name] is { ControlExposure: { } controlExposure, ExperimentExposure: { } experimentExposure })
+            {
+                writer.WriteString("controlExposure", controlExposure);
+                writer.WriteString("experimentExposure", experimentExposure);
+            }
+
             writer.WriteEndObject();
         }
 
@@ -50,6 +56,13 @@ internal static class AnalysisDocument
         foreach (var metric in series)
         {
             writer.WriteStartObject(metric.Metric);
+            if (metric.Sequential is not null)
+            {
+                WriteCounts(writer, metric.Sequential);
+                writer.WriteEndObject();
+                continue;
+            }
+
             foreach (var (cohort, values) in new[] { ("control", metric.Control), ("experiment", metric.Experiment) })
             {
                 writer.WriteStartArray(cohort);
@@ -72,5 +85,56 @@ internal static class AnalysisDocument
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>A sequential metric's intervals in the Judge's input form, so a stored analysis can be judged again by `canary judge`.</summary>
+    private static void WriteCounts(Utf8JsonWriter writer, Judge.Config.SequentialData data)
+    {
+        foreach (var experiment in new[] { false, true })
+        {
+            writer.WriteStartObject(experiment ? "experiment" : "control");
+            if (data is Judge.Config.CountData counts)
+            {
+                writer.WriteStartArray("events");
+                foreach (var i in counts.Counts)
+                {
+                    writer.WriteNumberValue(experiment ? i.ExperimentEvents : i.ControlEvents);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("exposure");
+                foreach (var i in counts.Counts)
+                {
+                    writer.WriteNumberValue(experiment ? i.ExperimentExposure : i.ControlExposure);
+                }
+
+                writer.WriteEndArray();
+            }
+            else if (data is Judge.Config.HistogramData histogram)
+            {
+                writer.WriteStartArray("le");
+                foreach (var le in histogram.Edges)
+                {
+                    writer.WriteStringValue(le);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("buckets");
+                foreach (var i in histogram.Buckets)
+                {
+                    writer.WriteStartArray();
+                    foreach (var count in experiment ? i.ExperimentBuckets : i.ControlBuckets)
+                    {
+                        writer.WriteNumberValue(count);
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
     }
 }

@@ -23,8 +23,11 @@ internal sealed record CanaryConfig
     /// <summary>The range of rate() windows, {{interval}}.</summary>
     public string Interval { get; init; } = "1m";
 
-    /// <summary>The resolution of the range queries: one sample per step.</summary>
-    public string Step { get; init; } = "30s";
+    /// <summary>The resolution of the range queries: one sample per step (default: the interval, so samples do not overlap); for sequential metrics the length of each count interval in `canary analyze`.</summary>
+    public string Step { get; init; } = "1m";
+
+    /// <summary>What is allowed but probably wrong, said at load (e.g. a step shorter than the rate window).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     /// <summary>Values of the templates' own placeholders.</summary>
     public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();

@@ -10,9 +10,9 @@ namespace Canary.Analyzer.Metrics;
 internal static class CanaryConfigReader
 {
     private static readonly string[] TopFields = ["name", "namespace", "interval", "step", "variables", "judge", "metrics", "groupWeights", "thresholds"];
-    private static readonly string[] QueryFields = ["template", "query", "kind", "unit", "pool"];
+    private static readonly string[] QueryFields = ["template", "query", "kind", "unit", "pool", "edge"];
     private static readonly string[] HeaderFields = ["kind", "unit"];
-    private static readonly string[] Kinds = ["ratio", "latency", "count", "gauge"];
+    private static readonly string[] Kinds = ["ratio", "latency", "count", "gauge", "events", "histogram"];
 
     /// <exception cref="InputException">The file cannot be read, is malformed, or names an invalid field or template.</exception>
     public static CanaryConfig Load(string file, TemplateLibrary templates, IReadOnlyDictionary<string, string>? variables = null)
@@ -89,6 +89,13 @@ internal static class CanaryConfigReader
 
             var template = ReadQuery(node, path, fields, templates, declared, templateProblems, out var templateName);
             var metric = JudgeConfigReader.ReadMetric(node, path, fields, template is null ? null : Enum.Parse<Direction>(template.Direction, ignoreCase: true));
+            // The template's kind decides the method: events and histogram are sequential (DESIGN, "Queries").
+            metric = JudgeConfigReader.ReadMethod(node, path, fields, metric, template?.Sequential == true ? JudgeMethod.Sequential : JudgeMethod.MannWhitney);
+            if (metric.Edge is not null && template is not null && template.Kind != "histogram")
+            {
+                fields.Problem(node["edge"]!, $"{path}.edge", "is only for a metric of a template of kind histogram");
+            }
+
             judgeMetrics.Add(metric);
             if (template is not null)
             {
@@ -110,7 +117,14 @@ internal static class CanaryConfigReader
 
         var namespaceValue = fields.String(root, at, "namespace", string.Empty);
         var interval = Duration(root, at, fields, "interval", "1m");
-        var step = Duration(root, at, fields, "step", "30s");
+        // The step defaults to the rate window, so consecutive samples of a sampled metric never share requests.
+        var step = Duration(root, at, fields, "step", interval);
+        var warnings = new List<string>();
+        if (PromQl.TryParseDuration(step, out var stepSpan) && PromQl.TryParseDuration(interval, out var intervalSpan) && stepSpan < intervalSpan
+            && queries.Any(q => !q.Template.Sequential && q.Template.Placeholders.Contains("interval")))
+        {
+            warnings.Add($"{DocumentFields.Join(at, "step")}: {step} is shorter than interval {interval}: each sample's rate() window overlaps the next one's, so the samples share requests and Mann-Whitney's error rate no longer holds; set step to {interval} or more (or use sequential templates of kind events or histogram)");
+        }
         if (variables.TryGetValue("namespace", out var overridden))
         {
             namespaceValue = overridden;
@@ -126,6 +140,7 @@ internal static class CanaryConfigReader
             Interval = interval,
             Step = step,
             Variables = variables,
+            Warnings = warnings,
         };
     }
 

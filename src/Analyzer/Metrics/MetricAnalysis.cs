@@ -51,7 +51,8 @@ internal static class MetricAnalysis
 {
     /// <summary>The queries of every metric for both cohorts.</summary>
     /// <exception cref="Documents.InputException">A template uses {{namespace}} and none is set, or another placeholder has no value.</exception>
-    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
+    /// <remarks>Sampled metrics take rates over interval ({{interval}}); sequential ones count over range ({{range}}).</remarks>
+    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval, string range)
     {
         ArgumentNullException.ThrowIfNull(config);
         var usesNamespace = config.Metrics.Where(m => m.Template.Placeholders.Contains("namespace")).Select(m => m.Name).ToList();
@@ -62,7 +63,7 @@ internal static class MetricAnalysis
 
         try
         {
-            return MetricCollector.Render(config, cohorts, interval);
+            return MetricCollector.Render(config, cohorts, interval, range);
         }
         catch (ArgumentException e)
         {
@@ -70,15 +71,36 @@ internal static class MetricAnalysis
         }
     }
 
-    /// <summary>Fetches both cohorts of every metric over the window and judges them.</summary>
+    /// <summary>
+    /// Fetches both cohorts of every metric over the window and judges them: sampled metrics one
+    /// sample per step, sequential ones one count interval per step (or over intervals, a rollout's
+    /// one interval since its previous tick, with the stored evidence in priors).
+    /// </summary>
     /// <exception cref="MetricsSourceException">The source failed or rejected a query.</exception>
     /// <exception cref="SeriesShapeException">A query gave several series and its metric does not pool them.</exception>
     public static async Task<AnalysisResult> RunAsync(
-        IMetricSource source, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries, AnalysisWindow window, string interval, int concurrency, CancellationToken cancellationToken)
+        IMetricSource source, CanaryConfig config, IReadOnlyDictionary<string, RenderedQuery> queries, AnalysisWindow window, string interval, int concurrency, CancellationToken cancellationToken,
+        IntervalWindow? intervals = null, IReadOnlyDictionary<string, SequentialPrior>? priors = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(window);
         var collected = await MetricCollector.CollectAsync(source, config, queries, window, concurrency, cancellationToken);
-        var judgement = CanaryJudge.Judge(config.Judge, collected.Series);
-        return new AnalysisResult(judgement, queries, window, interval, collected.Warnings, collected.Series, config);
+        var series = collected.Series;
+        var warnings = collected.Warnings;
+        var sequential = config.Metrics.Where(m => m.Template.Sequential).ToList();
+        if (sequential.Count > 0)
+        {
+            var (data, more) = await IntervalCollector.CollectAsync(
+                source, sequential, queries, intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step), priors, cancellationToken);
+            foreach (var (name, value) in data)
+            {
+                series[name] = new MetricSeries(name, [], []) { Sequential = value };
+            }
+
+            warnings = [.. warnings.Concat(more).Distinct(StringComparer.Ordinal)];
+        }
+
+        var judgement = CanaryJudge.Judge(config.Judge, series);
+        return new AnalysisResult(judgement, queries, window, interval, warnings, series, config);
     }
 }

@@ -14,8 +14,13 @@ internal sealed record AnalysisWindow(DateTimeOffset Start, DateTimeOffset End, 
     public long Steps => (long)((End - Start) / Step);
 }
 
-/// <summary>One metric's PromQL for both cohorts, as sent to Prometheus.</summary>
-internal sealed record RenderedQuery(string Control, string Experiment);
+/// <summary>One metric's PromQL for both cohorts, as sent to Prometheus; a template of kind events has an exposure query per cohort too.</summary>
+internal sealed record RenderedQuery(string Control, string Experiment)
+{
+    public string? ControlExposure { get; init; }
+
+    public string? ExperimentExposure { get; init; }
+}
 
 /// <summary>What one query gave: the samples (empty for "no data") and the warnings the source attached to this answer.</summary>
 internal sealed record MetricFetch(double[] Values, IReadOnlyList<string> Warnings);
@@ -29,6 +34,10 @@ internal interface IMetricSource
     /// <exception cref="MetricsSourceException">The source failed or rejected the query.</exception>
     /// <exception cref="SeriesShapeException">Several series came back and the metric does not pool them.</exception>
     Task<MetricFetch> FetchAsync(string query, AnalysisWindow window, bool pool, CancellationToken cancellationToken);
+
+    /// <summary>A sequential metric's query (an increase over {{range}}) at the end of each interval, every series it gives.</summary>
+    /// <exception cref="MetricsSourceException">The source failed or rejected the query.</exception>
+    Task<SeriesFetch> FetchIntervalsAsync(string query, IntervalWindow window, CancellationToken cancellationToken);
 }
 
 /// <summary>A query gave several series for one cohort; Message names the labels that differ.</summary>
@@ -57,7 +66,7 @@ internal static class MetricCollector
     /// into their string literals; the cohort matchers are taken as written.
     /// </summary>
     /// <exception cref="ArgumentException">A placeholder has no value (namespace unset) or interval is not a duration.</exception>
-    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval)
+    public static IReadOnlyDictionary<string, RenderedQuery> Render(CanaryConfig config, Cohorts cohorts, string interval, string range)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(cohorts);
@@ -70,9 +79,14 @@ internal static class MetricCollector
         var rendered = new Dictionary<string, RenderedQuery>(StringComparer.Ordinal);
         foreach (var metric in config.Metrics)
         {
+            var window = metric.Template.Sequential ? range : interval;
             rendered[metric.Name] = new RenderedQuery(
-                metric.Template.Render(cohorts.Control, interval, values),
-                metric.Template.Render(cohorts.Experiment, interval, values));
+                metric.Template.Render(cohorts.Control, window, values),
+                metric.Template.Render(cohorts.Experiment, window, values))
+            {
+                ControlExposure = metric.Template.Exposure is null ? null : metric.Template.RenderExposure(cohorts.Control, window, values),
+                ExperimentExposure = metric.Template.Exposure is null ? null : metric.Template.RenderExposure(cohorts.Experiment, window, values),
+            };
         }
 
         return rendered;
@@ -110,7 +124,7 @@ internal static class MetricCollector
             }
         }
 
-        var fetches = config.Metrics.Select(m => (m.Name,
+        var fetches = config.Metrics.Where(m => !m.Template.Sequential).Select(m => (m.Name,
             Control: Fetch(m, "control", queries[m.Name].Control),
             Experiment: Fetch(m, "experiment", queries[m.Name].Experiment))).ToList();
         try

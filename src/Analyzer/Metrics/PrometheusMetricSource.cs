@@ -19,6 +19,16 @@ internal sealed class PrometheusMetricSource(PrometheusClient client) : IMetricS
         return new MetricFetch(result.Series.Count == 1 ? result.Series[0].Values : [.. result.Series.SelectMany(s => s.Values)], [.. result.Warnings]);
     }
 
+    /// <summary>An instant query at the end of a single interval, else a range query with one point per interval end.</summary>
+    public async Task<SeriesFetch> FetchIntervalsAsync(string query, IntervalWindow window, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        var result = window.Count == 1
+            ? await client.QueryAsync(query, window.FirstEnd, cancellationToken)
+            : await client.QueryRangeAsync(query, window.FirstEnd, window.LastEnd, window.Step, cancellationToken);
+        return new SeriesFetch(result.Series, [.. result.Warnings]);
+    }
+
     /// <summary>"the query gave 3 series that differ in pod ("a", "b", "c"); ..." — the labels that tell them apart.</summary>
     internal static string DescribeSeries(IReadOnlyList<PrometheusSeries> series)
     {

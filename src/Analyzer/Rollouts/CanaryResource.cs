@@ -39,7 +39,7 @@ internal sealed record CanaryResource
     public TimeSpan Interval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The time range each analysis looks back over.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Fewer samples than this for a metric makes the analysis inconclusive.</summary>
     public int MinSamples { get; init; } = 10;

@@ -18,7 +18,7 @@ internal static partial class CanaryResourceReader
     private static readonly string[] TopFields = ["apiVersion", "kind", "metadata", "spec", "status"];
     private static readonly string[] SpecFields = ["targetRef", "router", "service", "analysis", "progressDeadline", "skipAnalysis", "suspend"];
     private static readonly string[] AnalysisFields =
-        ["interval", "window", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "strategy", "match", "mirror", "warmUp", "minSamples", "dryRun", "config", "configRef", "webhooks", "cohorts"];
+        ["interval", "window", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "strategy", "match", "mirror", "warmUp", "minSamples", "dryRun", "maxNoEvidence", "promoteEarly", "config", "configRef", "webhooks", "cohorts"];
 
     /// <summary>Reads text; source names it in problems (file:line field: reason).</summary>
     public static (CanaryResource? Resource, IReadOnlyList<string> Problems) Read(string source, string text, TemplateLibrary templates) =>
@@ -163,7 +163,7 @@ internal static partial class CanaryResourceReader
             Router = router,
             Routes = routes,
             Interval = analysis is null ? TimeSpan.FromMinutes(1) : Duration(analysis, "spec.analysis", "interval", TimeSpan.FromMinutes(1), fields),
-            Window = analysis is null ? TimeSpan.FromMinutes(5) : Duration(analysis, "spec.analysis", "window", TimeSpan.FromMinutes(5), fields),
+            Window = analysis is null ? TimeSpan.FromMinutes(10) : Duration(analysis, "spec.analysis", "window", TimeSpan.FromMinutes(10), fields),
             MinSamples = analysis is null ? 10 : Integer(analysis, "spec.analysis", "minSamples", 10, 1, 100_000, fields),
             Rollout = rollout with { Mirror = mirror },
             Config = config,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Canary.Analyzer.Metrics;
+using Canary.Judge.Config;
 using Canary.Judge.Results;
 
 namespace Canary.Analyzer.Rollouts;
@@ -12,34 +13,54 @@ internal sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJso
 }
 
 /// <summary>
-/// Runs a rollout's analysis on the one analysis path (<see cref="MetricAnalysis"/>) over the window
-/// that ends now, then applies the rollout's rule of evidence: anything that leaves none — a source
-/// error, a query Prometheus rejects, too few samples, the Judge's inconclusive — is an Inconclusive
-/// outcome with its reason, never a pass.
+/// Runs a rollout's analysis on the one analysis path (<see cref="MetricAnalysis"/>): sampled metrics
+/// over the window that ends now, sequential metrics over one interval from where the stored
+/// evidence ends (never inside a warm-up) to now, fed to that evidence. Then the rollout's rules of
+/// evidence (docs/rollouts.md): a sequential metric that crossed rolls back; anything that leaves no
+/// evidence — a source error, a query Prometheus rejects, too few samples, no data, an interval
+/// without requests in a cohort — is Inconclusive with its reason, never a pass and never a failure.
 /// </summary>
 internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
 {
-    public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, RolloutState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(state);
         var step = PromQl.TryParseDuration(config.Step, out var parsed) ? parsed : TimeSpan.FromSeconds(30);
         var window = new AnalysisWindow(now - resource.Window, now, step);
+        var sequential = config.Metrics.Where(m => m.Template.Sequential).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        IntervalWindow? interval = null;
+        if (sequential.Count > 0)
+        {
+            // From the end of the last interval counted, or from when the canary became ready; the warm-up after a traffic change is left out.
+            var from = state.CountedUntil ?? state.WeightSince ?? now;
+            var warm = (state.WeightSince ?? from) + resource.Rollout.WarmUp;
+            from = from < warm ? warm : from;
+            var seconds = Math.Floor((now - from).TotalSeconds);
+            if (seconds < 1)
+            {
+                return Inconclusive($"less than a second since the last interval counted ({AnalysisDocument.Format(from)})", "{}");
+            }
+
+            interval = IntervalWindow.Single(from, from + TimeSpan.FromSeconds(seconds));
+        }
+
         IReadOnlyDictionary<string, RenderedQuery> queries;
         try
         {
-            queries = MetricAnalysis.Render(config, cohorts, config.Interval);
+            queries = MetricAnalysis.Render(config, cohorts, config.Interval, interval?.Range ?? config.Interval);
         }
         catch (Documents.InputException e)
         {
             return Inconclusive(string.Join("; ", e.Problems), "{}");
         }
 
-        var queriesJson = JsonSerializer.Serialize(queries.ToDictionary(q => q.Key, q => new { control = q.Value.Control, experiment = q.Value.Experiment }));
+        var queriesJson = JsonSerializer.Serialize(queries.ToDictionary(q => q.Key, q => new { control = q.Value.Control, experiment = q.Value.Experiment, controlExposure = q.Value.ControlExposure, experimentExposure = q.Value.ExperimentExposure }));
         AnalysisResult analysis;
         try
         {
-            analysis = await MetricAnalysis.RunAsync(source, config, queries, window, config.Interval, concurrency, cancellationToken);
+            analysis = await MetricAnalysis.RunAsync(source, config, queries, window, config.Interval, concurrency, cancellationToken, interval, state.Evidence);
         }
         catch (MetricsSourceException e)
         {
@@ -51,19 +72,65 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         }
 
         var result = analysis.Judgement;
+        var counted = result.Metrics.Where(m => !m.Muted && sequential.Contains(m.Name)).ToList();
+        var idle = counted.Where(m => !BothCohortsServed(analysis.Series[m.Name].Sequential)).Select(m => m.Name).ToList();
+        // An interval without requests in a cohort is not fed: the next tick's interval starts where this one did and counts them once.
+        var evidence = interval is null || idle.Count > 0 ? null : Stored(state, result, analysis.Series);
+        var crossed = counted.Where(m => m.Classification is MetricClassification.High or MetricClassification.Low && m.Sequential?.CrossedAt is not null).ToList();
         var thin = analysis.Series.Values
+            .Where(s => s.Sequential is null)
             .Select(s => (s.Metric, Count: Math.Min(s.Control.Count(double.IsFinite), s.Experiment.Count(double.IsFinite))))
             .Where(s => s.Count < resource.MinSamples && config.Judge.Metrics.Any(m => m.Name == s.Metric && !m.Muted))
             .ToList();
-        var verdict = result.Classification switch
+        var (verdict, reason) = true switch
         {
-            _ when thin.Count > 0 || result.Inconclusive => AnalysisVerdict.Inconclusive,
-            AnalysisClassification.Pass => AnalysisVerdict.Pass,
-            AnalysisClassification.Marginal => AnalysisVerdict.Marginal,
-            _ => AnalysisVerdict.Fail,
+            _ when crossed.Count > 0 && evidence is not null => (AnalysisVerdict.Crossed, string.Join(" ", crossed.Select(m => m.Reason))),
+            _ when idle.Count > 0 => (AnalysisVerdict.Inconclusive, $"no requests in a cohort since {AnalysisDocument.Format(interval!.Start)}: {string.Join(", ", idle)}"),
+            _ when thin.Count > 0 => (AnalysisVerdict.Inconclusive, $"fewer than {resource.MinSamples} samples: {string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"))}"),
+            _ when result.Inconclusive => (AnalysisVerdict.Inconclusive, result.Reason),
+            _ => (result.Classification switch
+            {
+                AnalysisClassification.Pass => AnalysisVerdict.Pass,
+                AnalysisClassification.Marginal => AnalysisVerdict.Marginal,
+                _ => AnalysisVerdict.Fail,
+            }, result.Reason),
         };
-        var reason = thin.Count > 0 ? $"fewer than {resource.MinSamples} samples: {string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"))}" : result.Reason;
-        return new RolloutAnalysis(new AnalysisOutcome(verdict, result.Score, reason), analysis.ToJson(withSeries: true), queriesJson) { Warnings = analysis.Warnings };
+        var early = verdict == AnalysisVerdict.Pass && resource.Rollout.PromoteEarlyBelow is { } below && counted.Count > 0
+            && counted.All(m => m.Classification == MetricClassification.Pass && m.Sequential is { Upper: { } upper } && upper < below);
+        var outcome = new AnalysisOutcome(verdict, result.Score, reason)
+        {
+            PromoteEarly = early,
+            Evidence = evidence,
+            CountedUntil = evidence is null ? null : interval!.LastEnd,
+        };
+        return new RolloutAnalysis(outcome, analysis.ToJson(withSeries: true), queriesJson) { Warnings = analysis.Warnings };
+    }
+
+    /// <summary>Whether both cohorts had requests (exposure, or histogram observations) in every interval given.</summary>
+    private static bool BothCohortsServed(SequentialData? data) => data switch
+    {
+        CountData counts => counts.Counts.Count > 0 && counts.Counts.All(i => i.Informative),
+        HistogramData histogram => histogram.Buckets.Count > 0 && histogram.Buckets.All(b => b.ControlBuckets[^1] > 0 && b.ExperimentBuckets[^1] > 0),
+        _ => false,
+    };
+
+    /// <summary>The evidence to store: each sequential metric's state after this interval, the others as they were.</summary>
+    private static Dictionary<string, SequentialPrior> Stored(RolloutState state, JudgeResult result, IReadOnlyDictionary<string, MetricSeries> series)
+    {
+        var stored = new Dictionary<string, SequentialPrior>(StringComparer.Ordinal);
+        foreach (var metric in result.Metrics)
+        {
+            if (metric.Sequential is { } s && series.GetValueOrDefault(metric.Name)?.Sequential is { } data)
+            {
+                stored[metric.Name] = new SequentialPrior(s.CountState, s.HistogramState, data is HistogramData h ? h.Edges : null);
+            }
+            else if (state.Evidence?.GetValueOrDefault(metric.Name) is { } kept)
+            {
+                stored[metric.Name] = kept;
+            }
+        }
+
+        return stored;
     }
 
     private static RolloutAnalysis Inconclusive(string reason, string queriesJson) =>

@@ -101,7 +101,7 @@ internal sealed partial class RolloutController(
             if (plan.Analyse)
             {
                 var started = time.GetTimestamp();
-                analysis = await AnalyzeAsync(resource, status.Revision, cancellationToken);
+                analysis = await AnalyzeAsync(resource, status.Revision, state, cancellationToken);
                 analysisDuration = time.GetElapsedTime(started);
             }
         }
@@ -201,7 +201,7 @@ internal sealed partial class RolloutController(
         return new Cohorts(PromQl.Matcher(labels.Label, labels.Primary, labels.Regex), PromQl.Matcher(labels.Label, labels.Canary, labels.Regex));
     }
 
-    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, string revision, CancellationToken cancellationToken)
+    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, string revision, RolloutState state, CancellationToken cancellationToken)
     {
         var config = resource.Config;
         if (config is null)
@@ -229,7 +229,7 @@ internal sealed partial class RolloutController(
             return new RolloutAnalysis(new AnalysisOutcome(AnalysisVerdict.Inconclusive, null, e.Message), "{}", "{}");
         }
 
-        return await analyzer.AnalyzeAsync(resource, config, cohorts, time.GetUtcNow(), cancellationToken);
+        return await analyzer.AnalyzeAsync(resource, config, cohorts, time.GetUtcNow(), state, cancellationToken);
     }
 
     private async Task ApplyAsync(CanaryResource resource, WorkloadTarget target, RolloutState state, RolloutAction action, CancellationToken cancellationToken)

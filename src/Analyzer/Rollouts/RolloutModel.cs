@@ -1,3 +1,4 @@
+using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 
@@ -43,8 +44,14 @@ internal sealed record RolloutSpec
     /// <summary>The A/B match.</summary>
     public RouteMatch? Match { get; init; }
 
-    /// <summary>Failed or inconclusive analyses before rollback (Flagger's analysis.threshold).</summary>
+    /// <summary>Failed analyses before rollback (Flagger's analysis.threshold); analyses without evidence do not count.</summary>
     public int Threshold { get; init; } = 5;
+
+    /// <summary>How long ticks without evidence may go on in a row before the release is rolled back (analysis.maxNoEvidence; default the progress deadline).</summary>
+    public TimeSpan? MaxNoEvidence { get; init; }
+
+    /// <summary>analysis.promoteEarly.below: promote once every sequential metric's upper bound is below it; null: never early.</summary>
+    public double? PromoteEarlyBelow { get; init; }
 
     /// <summary>Time after each traffic change before its first analysis counts.</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.Zero;
@@ -110,6 +117,15 @@ internal sealed record RolloutState
     public DateTimeOffset? WeightSince { get; init; }
 
     public double? LastScore { get; init; }
+
+    /// <summary>The end of the last interval fed to the sequential evidence: the next {{range}} starts here.</summary>
+    public DateTimeOffset? CountedUntil { get; init; }
+
+    /// <summary>Each sequential metric's stored evidence in this release (a fixed-size state per metric).</summary>
+    public IReadOnlyDictionary<string, SequentialPrior>? Evidence { get; init; }
+
+    /// <summary>Since when every analysis has been without evidence (null after one with evidence).</summary>
+    public DateTimeOffset? NoEvidenceSince { get; init; }
 }
 
 
@@ -120,10 +136,22 @@ internal enum AnalysisVerdict
     Marginal,
     Fail,
     Inconclusive,
+
+    /// <summary>A sequential metric's evidence crossed in its bad direction: the release rolls back at once.</summary>
+    Crossed,
 }
 
 /// <summary>One analysis: its verdict, score and, when it did not pass, why (failing metrics, missing data, a source error).</summary>
-internal sealed record AnalysisOutcome(AnalysisVerdict Verdict, double? Score, string Reason);
+internal sealed record AnalysisOutcome(AnalysisVerdict Verdict, double? Score, string Reason)
+{
+    /// <summary>Every sequential metric's upper bound is below analysis.promoteEarly.below (each with data).</summary>
+    public bool PromoteEarly { get; init; }
+
+    /// <summary>The sequential evidence after this analysis's interval, and where that interval ended; null when no interval was fed.</summary>
+    public IReadOnlyDictionary<string, SequentialPrior>? Evidence { get; init; }
+
+    public DateTimeOffset? CountedUntil { get; init; }
+}
 
 /// <summary>Manual inputs: from an annotation on the Canary (kubectl annotate) or, later, the API.</summary>
 internal enum RolloutCommand
@@ -192,4 +220,8 @@ internal abstract record RolloutAction
 }
 
 /// <summary>The next state, the actions to apply, the verdict and why, in one sentence.</summary>
-internal sealed record Decision(RolloutState State, IReadOnlyList<RolloutAction> Actions, StepVerdict Verdict, string Reason);
+internal sealed record Decision(RolloutState State, IReadOnlyList<RolloutAction> Actions, StepVerdict Verdict, string Reason)
+{
+    /// <summary>The release held because this tick had no evidence (the Canary's Evidence condition and a Warning event say why).</summary>
+    public bool WithoutEvidence { get; init; }
+}

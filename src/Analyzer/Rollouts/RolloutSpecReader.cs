@@ -52,7 +52,34 @@ internal static class RolloutSpecReader
             Threshold = CanaryResourceReader.Integer(analysis, at, "threshold", 5, 1, 1000, fields),
             WarmUp = CanaryResourceReader.Duration(analysis, at, "warmUp", TimeSpan.Zero, fields, allowZero: true),
             DryRun = fields.Boolean(analysis, at, "dryRun", false),
+            MaxNoEvidence = analysis["maxNoEvidence"] is null ? null : CanaryResourceReader.Duration(analysis, at, "maxNoEvidence", progressDeadline, fields),
+            PromoteEarlyBelow = ReadPromoteEarly(analysis, fields),
         };
+    }
+
+    /// <summary>analysis.promoteEarly: {below: R}, R above 1 (a bound below 1 would promote only canaries better than their baseline).</summary>
+    private static double? ReadPromoteEarly(DocumentNode analysis, DocumentFields fields)
+    {
+        const string at = "spec.analysis.promoteEarly";
+        if (fields.Get(analysis, "spec.analysis", "promoteEarly") is not { } early || !fields.Object(early, at, ["below"]))
+        {
+            return null;
+        }
+
+        if (early["below"] is null)
+        {
+            fields.Problem(early, at, "needs \"below\": the ratio every sequential metric's upper bound must be under, e.g. {below: 1.2}");
+            return null;
+        }
+
+        var below = fields.Number(early, at, "below", 1.2);
+        if (below <= 1 || below > 100)
+        {
+            fields.Problem(early["below"]!, $"{at}.below", $"{below.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a ratio above 1 and at most 100 (e.g. 1.2: the canary is at most 20 % worse)");
+            return null;
+        }
+
+        return below;
     }
 
     /// <summary>stepWeights: [5, 10, 25, 50], or stepWeight/maxWeight (Flagger's: 10 up to 50 gives 10, 20, 30, 40, 50).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 
@@ -134,6 +135,10 @@ internal static class RolloutStateMachine
             Approved = false,
             PhaseSince = o.Now,
             WeightSince = o.Now,
+            // A new revision's evidence starts from nothing, counted from when its canary is ready.
+            CountedUntil = null,
+            Evidence = null,
+            NoEvidenceSince = null,
         };
         return new Decision(next,
             [new RolloutAction.CallWebhook("pre-rollout"), new RolloutAction.ReconcileRouter(), new RolloutAction.SetRouting(Routing.AllPrimary), new RolloutAction.ScaleCanaryUp()],
@@ -184,20 +189,42 @@ internal static class RolloutStateMachine
                 : $"waiting for the next analysis at {s.CanaryWeight} %");
         }
 
-        var scored = s with { LastScore = analysis.Score ?? s.LastScore };
+        // The sequential evidence moves on with every interval fed to it, whatever this analysis's verdict.
+        var scored = s with
+        {
+            LastScore = analysis.Score ?? s.LastScore,
+            Evidence = analysis.Evidence ?? s.Evidence,
+            CountedUntil = analysis.CountedUntil ?? s.CountedUntil,
+            NoEvidenceSince = analysis.Verdict == AnalysisVerdict.Inconclusive ? s.NoEvidenceSince ?? o.Now : null,
+        };
         switch (analysis.Verdict)
         {
-            case AnalysisVerdict.Fail or AnalysisVerdict.Inconclusive:
+            case AnalysisVerdict.Crossed:
+                // Anytime-valid evidence may be acted on at once: no threshold to wait for.
+                return Rollback(scored, o, $"the evidence crossed: {analysis.Reason}");
+            case AnalysisVerdict.Inconclusive:
+                // No evidence is not failure: hold, never count it; only a long run of it ends the release.
+                var without = o.Now - scored.NoEvidenceSince!.Value;
+                var limit = spec.MaxNoEvidence ?? spec.ProgressDeadline;
+                return without >= limit
+                    ? Rollback(scored, o, $"no evidence for {TimeArguments.Format(without)} in a row (analysis.maxNoEvidence {TimeArguments.Format(limit)}): {analysis.Reason}")
+                    : new Decision(scored, Steady(spec, scored), StepVerdict.Hold,
+                        $"no evidence (holding at {s.CanaryWeight} %, not a failed check): {analysis.Reason}; without evidence for {TimeArguments.Format(without)} of {TimeArguments.Format(limit)}") { WithoutEvidence = true };
+            case AnalysisVerdict.Fail:
                 var failed = scored with { FailedChecks = s.FailedChecks + 1 };
-                var what = analysis.Verdict == AnalysisVerdict.Fail ? $"analysis failed{Score(analysis)}" : "analysis inconclusive (no evidence, never a pass)";
                 var count = $"{failed.FailedChecks} of {spec.Threshold} failed checks";
                 return failed.FailedChecks >= spec.Threshold
-                    ? Rollback(failed, o, $"{what}: {analysis.Reason}; {count}")
-                    : new Decision(failed, Steady(spec, failed), StepVerdict.Hold, $"{what}: {analysis.Reason}; {count}; holding at {s.CanaryWeight} %");
+                    ? Rollback(failed, o, $"analysis failed{Score(analysis)}: {analysis.Reason}; {count}")
+                    : new Decision(failed, Steady(spec, failed), StepVerdict.Hold, $"analysis failed{Score(analysis)}: {analysis.Reason}; {count}; holding at {s.CanaryWeight} %");
             case AnalysisVerdict.Marginal:
                 return new Decision(scored, Steady(spec, scored), StepVerdict.Hold, $"analysis marginal{Score(analysis)}: {analysis.Reason}; holding at {s.CanaryWeight} %");
             default:
                 var passed = scored with { Passed = s.Passed + 1 };
+                if (analysis.PromoteEarly && spec.PromoteEarlyBelow is { } below)
+                {
+                    return ToPromotion(spec, passed, o, $"analysis passed{Score(analysis)} and every sequential metric's upper bound is below ×{below.ToString("0.###", CultureInfo.InvariantCulture)} (analysis.promoteEarly)");
+                }
+
                 return s.Phase == RolloutPhase.WaitingPromotion
                     ? ToPromotion(spec, passed, o, $"analysis passed{Score(analysis)}")
                     : NextStep(spec, passed, o, $"analysis passed{Score(analysis)}");
@@ -211,7 +238,7 @@ internal static class RolloutStateMachine
         {
             if (s.Step < 0)
             {
-                var started = s with { Step = 0, WeightSince = o.Now };
+                var started = s with { Step = 0, WeightSince = o.Now, CountedUntil = o.Now };
                 var how = spec.Strategy == RolloutStrategy.AbTest ? $"requests with {spec.Match} go to the canary" : "the canary is analysed without production traffic";
                 return new Decision(started, Steady(spec, started), StepVerdict.Advance, $"{why}: {how} for {spec.Iterations} analyses");
             }
@@ -233,7 +260,8 @@ internal static class RolloutStateMachine
         }
 
         var weight = spec.StepWeights[next];
-        var advanced = s with { Step = next, CanaryWeight = weight, WeightSince = o.Now };
+        // The first step starts the count: the first {{range}} begins when the canary became ready.
+        var advanced = s with { Step = next, CanaryWeight = weight, WeightSince = o.Now, CountedUntil = s.Step < 0 ? o.Now : s.CountedUntil };
         return new Decision(advanced, [new RolloutAction.SetRouting(new Routing(weight))], StepVerdict.Advance,
             $"{why}: canary weight {s.CanaryWeight} % → {weight} %");
     }

@@ -145,11 +145,29 @@ internal sealed class CanaryObjects(IKubernetes client, TimeProvider time) : ICo
                 ["lastTransitionTime"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             },
         };
+        if (tick.Analysis is not null)
+        {
+            // Whether the last analysis had evidence: a held release says why on the Canary itself.
+            status["status"]!["conditions"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "Evidence",
+                ["status"] = decision.WithoutEvidence ? "False" : "True",
+                ["reason"] = decision.WithoutEvidence ? "NoEvidence" : "Analysed",
+                ["message"] = decision.WithoutEvidence ? decision.Reason : $"analysis {tick.AnalysisId}: {tick.Analysis.Outcome.Verdict}",
+                ["lastTransitionTime"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            });
+        }
+
         await KubernetesWrites.Call($"write the status of canary {resource.Key}", () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonObject>(
             new V1Patch(status.ToJsonString(), V1Patch.PatchType.MergePatch), Group, Version, resource.Namespace, Plural, resource.Name, cancellationToken: cancellationToken));
         if (before != state.Phase || decision.Verdict is StepVerdict.Advance or StepVerdict.Promote or StepVerdict.Abort)
         {
             await EventAsync(resource.Namespace, resource.Name, decision.Verdict == StepVerdict.Abort ? "Warning" : "Normal", before != state.Phase ? state.Phase.ToString() : decision.Verdict.ToString(), decision.Reason, cancellationToken);
+        }
+
+        if (decision.WithoutEvidence)
+        {
+            await EventAsync(resource.Namespace, resource.Name, "Warning", "NoEvidence", decision.Reason, cancellationToken);
         }
 
         if (tick.Analysis is { Warnings.Count: > 0 } analysis)

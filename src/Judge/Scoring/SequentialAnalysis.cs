@@ -36,7 +36,8 @@ internal static class SequentialAnalysis
         var intervals = data.Counts;
         var control = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ControlEvents), intervals.Sum(i => i.ControlExposure), null);
         var experiment = new SequentialTotals(intervals.Count, intervals.Sum(i => i.ExperimentEvents), intervals.Sum(i => i.ExperimentExposure), null);
-        var prior = data.Prior ?? CountSequenceState.Empty;
+        // Evidence stored under another test (a changed confidence level, side or allowed ratio) starts again.
+        var prior = data.Prior is { } stored && (stored.Test is null || stored.Test == test) ? stored : CountSequenceState.Empty;
         var (state, evidence) = CountSequence.Run(prior, intervals, test);
         if (state.Informative == 0)
         {
@@ -57,7 +58,8 @@ internal static class SequentialAnalysis
         var finite = data.Edges.Count - 1;
         var control = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ControlBuckets[^1]));
         var experiment = new SequentialTotals(data.Intervals, null, null, data.Buckets.Sum(b => b.ExperimentBuckets[^1]));
-        var prior = data.Prior ?? HistogramSequenceState.Empty(finite);
+        var perEdge = test with { Alpha = test.Alpha / finite };
+        var prior = data.Prior is { } stored && stored.Edges.Count == finite && stored.Edges.All(e => e.Test is null || e.Test == perEdge) ? stored : HistogramSequenceState.Empty(finite);
         var (state, evidence) = HistogramSequence.Run(prior, data.Buckets, test);
         if (state.Edges.All(e => e.Informative == 0))
         {

@@ -67,7 +67,7 @@ public sealed class CanaryConfigReaderTests
         Assert.True(route.Pool);
         Assert.Equal(("latency", "seconds"), (route.Kind, route.Unit));
         Assert.Equal(Direction.Decrease, config.Judge.Metrics[1].Direction);
-        var rendered = MetricCollector.Render(config, new Cohorts("version=\"v1\"", "version=\"v2\""), "2m");
+        var rendered = MetricCollector.Render(config, new Cohorts("version=\"v1\"", "version=\"v2\""), "2m", "1m");
         Assert.Equal("sum(rate(route_seconds_sum{route=\"/pay\", version=\"v2\"}[2m]))", rendered["route latency"].Experiment);
     }
 
