@@ -39,43 +39,63 @@ internal sealed record SequentialPrior(CountSequenceState? Counts, HistogramSequ
 /// </summary>
 internal static class IntervalCollector
 {
+    /// <summary>Every query at once, at most concurrency in flight; the first failure is thrown (the others are awaited, not lost).</summary>
     public static async Task<(Dictionary<string, SequentialData?> Data, List<string> Warnings)> CollectAsync(
         IMetricSource source, IReadOnlyList<CanaryMetric> metrics, IReadOnlyDictionary<string, RenderedQuery> queries, IntervalWindow window,
-        IReadOnlyDictionary<string, SequentialPrior>? priors, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, SequentialPrior>? priors, CancellationToken cancellationToken, int concurrency = 8)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(queries);
-        var data = new Dictionary<string, SequentialData?>(StringComparer.Ordinal);
-        var warnings = new List<string>();
-        foreach (var metric in metrics)
+        using var limit = new SemaphoreSlim(concurrency);
+        async Task<SeriesFetch> Fetch(CanaryMetric metric, string cohort, string text)
         {
-            var query = queries[metric.Name];
-            var prior = priors?.GetValueOrDefault(metric.Name);
-            async Task<SeriesFetch> Fetch(string cohort, string text)
+            await limit.WaitAsync(cancellationToken);
+            try
             {
-                try
-                {
-                    var fetch = await source.FetchIntervalsAsync(text, window, cancellationToken);
-                    warnings.AddRange(fetch.Warnings);
-                    return fetch;
-                }
-                catch (SeriesShapeException e)
-                {
-                    throw new SeriesShapeException($"metric \"{metric.Name}\", {cohort}: {e.Message}");
-                }
+                return await source.FetchIntervalsAsync(text, window, cancellationToken);
             }
+            catch (SeriesShapeException e)
+            {
+                throw new SeriesShapeException($"metric \"{metric.Name}\", {cohort}: {e.Message}");
+            }
+            finally
+            {
+                limit.Release();
+            }
+        }
 
+        var fetches = metrics.Select(m =>
+        {
+            var q = queries[m.Name];
+            string?[] texts = [q.Control, q.ControlExposure, q.Experiment, q.ExperimentExposure];
+            return (Metric: m, Tasks: texts.Select((t, i) => t is null ? null : Fetch(m, i < 2 ? "control" : "experiment", t)).ToArray());
+        }).ToList();
+        var all = fetches.SelectMany(f => f.Tasks).OfType<Task<SeriesFetch>>().ToList();
+        try
+        {
+            await Task.WhenAll(all);
+        }
+        catch (Exception) when (all.Any(t => t.IsFaulted))
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(all.First(t => t.IsFaulted).Exception!.InnerException!);
+        }
+
+        var data = new Dictionary<string, SequentialData?>(StringComparer.Ordinal);
+        var warnings = all.SelectMany(t => t.Result.Warnings).ToList();
+        foreach (var (metric, tasks) in fetches)
+        {
+            var prior = priors?.GetValueOrDefault(metric.Name);
             if (metric.Kind == "events")
             {
                 var counts = new Counts(metric, window, warnings);
-                var control = counts.Cohort("control", await Fetch("control", query.Control), await Fetch("control", query.ControlExposure!));
-                var experiment = counts.Cohort("experiment", await Fetch("experiment", query.Experiment), await Fetch("experiment", query.ExperimentExposure!));
+                var control = counts.Cohort("control", tasks[0]!.Result, tasks[1]!.Result);
+                var experiment = counts.Cohort("experiment", tasks[2]!.Result, tasks[3]!.Result);
                 data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts };
             }
             else
             {
-                data[metric.Name] = Histograms(metric, window, await Fetch("control", query.Control), await Fetch("experiment", query.Experiment), prior, warnings);
+                data[metric.Name] = Histograms(metric, window, tasks[0]!.Result, tasks[2]!.Result, prior, warnings);
             }
         }
 

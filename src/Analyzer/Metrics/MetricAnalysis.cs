@@ -91,7 +91,7 @@ internal static class MetricAnalysis
         if (sequential.Count > 0)
         {
             var (data, more) = await IntervalCollector.CollectAsync(
-                source, sequential, queries, intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step), priors, cancellationToken);
+                source, sequential, queries, intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step), priors, cancellationToken, concurrency);
             foreach (var (name, value) in data)
             {
                 series[name] = new MetricSeries(name, [], []) { Sequential = value };

@@ -128,9 +128,9 @@ public sealed class CanaryConfigReaderTests
             "checkout.yaml:2 interval: \"1x\" is not a PromQL duration such as 30s, 1m or 1h30m (above 0, at most 100y)",
             $"checkout.yaml:7 metrics[1].template: no template \"nope\" in the shipped templates; known: {string.Join(", ", Shipped.Names())}",
             "checkout.yaml:10 metrics[2].direction: \"up\" is not one of increase, decrease, either",
-            "checkout.yaml:13 metrics[3].kind: \"gauges\" is not one of ratio, latency, count, gauge",
-            "checkout.yaml:15 metrics[4].query: unknown placeholder {{service}}; known: cohort, interval, namespace",
-            "checkout.yaml:17 metrics[5].critcal: unknown field; expected one of name, group, direction, critical, mustHaveData, muted, nanStrategy, outliers, effectSize, template, query, kind, unit, pool",
+            "checkout.yaml:13 metrics[3].kind: \"gauges\" is not one of ratio, latency, count, gauge, events, histogram",
+            "checkout.yaml:15 metrics[4].query: unknown placeholder {{service}}; known: cohort, interval, namespace, range",
+            "checkout.yaml:17 metrics[5].critcal: unknown field; expected one of name, group, direction, critical, mustHaveData, muted, nanStrategy, outliers, effectSize, template, query, kind, unit, pool, edge",
             "checkout.yaml:19 metrics[6]: needs exactly one of \"template\" (a file in queries/) and \"query\" (inline PromQL)",
             "checkout.yaml:20 metrics[7].name: \"a\" is used by an earlier metric; names must be unique",
             "checkout.yaml:22 metrics[7].unit: comes from the template's header; \"unit\" goes with an inline \"query\"",
@@ -161,7 +161,7 @@ public sealed class CanaryConfigReaderTests
         var library = new TemplateLibrary(folder);
         const string config = "metrics:\n  - name: route errors\n    template: route-errors\n";
         var e = Assert.Throws<InputException>(() => CanaryConfigReader.Read("c.yaml", config, library));
-        Assert.Equal([$"c.yaml:3 metrics[0].template: route-errors.promql:3: unknown placeholder {{{{route}}}}; known: cohort, interval, namespace"], e.Problems);
+        Assert.Equal([$"c.yaml:3 metrics[0].template: route-errors.promql:3: unknown placeholder {{{{route}}}}; known: cohort, interval, namespace, range"], e.Problems);
 
         Assert.Single(CanaryConfigReader.Read("c.yaml", config + "variables: {route: /pay}\n", library).Metrics);
         Assert.Single(CanaryConfigReader.Read("c.yaml", config, library, new Dictionary<string, string> { ["route"] = "/pay" }).Metrics);

@@ -53,7 +53,7 @@ public class QueryTemplateTests
     public void Every_problem_of_a_template_is_reported_at_its_file_line()
     {
         const string broken = """
-            # kind: histogram
+            # kind: heatmap
             # owner: team-a
             # direction: up
             sum(rate(x{namespace={{namespace}}, {{cohort}}, job="{{job}}"}[{{interval}}]))
@@ -61,11 +61,11 @@ public class QueryTemplateTests
         var error = Assert.Throws<TemplateException>(() => QueryTemplate.Parse("queries/broken.promql", broken, NoVariables));
         Assert.Equal(
         [
-            "queries/broken.promql:1: kind: \"histogram\" is not one of ratio, latency, count, gauge",
+            "queries/broken.promql:1: kind: \"heatmap\" is not one of ratio, latency, count, gauge, events, histogram",
             "queries/broken.promql:2: unknown header key \"owner\"; expected kind, unit, direction, description",
             "queries/broken.promql:3: direction: \"up\" is not one of increase, decrease, either",
             "queries/broken.promql:4: {{namespace}} must stand inside a double-quoted string, e.g. label=\"{{namespace}}\", so its value cannot change the query",
-            "queries/broken.promql:4: unknown placeholder {{job}}; known: cohort, interval, namespace",
+            "queries/broken.promql:4: unknown placeholder {{job}}; known: cohort, interval, namespace, range",
         ], error.Problems);
     }
 

@@ -8,7 +8,7 @@ namespace Canary.Analyzer.Tests.Metrics;
 [Collection(SharedPrometheus.Name)]
 public sealed class ShippedTemplatesOnPrometheusTests(PrometheusFixture prometheus)
 {
-    public static TheoryData<string> Templates => new(TemplateLibrary.Default().Names());
+    public static TheoryData<string> Templates => new(TemplateLibrary.Default().Names().Where(n => !TemplateLibrary.Default().Load(n, new HashSet<string>()).Sequential));
 
     [Theory]
     [MemberData(nameof(Templates))]

@@ -36,7 +36,7 @@ public sealed class CanaryResourceReaderTests
         Assert.False(resource.Rollout.ConfirmTrafficIncrease);
         Assert.Equal(8080, resource.Routes.Port);
         Assert.Equal(["checkout.shop.svc.cluster.local"], resource.Routes.Hosts);
-        Assert.Equal(["error rate", "p99 latency"], resource.Config!.Judge.Metrics.Select(m => m.Name));
+        Assert.Equal(["errors", "latency"], resource.Config!.Judge.Metrics.Select(m => m.Name));
         // The resource's namespace fills {{namespace}}.
         Assert.Equal("shop", resource.Config.Namespace);
         Assert.Equal(["load-test", "release-manager"], resource.Webhooks.Select(w => w.Name));
@@ -50,7 +50,7 @@ public sealed class CanaryResourceReaderTests
         Assert.Empty(problems);
         Assert.Equal(("istio", RolloutStrategy.Canary, 5), (resource!.Router, resource.Rollout.Strategy, resource.Rollout.Threshold));
         Assert.Equal([10, 20, 30, 40, 50], resource.Rollout.StepWeights);
-        Assert.Equal((TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), 10), (resource.Interval, resource.Window, resource.MinSamples));
+        Assert.Equal((TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), 10), (resource.Interval, resource.Window, resource.MinSamples));
     }
 
     [Theory]

@@ -131,18 +131,103 @@ public sealed class RolloutStateMachineTests
         var hold = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(StepVerdict.Hold, hold.Verdict);
         Assert.DoesNotContain(hold.Actions, a => a is Promote);
-        Assert.StartsWith("analysis inconclusive (no evidence, never a pass): Prometheus at", hold.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("no evidence (holding at 50 %, not a failed check): Prometheus at", hold.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Missing_evidence_counts_as_a_failed_check_rolling_back_at_the_threshold()
+    public void Missing_evidence_is_not_a_failed_check()
     {
         var run = Progressing(Spec with { StepWeights = [50] });
+        for (var minute = 5; minute < 9; minute++)
+        {
+            run.Tick(Seen(minute, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        }
+
+        Assert.Equal((RolloutPhase.Progressing, 0), (run.State.Phase, run.State.FailedChecks));
+    }
+
+    [Fact]
+    public void Missing_evidence_for_max_no_evidence_in_a_row_rolls_back()
+    {
+        var run = Progressing(Spec with { StepWeights = [50], MaxNoEvidence = TimeSpan.FromMinutes(3) });
         run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
-        run.Tick(Seen(6, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
-        var rollback = run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        var rollback = run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
         Assert.Equal(RolloutPhase.Failed, rollback.State.Phase);
-        Assert.Contains("3 of 3 failed checks", rollback.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("rolled back: no evidence for 3m in a row (analysis.maxNoEvidence 3m)", rollback.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_analysis_with_evidence_restarts_the_count_of_max_no_evidence()
+    {
+        var run = Progressing(Spec with { StepWeights = [10, 50], MaxNoEvidence = TimeSpan.FromMinutes(3), Threshold = 5 });
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        run.Tick(Seen(7, "r2", canary: WorkloadReadiness.Ready, analysis: Fail));
+        var held = run.Tick(Seen(9, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        Assert.Equal(RolloutPhase.Progressing, held.State.Phase);
+    }
+
+    [Fact]
+    public void Without_max_no_evidence_the_progress_deadline_is_the_limit()
+    {
+        var run = Progressing(Spec with { StepWeights = [50], ProgressDeadline = TimeSpan.FromMinutes(4) });
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence));
+        Assert.Equal(RolloutPhase.Progressing, run.Tick(Seen(8, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence)).State.Phase);
+        Assert.Equal(RolloutPhase.Failed, run.Tick(Seen(9, "r2", canary: WorkloadReadiness.Ready, analysis: NoEvidence)).State.Phase);
+    }
+
+    [Fact]
+    public void A_crossed_metric_rolls_back_at_once_whatever_the_threshold()
+    {
+        var run = Progressing(Spec with { Threshold = 10 });
+        var rollback = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: new AnalysisOutcome(AnalysisVerdict.Crossed, 0, "errors is higher")));
+        Assert.Equal((RolloutPhase.Failed, StepVerdict.Abort), (rollback.State.Phase, rollback.Verdict));
+        Assert.Equal("rolled back: the evidence crossed: errors is higher", rollback.Reason);
+    }
+
+    [Fact]
+    public void Early_promotion_promotes_from_the_first_step()
+    {
+        var run = Progressing(Spec with { PromoteEarlyBelow = 1.2 });
+        var promote = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass with { PromoteEarly = true }));
+        Assert.Equal((RolloutPhase.Promoting, StepVerdict.Promote), (promote.State.Phase, promote.Verdict));
+        Assert.Contains("every sequential metric's upper bound is below ×1.2 (analysis.promoteEarly)", promote.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Early_promotion_still_waits_for_the_confirm_promotion_gate()
+    {
+        var run = Progressing(Spec with { PromoteEarlyBelow = 1.2, ConfirmPromotion = true });
+        var waiting = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass with { PromoteEarly = true }));
+        Assert.Equal(RolloutPhase.WaitingPromotion, waiting.State.Phase);
+        Assert.DoesNotContain(waiting.Actions, a => a is Promote);
+    }
+
+    [Fact]
+    public void The_evidence_is_carried_across_weight_changes()
+    {
+        var evidence = new Dictionary<string, Canary.Analyzer.Metrics.SequentialPrior> { ["errors"] = new(Canary.Judge.Sequential.CountSequenceState.Empty, null, null) };
+        var run = Progressing(Spec);
+        var advanced = run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass with { Evidence = evidence, CountedUntil = T0.AddMinutes(5) }));
+        Assert.Equal((10, T0.AddMinutes(5)), (advanced.State.CanaryWeight, advanced.State.CountedUntil));
+        Assert.Same(evidence, advanced.State.Evidence);
+    }
+
+    [Fact]
+    public void A_new_revision_starts_its_evidence_from_nothing()
+    {
+        var evidence = new Dictionary<string, Canary.Analyzer.Metrics.SequentialPrior> { ["errors"] = new(Canary.Judge.Sequential.CountSequenceState.Empty, null, null) };
+        var run = Progressing(Spec);
+        run.Tick(Seen(5, "r2", canary: WorkloadReadiness.Ready, analysis: Pass with { Evidence = evidence, CountedUntil = T0.AddMinutes(5) }));
+        var restarted = run.Tick(Seen(6, "r3", canary: WorkloadReadiness.Ready));
+        Assert.Equal((null, (DateTimeOffset?)null), (restarted.State.Evidence, restarted.State.CountedUntil));
+    }
+
+    [Fact]
+    public void The_first_interval_starts_when_the_canary_is_ready()
+    {
+        var run = Progressing(Spec);
+        Assert.Equal(T0.AddMinutes(2), run.State.CountedUntil);
     }
 
     [Fact]

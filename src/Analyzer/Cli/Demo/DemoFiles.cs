@@ -45,18 +45,18 @@ internal static class DemoFiles
             threshold: {plan.Threshold}
             stepWeights: {plan.StepWeights}
             config:
-              interval: {plan.QueryInterval}
-              step: 1s
+              # Sequential metrics counted per tick; at 0.999 two metrics roll back a healthy release at most 0.2 % of the time.
+              judge: {"{"}confidenceLevel: 0.999{"}"}
               groupWeights: {"{"}errors: 60, latency: 40{"}"}
               metrics:
-                - name: error rate
-                  template: http-error-rate
+                - name: errors
+                  template: http-errors
                   group: errors
                   critical: true
                   mustHaveData: true
-                  effectSize: {"{"}allowedIncrease: 1.2, criticalIncrease: 1.5{"}"}
-                - name: p50 latency
-                  template: http-latency-p50
+                  effectSize: {"{"}allowedIncrease: 1.2{"}"}
+                - name: latency
+                  template: http-latency
                   group: latency
                   effectSize: {"{"}allowedIncrease: 1.5{"}"}
 

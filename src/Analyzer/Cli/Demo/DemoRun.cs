@@ -13,13 +13,13 @@ using Serilog.Extensions.Logging;
 namespace Canary.Analyzer.Cli.Demo;
 
 /// <summary>The demo's timings: --fast for tests and a quick look, the default for watching it happen.</summary>
-internal sealed record DemoPlan(string Interval, string Window, string WarmUp, int MinSamples, int Threshold, string StepWeights, string QueryInterval, double LoadRate, TimeSpan ReleaseTimeout, TimeSpan Baseline)
+internal sealed record DemoPlan(string Interval, string Window, string WarmUp, int MinSamples, int Threshold, string StepWeights, double LoadRate, TimeSpan ReleaseTimeout, TimeSpan Baseline)
 {
-    // Each analysis needs enough samples for the rank test to tell 0 % from 5 % errors (at least 5 per cohort
-    // at a 98 % confidence level), so the warm-up after a weight change outlasts the query's rate interval.
-    public static DemoPlan Fast { get; } = new("2s", "12s", "8s", 5, 2, "[20, 40, 60]", "3s", 80, TimeSpan.FromSeconds(75), TimeSpan.FromSeconds(4));
+    // The metrics are sequential: each tick counts the requests since the previous one (Prometheus scrapes every second),
+    // and the warm-up after a weight change leaves out the requests HAProxy was still moving.
+    public static DemoPlan Fast { get; } = new("2s", "12s", "4s", 5, 2, "[20, 40, 60]", 80, TimeSpan.FromSeconds(75), TimeSpan.FromSeconds(4));
 
-    public static DemoPlan Normal { get; } = new("5s", "30s", "20s", 10, 3, "[10, 25, 50, 75]", "10s", 50, TimeSpan.FromMinutes(6), TimeSpan.FromSeconds(15));
+    public static DemoPlan Normal { get; } = new("5s", "30s", "10s", 10, 3, "[10, 25, 50, 75]", 50, TimeSpan.FromMinutes(6), TimeSpan.FromSeconds(15));
 }
 
 /// <summary>One run of the demo: owns every process it starts and stops them all when disposed.</summary>
