@@ -105,7 +105,7 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         Assert.Contains("http-checkout", (await viewer.GetStringAsync(new Uri("/api/v1/configs", UriKind.Relative))), StringComparison.Ordinal);
 
         var invalid = await ProblemAsync(await admin.PutAsync(new Uri("/api/v1/configs/broken", UriKind.Relative),
-            new StringContent(yaml.Replace("template: http-error-rate", "template: nope", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/yaml")), HttpStatusCode.BadRequest);
+            new StringContent(yaml.Replace("template: http-errors", "template: nope", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/yaml")), HttpStatusCode.BadRequest);
         Assert.Equal("body.metrics[0].template", invalid["errors"]![0]!["field"]!.GetValue<string>());
         await ProblemAsync(await viewer.GetAsync(new Uri("/api/v1/configs/broken", UriKind.Relative)), HttpStatusCode.NotFound);
         await ProblemAsync(await admin.PutAsync(new Uri("/api/v1/configs/Bad_Name", UriKind.Relative), new StringContent(yaml)), HttpStatusCode.BadRequest);
@@ -122,8 +122,10 @@ public sealed class ApiTests(PrometheusFixture prometheus) : IAsyncLifetime
         var healthy = await RunAsync(viewer, $$"""{"service": "checkout-healthy", "configName": "http", "variables": {"namespace": "healthy"}, {{Cohorts}}, {{Window}}}""");
         Assert.Equal(("Succeeded", "Pass"), (healthy["status"]!.GetValue<string>(), healthy["verdict"]!.GetValue<string>()));
         var judgement = healthy["result"]!["judgements"]![0]!;
-        Assert.Contains("namespace=\"healthy\"", judgement["queries"]!["error rate"]!["control"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(61, judgement["series"]!["error rate"]!["control"]!.AsArray().Count);
+        Assert.Contains("namespace=\"healthy\"", judgement["queries"]!["errors"]!["control"]!.GetValue<string>(), StringComparison.Ordinal);
+        // 30 minutes at the config's step of 1m: 30 count intervals of the sequential metric, 31 samples of a sampled one.
+        Assert.Equal(30, judgement["series"]!["errors"]!["control"]!["exposure"]!.AsArray().Count);
+        Assert.Equal(31, judgement["series"]!["cpu"]!["control"]!.AsArray().Count);
         Assert.Equal("ci-viewer", healthy["requestedBy"]!.GetValue<string>());
     }
 

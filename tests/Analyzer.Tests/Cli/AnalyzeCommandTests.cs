@@ -29,14 +29,15 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
 
     [Theory]
     [MemberData(nameof(Sources))]
-    public async Task A_cohort_without_errors_has_an_error_rate_of_zero(string source)
+    public async Task A_cohort_without_errors_counts_no_errors_in_every_interval(string source)
     {
         var run = await AnalyzeAsync(source, "healthy");
         using var output = JsonDocument.Parse(run.Stdout);
-        var errors = Metric(output, "error rate");
-        Assert.Equal(61, errors.GetProperty("control").GetProperty("count").GetInt32());
-        Assert.Equal(0, errors.GetProperty("control").GetProperty("max").GetDouble());
-        Assert.Equal(0, errors.GetProperty("experiment").GetProperty("max").GetDouble());
+        var control = Metric(output, "errors").GetProperty("control");
+        // 30 minutes at the default step of 1m: 30 intervals, with requests and without a 5xx.
+        Assert.Equal(30, control.GetProperty("intervals").GetInt32());
+        Assert.Equal(0, control.GetProperty("events").GetInt64());
+        Assert.True(control.GetProperty("exposure").GetInt64() > 0);
     }
 
     [Theory]
@@ -47,29 +48,23 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         Assert.Equal(1, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.Equal("Fail", output.RootElement.GetProperty("classification").GetString());
-        var errors = Metric(output, "error rate");
+        var errors = Metric(output, "errors");
         Assert.Equal("High", errors.GetProperty("classification").GetString());
-        var ratio = errors.GetProperty("effectSize").GetProperty("meanRatio").GetDouble();
+        var ratio = errors.GetProperty("effectSize").GetProperty("ratio").GetDouble();
         Assert.InRange(ratio, 2.4, 3.6);
-        Assert.Equal("Pass", Metric(output, "p99 latency").GetProperty("classification").GetString());
-        Assert.Equal("Pass", Metric(output, "mean latency").GetProperty("classification").GetString());
+        Assert.Equal("Pass", Metric(output, "latency").GetProperty("classification").GetString());
     }
 
     [Theory]
     [MemberData(nameof(Sources))]
-    public async Task A_v2_thirty_percent_slower_fails_on_the_latency_metrics(string source)
+    public async Task A_v2_thirty_percent_slower_fails_on_the_latency_metric(string source)
     {
         var run = await AnalyzeAsync(source, "slow");
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.NotEqual("Pass", output.RootElement.GetProperty("classification").GetString());
-        foreach (var latency in new[] { "p50 latency", "p99 latency", "mean latency" })
-        {
-            Assert.Equal("High", Metric(output, latency).GetProperty("classification").GetString());
-        }
-
-        Assert.InRange(Metric(output, "mean latency").GetProperty("effectSize").GetProperty("meanRatio").GetDouble(), 1.2, 1.4);
-        Assert.Equal("Pass", Metric(output, "error rate").GetProperty("classification").GetString());
+        Assert.Equal("High", Metric(output, "latency").GetProperty("classification").GetString());
+        Assert.Equal("Pass", Metric(output, "errors").GetProperty("classification").GetString());
     }
 
     [Theory]
@@ -88,10 +83,10 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     {
         var run = await AnalyzeAsync(source, "idle", "--gate");
         using var output = JsonDocument.Parse(run.Stdout);
-        // error rate must have data, so missing data is a failure of the metric, never a pass.
-        Assert.Equal("NoDataFailure", Metric(output, "error rate").GetProperty("classification").GetString());
-        Assert.Equal(0, Metric(output, "error rate").GetProperty("experiment").GetProperty("count").GetInt32());
-        Assert.Equal("NoData", Metric(output, "p99 latency").GetProperty("classification").GetString());
+        // errors must have data, so missing data is a failure of the metric, never a pass.
+        Assert.Equal("NoDataFailure", Metric(output, "errors").GetProperty("classification").GetString());
+        Assert.Equal(0, Metric(output, "errors").GetProperty("experiment").GetProperty("exposure").GetInt64());
+        Assert.Equal("NoData", Metric(output, "latency").GetProperty("classification").GetString());
     }
 
     [Fact]
@@ -107,10 +102,10 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         var run = await AnalyzeAsync("http", "healthy");
         using var output = JsonDocument.Parse(run.Stdout);
         var queries = output.RootElement.GetProperty("queries");
-        var errorRate = queries.GetProperty("error rate");
-        Assert.Contains("namespace=\"healthy\", pod=~\"checkout-primary-.*\"", errorRate.GetProperty("control").GetString(), StringComparison.Ordinal);
-        Assert.Contains("pod=~\"checkout-canary-.*\"", errorRate.GetProperty("experiment").GetString(), StringComparison.Ordinal);
-        Assert.Equal(7, queries.EnumerateObject().Count());
+        var errors = queries.GetProperty("errors");
+        Assert.Contains("namespace=\"healthy\", pod=~\"checkout-primary-.*\", code=~\"5..\"}[1m]", errors.GetProperty("control").GetString(), StringComparison.Ordinal);
+        Assert.Contains("pod=~\"checkout-canary-.*\"}[1m]", errors.GetProperty("experimentExposure").GetString(), StringComparison.Ordinal);
+        Assert.Equal(5, queries.EnumerateObject().Count());
     }
 
     [Fact]
@@ -120,7 +115,7 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         using var output = JsonDocument.Parse(run.Stdout);
         var window = output.RootElement.GetProperty("window");
         Assert.Equal("2026-11-02T10:30:00Z", window.GetProperty("start").GetString());
-        Assert.Equal("30s", window.GetProperty("step").GetString());
+        Assert.Equal("1m", window.GetProperty("step").GetString());
         Assert.Equal("1m", window.GetProperty("interval").GetString());
     }
 
@@ -132,7 +127,13 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.All(output.RootElement.GetProperty("metrics").EnumerateArray(), m =>
-            Assert.Equal(0, m.GetProperty("control").GetProperty("count").GetInt32()));
+        {
+            var control = m.GetProperty("control");
+            // Sampled metrics count samples; sequential ones requests (events) or observations (histograms).
+            var found = control.TryGetProperty("count", out var count) ? count.GetInt32()
+                : control.TryGetProperty("exposure", out var exposure) ? exposure.GetInt64() : control.GetProperty("total").GetInt64();
+            Assert.Equal(0, found);
+        });
     }
 
     [Fact]
@@ -140,7 +141,7 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
     {
         var run = await AnalyzeAsync("http", HostileNamespace);
         using var output = JsonDocument.Parse(run.Stdout);
-        var query = output.RootElement.GetProperty("queries").GetProperty("p99 latency").GetProperty("control").GetString();
+        var query = output.RootElement.GetProperty("queries").GetProperty("latency").GetProperty("control").GetString();
         Assert.Contains("namespace=\"a\\\"} or vector(1) #\"", query, StringComparison.Ordinal);
     }
 
@@ -181,7 +182,8 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         var pooled = await AnalyzeFileAsync(config, "http");
         Assert.Equal(0, pooled.ExitCode);
         using var output = JsonDocument.Parse(pooled.Stdout);
-        Assert.Equal(122, Metric(output, "requests by code").GetProperty("control").GetProperty("count").GetInt32());
+        // Two series of 31 points (30 minutes at the default step, the interval of 1m).
+        Assert.Equal(62, Metric(output, "requests by code").GetProperty("control").GetProperty("count").GetInt32());
     }
 
     [Fact]
@@ -227,13 +229,15 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
 
         var run = await CanaryRunner.RunAsync(
             "analyze", "--config", CanaryRunner.Example("../canary/http.yaml"), "--prometheus", prometheus.Url.ToString(), "--var", $"namespace={LiveExporter.Namespace}",
-            "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "now-10s", "--end", "now", "--step", "1s", "--interval", "5s");
+            "--control", "version=\"v1\"", "--experiment", "version=\"v2\"", "--start", "now-12s", "--end", "now", "--step", "2s");
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
-        var errors = Metric(output, "error rate");
+        var errors = Metric(output, "errors");
         Assert.Equal("High", errors.GetProperty("classification").GetString());
-        Assert.Equal(0, errors.GetProperty("control").GetProperty("max").GetDouble());
-        Assert.InRange(errors.GetProperty("experiment").GetProperty("median").GetDouble(), 0.4, 0.6);
+        Assert.Equal(0, errors.GetProperty("control").GetProperty("events").GetInt64());
+        var experiment = errors.GetProperty("experiment");
+        // v2 fails every second request.
+        Assert.InRange(experiment.GetProperty("events").GetInt64() / (double)experiment.GetProperty("exposure").GetInt64(), 0.4, 0.6);
         Assert.Equal("Fail", output.RootElement.GetProperty("classification").GetString());
     }
 

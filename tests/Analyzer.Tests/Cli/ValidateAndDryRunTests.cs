@@ -60,11 +60,14 @@ public sealed class ValidateAndDryRunTests
         Assert.Equal(0, run.ExitCode);
         using var output = JsonDocument.Parse(run.Stdout);
         Assert.Equal(["queries"], output.RootElement.EnumerateObject().Select(p => p.Name));
-        var errorRate = output.RootElement.GetProperty("queries").GetProperty("error rate");
+        var errors = output.RootElement.GetProperty("queries").GetProperty("errors");
+        // A sequential metric counts over {{range}}, the step (1m, the config's interval); --interval is for sampled metrics.
         Assert.Equal(
-            "(sum(rate(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\", response_code=~\"5..\"}[2m])) or vector(0))\n/\n"
-            + "sum(rate(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\"}[2m]))",
-            errorRate.GetProperty("experiment").GetString());
+            "sum(increase(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\", response_code=~\"5..\"}[1m])) or vector(0)",
+            errors.GetProperty("experiment").GetString());
+        Assert.Equal(
+            "sum(increase(istio_requests_total{destination_workload_namespace=\"pay\\\"ments\", reporter=\"destination\", destination_version=\"v2\"}[1m]))",
+            errors.GetProperty("experimentExposure").GetString());
     }
 
     [Theory]

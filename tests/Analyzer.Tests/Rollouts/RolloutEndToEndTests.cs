@@ -155,7 +155,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             Assert.Equal(AnalysisVerdict.Inconclusive, tick.Analysis!.Outcome.Verdict);
             Assert.Equal((StepVerdict.Hold, 20), (tick.Decision.Verdict, tick.Decision.State.CanaryWeight));
             Assert.DoesNotContain(tick.Decision.Actions, a => a is RolloutAction.Promote);
-            Assert.StartsWith("analysis inconclusive (no evidence, never a pass): the metrics source failed: cannot reach Prometheus", tick.Decision.Reason, StringComparison.Ordinal);
+            Assert.StartsWith("no evidence (holding at 20 %, not a failed check): the metrics source failed: cannot reach Prometheus", tick.Decision.Reason, StringComparison.Ordinal);
         }
 
         Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
