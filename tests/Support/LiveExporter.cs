@@ -4,9 +4,9 @@ namespace Canary.Testing;
 
 /// <summary>
 /// A live test exporter (prometheus-net's own HTTP server) serving plain HTTP instrumentation for a
-/// v1 and a v2 pod of one namespace: every 100 ms each version "serves" twenty requests; v1 never
-/// fails, v2 answers every Nth with 500 (deterministically, so the error ratio is exact), and v2's
-/// latency is v1's times a factor.
+/// v1 and a v2 pod of one namespace: every 100 ms each version "serves" its share of requests
+/// (twenty by default: 200 requests/s); each answers every Nth with 500 (deterministically, so the
+/// error ratio is exact; v1 by default never), and v2's latency is v1's times a factor.
 /// </summary>
 public sealed class LiveExporter : IAsyncDisposable
 {
@@ -17,18 +17,24 @@ public sealed class LiveExporter : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task traffic;
 
-    private LiveExporter(MetricServer server, int port, Counter requests, Histogram durations, string ns, int v2ErrorEvery, double v2LatencyFactor)
+    private LiveExporter(MetricServer server, int port, Counter requests, Histogram durations, string ns, Traffic shape)
     {
         this.server = server;
         Target = $"127.0.0.1:{port}";
-        traffic = Task.Run(() => ServeAsync(requests, durations, ns, v2ErrorEvery, v2LatencyFactor, stop.Token));
+        traffic = Task.Run(() => ServeAsync(requests, durations, ns, shape, stop.Token));
     }
+
+    /// <summary>What each version serves: requests per 100 ms, and every how many one fails (0: never).</summary>
+    public sealed record Traffic(int V2ErrorEvery, double V2LatencyFactor = 1.0, int V1ErrorEvery = 0, int V1PerTick = 20, int V2PerTick = 20);
 
     /// <summary>host:port for Prometheus's scrape config.</summary>
     public string Target { get; }
 
     /// <summary>Starts an exporter for namespace ns whose v2 fails every v2ErrorEvery-th request (0: never).</summary>
-    public static LiveExporter Start(string ns = Namespace, int v2ErrorEvery = 2, double v2LatencyFactor = 1.0)
+    public static LiveExporter Start(string ns = Namespace, int v2ErrorEvery = 2, double v2LatencyFactor = 1.0) => Start(ns, new Traffic(v2ErrorEvery, v2LatencyFactor));
+
+    /// <summary>Starts an exporter for namespace ns serving the traffic given.</summary>
+    public static LiveExporter Start(string ns, Traffic shape)
     {
         var registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(registry);
@@ -37,7 +43,7 @@ public sealed class LiveExporter : IAsyncDisposable
         var port = FreePort.Next();
         var server = new MetricServer("127.0.0.1", port, "metrics/", registry);
         server.Start();
-        return new LiveExporter(server, port, requests, durations, ns, v2ErrorEvery, v2LatencyFactor);
+        return new LiveExporter(server, port, requests, durations, ns, shape);
     }
 
     public async ValueTask DisposeAsync()
@@ -56,21 +62,27 @@ public sealed class LiveExporter : IAsyncDisposable
         stop.Dispose();
     }
 
-    private static async Task ServeAsync(Counter requests, Histogram durations, string ns, int v2ErrorEvery, double v2LatencyFactor, CancellationToken cancellationToken)
+    private static async Task ServeAsync(Counter requests, Histogram durations, string ns, Traffic shape, CancellationToken cancellationToken)
     {
         var random = new Random(7);
-        var served = 0L;
+        var (v1, v2) = (0L, 0L);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            for (var i = 0; i < 20; i++)
+            for (var i = 0; i < shape.V1PerTick; i++)
             {
-                served++;
-                requests.WithLabels(ns, SyntheticHistory.PrimaryPod, "v1", "200").Inc();
+                v1++;
+                var failed = shape.V1ErrorEvery > 0 && v1 % shape.V1ErrorEvery == 0;
+                requests.WithLabels(ns, SyntheticHistory.PrimaryPod, "v1", failed ? "500" : "200").Inc();
                 durations.WithLabels(ns, SyntheticHistory.PrimaryPod, "v1").Observe(0.05 + (0.02 * random.NextDouble()));
-                var failed = v2ErrorEvery > 0 && served % v2ErrorEvery == 0;
+            }
+
+            for (var i = 0; i < shape.V2PerTick; i++)
+            {
+                v2++;
+                var failed = shape.V2ErrorEvery > 0 && v2 % shape.V2ErrorEvery == 0;
                 requests.WithLabels(ns, SyntheticHistory.CanaryPod, "v2", failed ? "500" : "200").Inc();
-                durations.WithLabels(ns, SyntheticHistory.CanaryPod, "v2").Observe((0.05 + (0.02 * random.NextDouble())) * v2LatencyFactor);
+                durations.WithLabels(ns, SyntheticHistory.CanaryPod, "v2").Observe((0.05 + (0.02 * random.NextDouble())) * shape.V2LatencyFactor);
             }
         }
     }

@@ -15,14 +15,22 @@ public sealed class PrometheusFixture : IAsyncLifetime
 
     /// <summary>
     /// Live namespaces for rollout tests, scraped from the start: e2e-healthy, e2e-flaky and e2e-gated
-    /// (v2 as good as v1), e2e-faulty (v2 fails 5 % of requests).
+    /// (v2 as good as v1), e2e-faulty (v2 fails 5 % of requests), and the seq-… namespaces of the
+    /// sequential rollout tests.
     /// </summary>
-    public static readonly IReadOnlyDictionary<string, int> Scenarios = new Dictionary<string, int>
+    public static readonly IReadOnlyDictionary<string, LiveExporter.Traffic> Scenarios = new Dictionary<string, LiveExporter.Traffic>
     {
-        ["e2e-healthy"] = 0,
-        ["e2e-flaky"] = 0,
-        ["e2e-gated"] = 0,
-        ["e2e-faulty"] = 20,
+        ["e2e-healthy"] = new(0),
+        ["e2e-flaky"] = new(0),
+        ["e2e-gated"] = new(0),
+        ["e2e-faulty"] = new(20),
+        // Sequential rollouts: 50 requests/s per version; 1 % errors on v1, and on v2 1 % (as good), 10 % (worse) or no traffic at all.
+        ["seq-healthy"] = new(100, V1ErrorEvery: 100, V1PerTick: 5, V2PerTick: 5),
+        ["seq-outage"] = new(100, V1ErrorEvery: 100, V1PerTick: 5, V2PerTick: 5),
+        ["seq-faulty"] = new(10, V1ErrorEvery: 100, V1PerTick: 5, V2PerTick: 5),
+        ["seq-idle"] = new(0, V1ErrorEvery: 100, V1PerTick: 5, V2PerTick: 0),
+        // Early promotion: 200 requests/s per version, both with 10 % errors, so the bounds narrow within seconds.
+        ["seq-early"] = new(10, V1ErrorEvery: 10),
     };
 
     public string Folder { get; } = Directory.CreateTempSubdirectory("canary-prometheus-").FullName;
@@ -47,11 +55,11 @@ public sealed class PrometheusFixture : IAsyncLifetime
         server = await PrometheusServer.StartAsync(Folder, storage, PrometheusServer.Config([exporter.Target, .. scenarios.Select(s => s.Target)]));
     }
 
-    /// <summary>Waits (polling, at most 60 s) until the live exporter of namespace ns was scraped at least count times in the last 30 s.</summary>
-    public async Task WaitForScrapesAsync(string ns, int count = 16)
+    /// <summary>Waits (polling, at most 60 s) until the live exporter of namespace ns was scraped at least count times in the last 30 s (its v2, or v1 for a v2 without traffic).</summary>
+    public async Task WaitForScrapesAsync(string ns, int count = 16, string version = "v2")
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var query = Uri.EscapeDataString($"count_over_time(http_requests_total{{namespace=\"{ns}\", version=\"v2\", code=\"200\"}}[30s])");
+        var query = Uri.EscapeDataString($"count_over_time(http_requests_total{{namespace=\"{ns}\", version=\"{version}\", code=\"200\"}}[30s])");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {

@@ -22,7 +22,8 @@ internal sealed record RolloutAnalysis(AnalysisOutcome Outcome, string ResultJso
 /// </summary>
 internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
 {
-    public async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, RolloutState state, CancellationToken cancellationToken)
+    /// <summary>The analysis of this tick; null when its sequential interval would be under a second (the first tick after a warm-up): nothing to count yet, no analysis.</summary>
+    public async Task<RolloutAnalysis?> AnalyzeAsync(CanaryResource resource, CanaryConfig config, Cohorts cohorts, DateTimeOffset now, RolloutState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(config);
@@ -40,7 +41,7 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
             var seconds = Math.Floor((now - from).TotalSeconds);
             if (seconds < 1)
             {
-                return Inconclusive($"less than a second since the last interval counted ({AnalysisDocument.Format(from)})", "{}");
+                return null;
             }
 
             interval = IntervalWindow.Single(from, from + TimeSpan.FromSeconds(seconds));

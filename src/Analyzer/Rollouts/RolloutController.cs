@@ -201,7 +201,7 @@ internal sealed partial class RolloutController(
         return new Cohorts(PromQl.Matcher(labels.Label, labels.Primary, labels.Regex), PromQl.Matcher(labels.Label, labels.Canary, labels.Regex));
     }
 
-    private async Task<RolloutAnalysis> AnalyzeAsync(CanaryResource resource, string revision, RolloutState state, CancellationToken cancellationToken)
+    private async Task<RolloutAnalysis?> AnalyzeAsync(CanaryResource resource, string revision, RolloutState state, CancellationToken cancellationToken)
     {
         var config = resource.Config;
         if (config is null)

@@ -1,0 +1,198 @@
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Metrics;
+using Canary.Analyzer.Rollouts;
+using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Support;
+using Canary.Analyzer.Traffic;
+using Canary.Analyzer.Workloads;
+using Canary.Testing;
+using Canary.Testing.Kubernetes;
+
+namespace Canary.Analyzer.Tests.Rollouts;
+
+/// <summary>
+/// Whole releases judged on sequential evidence: the rollout controller against the Kubernetes
+/// emulator and the real Prometheus, which scrapes exporters of 50 requests/s per version with 1 %
+/// errors on v1 and, on v2, 1 % (seq-healthy, seq-outage), 10 % (seq-faulty) or no traffic
+/// (seq-idle); seq-early serves 200 requests/s with 10 % errors on both. The test drives the ticks,
+/// 2.5 s apart (6 s for the faulty release), so each interval holds a few scrapes.
+/// </summary>
+[Collection(SharedPrometheus.Name)]
+public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyncLifetime, IDisposable
+{
+    private static readonly TimeSpan Apart = TimeSpan.FromMilliseconds(2500);
+    private KubernetesEmulator emulator = null!;
+    private k8s.Kubernetes client = null!;
+    private SqliteAnalysisStore store = null!;
+    private readonly HttpClient http = new();
+
+    public async Task InitializeAsync()
+    {
+        emulator = await KubernetesEmulator.StartAsync();
+        client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
+        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
+        store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-seq-").FullName, "canary.db"));
+        await store.MigrateAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await store.DisposeAsync();
+        await emulator.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        http.Dispose();
+    }
+
+    [Fact]
+    public async Task A_healthy_release_is_promoted()
+    {
+        var (controller, resource) = await SetUpAsync("seq-healthy", prometheus.Url);
+        var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, await PhaseAsync(resource));
+        Assert.Equal([0, 20, 50, 0], weights);
+    }
+
+    [Fact]
+    public async Task Ten_times_the_errors_roll_back_at_the_first_step_on_the_tick_the_evidence_crosses()
+    {
+        var (controller, resource) = await SetUpAsync("seq-faulty", prometheus.Url);
+        // Ticks 6 s apart: 300 requests per version per interval, about 3 errors against 30.
+        var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed, apart: TimeSpan.FromSeconds(6));
+        Assert.Equal([0, 20, 0], weights);
+        var analyses = await store.AllAnalysesAsync(resource.Key);
+        var last = JsonNode.Parse(analyses[^1].ResultJson)!["metrics"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "errors")!;
+        // The release rolled back on the tick whose interval crossed: the last interval of the stored evidence.
+        var evidence = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Evidence!["errors"].Counts!;
+        Assert.Equal(evidence.Intervals - 1, evidence.CrossedAt);
+        Assert.Equal(evidence.CrossedAt, last["sequential"]!["crossedAt"]!.GetValue<int>());
+        Assert.Equal("High", last["classification"]!.GetValue<string>());
+        var rollback = (await store.AllDecisionsAsync(resource.Key))[^1];
+        Assert.StartsWith("rolled back: the evidence crossed: errors is higher", rollback.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_release_without_traffic_holds_then_rolls_back_after_max_no_evidence()
+    {
+        await prometheus.WaitForScrapesAsync("seq-idle", version: "v1");
+        var (controller, resource) = await SetUpAsync("seq-idle", prometheus.Url, extra: "    maxNoEvidence: 6s\n");
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        var decisions = await store.AllDecisionsAsync(resource.Key);
+        var held = decisions.Where(d => d.Reason.StartsWith("no evidence (holding at 20 %, not a failed check)", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(held);
+        Assert.All(held, d => Assert.Equal(20, d.CanaryWeight));
+        Assert.StartsWith("rolled back: no evidence for ", decisions[^1].Reason, StringComparison.Ordinal);
+        Assert.Contains("in a row (analysis.maxNoEvidence 6s): no requests in a cohort since", decisions[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Prometheus_outage_holds_the_release_without_rolling_it_back()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        // One failed check would roll back: the outage must not count as one.
+        var (controller, resource) = await SetUpAsync("seq-outage", proxy.Url, threshold: 1);
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
+        proxy.Down = true;
+        for (var i = 0; i < 2; i++)
+        {
+            await Task.Delay(Apart);
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Equal((StepVerdict.Hold, 20, 0), (tick.Decision.Verdict, tick.Decision.State.CanaryWeight, tick.Decision.State.FailedChecks));
+            Assert.True(tick.Decision.WithoutEvidence);
+        }
+
+        proxy.Down = false;
+        await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, await PhaseAsync(resource));
+    }
+
+    [Fact]
+    public async Task Early_promotion_promotes_before_the_last_step_once_every_upper_bound_is_below_its_limit()
+    {
+        var (controller, resource) = await SetUpAsync("seq-early", prometheus.Url, extra: "    promoteEarly: {below: 1.5}\n",
+            steps: "[5, 10, 15, 20, 25, 30, 35, 40, 45, 50]", metrics: "[{name: errors, template: http-errors, mustHaveData: true}]");
+        var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
+        Assert.Equal(RolloutPhase.Succeeded, await PhaseAsync(resource));
+        Assert.True(weights.Max() < 50, $"weights {string.Join(", ", weights)}");
+        var promoted = (await store.AllDecisionsAsync(resource.Key)).Single(d => d.Phase == "Promoting" && d.Verdict == "Promote" && d.Reason.Contains("analysis.promoteEarly", StringComparison.Ordinal));
+        Assert.Contains("every sequential metric's upper bound is below ×1.5", promoted.Reason, StringComparison.Ordinal);
+    }
+
+    private async Task<RolloutPhase> PhaseAsync(CanaryResource resource) => (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase;
+
+    /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run, on sequential errors and latency.</summary>
+    private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(
+        string ns, Uri prometheusUrl, int threshold = 2, string extra = "", string steps = "[20, 50]",
+        string metrics = "[{name: errors, template: http-errors, critical: true, mustHaveData: true}, {name: latency, template: http-latency}]")
+    {
+        if (ns != "seq-idle")
+        {
+            await prometheus.WaitForScrapesAsync(ns);
+        }
+
+        var (resource, problems) = CanaryResourceReader.Read($"{ns}.yaml", $$"""
+            apiVersion: canary.dev/v1alpha1
+            kind: Canary
+            metadata: {name: checkout, namespace: {{ns}}}
+            spec:
+              targetRef: {kind: Deployment, name: checkout}
+              router: istio
+              analysis:
+                interval: 1s
+                threshold: {{threshold}}
+                stepWeights: {{steps}}
+                cohorts: {control: 'version="v1"', experiment: 'version="v2"'}
+            {{extra}}    config:
+                  judge: {confidenceLevel: 0.99}
+                  metrics: {{metrics}}
+            """, TemplateLibrary.Default());
+        Assert.Empty(problems);
+        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
+        var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = prometheusUrl, Retries = 0, Timeout = TimeSpan.FromSeconds(5) }, TimeProvider.System));
+        var controller = new RolloutController(
+            store,
+            new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) },
+            RouterRegistry.ForKubernetes(client, TimeProvider.System),
+            new RolloutAnalyzer(source),
+            new Webhooks(http, TimeProvider.System),
+            TimeProvider.System,
+            new Support.CollectingLogger<RolloutController>());
+        var first = await controller.TickAsync(resource!, [], CancellationToken.None);
+        Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
+        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
+        return (controller, resource!);
+    }
+
+    /// <summary>Ticks 2.5 s (or apart) apart until the state satisfies until (at most 40 ticks); returns the distinct weights the router held.</summary>
+    private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until, TimeSpan? apart = null)
+    {
+        var router = new IstioRouter(client, TimeProvider.System);
+        var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
+        for (var i = 0; i < 40; i++)
+        {
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Empty(tick.ActionErrors);
+            var weight = (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+            if (weight != weights[^1])
+            {
+                weights.Add(weight);
+            }
+
+            if (until(tick.Decision.State))
+            {
+                return weights;
+            }
+
+            // Analyses count the requests between ticks: far enough apart for Prometheus, scraping every second, to have seen them.
+            await Task.Delay(tick.Decision.State.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion ? apart ?? Apart : TimeSpan.FromMilliseconds(30));
+        }
+
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 40 ticks; last: {(await store.AllDecisionsAsync(resource.Key))[^1].Reason}");
+    }
+
+    private static JsonObject Deployment(string image, int replicas = 2) => ServeProcesses.Deployment(image, replicas);
+}
