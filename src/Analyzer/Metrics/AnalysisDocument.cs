@@ -12,7 +12,8 @@ internal static class AnalysisDocument
     /// <summary>A time as the documents write it: UTC, RFC 3339, milliseconds when there are some.</summary>
     public static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
 
-    public static void WriteWindow(Utf8JsonWriter writer, AnalysisWindow window, string interval)
+    /// <summary>The window; with sequential metrics, "counted": the requests their intervals counted, from start to end, one interval per step.</summary>
+    public static void WriteWindow(Utf8JsonWriter writer, AnalysisWindow window, string interval, IntervalWindow? counted = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(window);
@@ -21,6 +22,16 @@ internal static class AnalysisDocument
         writer.WriteString("end", Format(window.End));
         writer.WriteString("step", Documents.TimeArguments.Format(window.Step));
         writer.WriteString("interval", interval);
+        if (counted is { Count: > 0 })
+        {
+            writer.WriteStartObject("counted");
+            writer.WriteString("start", Format(counted.Start));
+            writer.WriteString("end", Format(counted.LastEnd));
+            writer.WriteString("step", counted.Range);
+            writer.WriteNumber("intervals", counted.Count);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -14,13 +14,16 @@ internal sealed record AnalysisResult(
     JudgeResult Judgement, IReadOnlyDictionary<string, RenderedQuery> Queries, AnalysisWindow Window, string Interval,
     IReadOnlyList<string> Warnings, IReadOnlyDictionary<string, MetricSeries> Series, CanaryConfig Config)
 {
+    /// <summary>The intervals the sequential metrics counted, when there are any.</summary>
+    public IntervalWindow? Counted { get; init; }
+
     /// <summary>The Judge's output document with the window, the queries, the warnings and (withSeries) the samples.</summary>
     public string ToJson(bool withSeries)
     {
         using var buffer = new MemoryStream();
         JudgeDocumentWriter.Write(buffer, Judgement, writer =>
         {
-            AnalysisDocument.WriteWindow(writer, Window, Interval);
+            AnalysisDocument.WriteWindow(writer, Window, Interval, Counted);
             AnalysisDocument.WriteQueries(writer, Config, Queries);
             if (withSeries)
             {
@@ -88,10 +91,10 @@ internal static class MetricAnalysis
         var series = collected.Series;
         var warnings = collected.Warnings;
         var sequential = config.Metrics.Where(m => m.Template.Sequential).ToList();
-        if (sequential.Count > 0)
+        var counted = sequential.Count == 0 ? null : intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step);
+        if (counted is not null)
         {
-            var (data, more) = await IntervalCollector.CollectAsync(
-                source, sequential, queries, intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step), priors, cancellationToken, concurrency);
+            var (data, more) = await IntervalCollector.CollectAsync(source, sequential, queries, counted, priors, cancellationToken, concurrency);
             foreach (var (name, value) in data)
             {
                 series[name] = new MetricSeries(name, [], []) { Sequential = value };
@@ -101,6 +104,6 @@ internal static class MetricAnalysis
         }
 
         var judgement = CanaryJudge.Judge(config.Judge, series);
-        return new AnalysisResult(judgement, queries, window, interval, warnings, series, config);
+        return new AnalysisResult(judgement, queries, window, interval, warnings, series, config) { Counted = counted };
     }
 }
