@@ -7,9 +7,9 @@ using Canary.Testing;
 
 namespace Canary.Analyzer.Tests.Rollouts;
 
-/// <summary>`canary serve` as a real process on sequential metrics: a SIGKILL in the middle of a release resumes with the same evidence.</summary>
+/// <summary>`canary serve` as a real process on sequential metrics: a tick without evidence says so on the Canary; a SIGKILL in the middle of a release resumes with the same evidence.</summary>
 [Collection(SharedPrometheus.Name)]
-public sealed class ServeEvidenceCrashTests(PrometheusFixture prometheus) : IAsyncLifetime
+public sealed class ServeEvidenceTests(PrometheusFixture prometheus) : IAsyncLifetime
 {
     private const string Ns = ServeProcesses.Namespace;
     private ServeProcesses processes = null!;
@@ -17,6 +17,32 @@ public sealed class ServeEvidenceCrashTests(PrometheusFixture prometheus) : IAsy
     public async Task InitializeAsync() => processes = await ServeProcesses.StartAsync(prometheus.Url);
 
     public async Task DisposeAsync() => await processes.DisposeAsync();
+
+    [Fact]
+    public async Task A_tick_without_evidence_sets_the_Evidence_condition_and_a_Warning_event()
+    {
+        await prometheus.WaitForScrapesAsync(Ns);
+        var canary = ServeProcesses.Canary();
+        // The canary's cohort selects nothing: every interval has no requests in it.
+        canary["spec"]!["analysis"]!["cohorts"]!["experiment"] = "version=\"v9\"";
+        canary["spec"]!["analysis"]!["config"] = JsonNode.Parse("""{"metrics": [{"name": "errors", "template": "http-errors", "mustHaveData": true}]}""");
+        processes.Emulator.Write("apps", "v1", "deployments", Ns, ServeProcesses.Deployment("checkout:1.0"));
+        processes.Emulator.Write("canary.dev", "v1alpha1", "canaries", Ns, canary);
+        using var serve = processes.Serve(Path.Combine(processes.Folder, "canary.db"));
+        await processes.WaitAsync(serve, () => processes.Status()?["phase"]?.GetValue<string>() == "Initialized", "the Canary was not initialized");
+        processes.Emulator.Write("apps", "v1", "deployments", Ns, ServeProcesses.Deployment("checkout:2.0", replicas: 0));
+        await processes.WaitAsync(serve, () => processes.Status()?["conditions"]?[0]?["reason"]?.GetValue<string>() == "NoEvidence", "no NoEvidence condition");
+
+        var condition = processes.Status()!["conditions"]![0]!;
+        Assert.Equal(("Evidence", "False"), (condition["type"]!.GetValue<string>(), condition["status"]!.GetValue<string>()));
+        Assert.StartsWith("no evidence (holding at 20 %, not a failed check): no requests in a cohort since", condition["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        using var http = new HttpClient();
+        var events = JsonNode.Parse(await http.GetStringAsync(new Uri(processes.Emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray();
+        Assert.Contains(events, e => e!["type"]!.GetValue<string>() == "Warning" && e["reason"]!.GetValue<string>() == "NoEvidence"
+            && e["message"]!.GetValue<string>().Contains("no requests in a cohort since", StringComparison.Ordinal));
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync();
+    }
 
     [Fact]
     public async Task After_SIGKILL_the_next_interval_continues_the_stored_evidence_from_where_it_ended()
