@@ -114,7 +114,7 @@ internal static class AnalyzeCommand
 
         foreach (var warning in analysis.Warnings)
         {
-            await stderr.WriteLineAsync($"canary analyze: warning from Prometheus: {warning}");
+            await stderr.WriteLineAsync(analysis.Repairs.Contains(warning) ? $"canary analyze: warning: {warning}" : $"canary analyze: warning from Prometheus: {warning}");
         }
 
         if (format == VerdictFormat.Table)

@@ -40,7 +40,8 @@ internal sealed record SequentialPrior(CountSequenceState? Counts, HistogramSequ
 internal static class IntervalCollector
 {
     /// <summary>Every query at once, at most concurrency in flight; the first failure is thrown (the others are awaited, not lost).</summary>
-    public static async Task<(Dictionary<string, SequentialData?> Data, List<string> Warnings)> CollectAsync(
+    /// <returns>Each metric's data, the warnings the source attached, and the repairs made to the counts (each a warning of canary's own).</returns>
+    public static async Task<(Dictionary<string, SequentialData?> Data, List<string> Warnings, List<string> Repairs)> CollectAsync(
         IMetricSource source, IReadOnlyList<CanaryMetric> metrics, IReadOnlyDictionary<string, RenderedQuery> queries, IntervalWindow window,
         IReadOnlyDictionary<string, SequentialPrior>? priors, CancellationToken cancellationToken, int concurrency = 8)
     {
@@ -82,24 +83,32 @@ internal static class IntervalCollector
         }
 
         var data = new Dictionary<string, SequentialData?>(StringComparer.Ordinal);
-        var warnings = all.SelectMany(t => t.Result.Warnings).ToList();
+        var warnings = all.SelectMany(t => t.Result.Warnings).Distinct(StringComparer.Ordinal).ToList();
+        var repairs = new List<string>();
         foreach (var (metric, tasks) in fetches)
         {
             var prior = priors?.GetValueOrDefault(metric.Name);
-            if (metric.Kind == "events")
+            try
             {
-                var counts = new Counts(metric, window, warnings);
-                var control = counts.Cohort("control", tasks[0]!.Result, tasks[1]!.Result);
-                var experiment = counts.Cohort("experiment", tasks[2]!.Result, tasks[3]!.Result);
-                data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts };
+                if (metric.Kind == "events")
+                {
+                    var counts = new Counts(metric, window, repairs);
+                    var control = counts.Cohort("control", tasks[0]!.Result, tasks[1]!.Result);
+                    var experiment = counts.Cohort("experiment", tasks[2]!.Result, tasks[3]!.Result);
+                    data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts };
+                }
+                else
+                {
+                    data[metric.Name] = Histograms(metric, window, tasks[0]!.Result, tasks[2]!.Result, prior, repairs);
+                }
             }
-            else
+            catch (SeriesShapeException e)
             {
-                data[metric.Name] = Histograms(metric, window, tasks[0]!.Result, tasks[2]!.Result, prior, warnings);
+                throw new SeriesShapeException($"metric \"{metric.Name}\": {e.Message}");
             }
         }
 
-        return (data, warnings.Distinct(StringComparer.Ordinal).ToList());
+        return (data, warnings, repairs);
     }
 
     /// <summary>The value of the (single, or pooled) series at the end of each interval; NaN where it has none.</summary>
@@ -156,11 +165,19 @@ internal static class IntervalCollector
 
             return groups;
         }).ToArray();
-        var edges = byEdge.SelectMany(g => g.Keys).Distinct(StringComparer.Ordinal)
+        // The edges both cohorts report (or the one cohort's, when the other has no series at all): a bucket one cohort lacks would be guessed, and the guess biases the ratio.
+        var reported = byEdge.Where(g => g.Count > 0).ToList();
+        var edges = reported.Count == 0 ? [] : reported.Select(g => (IEnumerable<string>)g.Keys).Aggregate((a, b) => a.Intersect(b, StringComparer.Ordinal))
             .OrderBy(le => le == "+Inf" ? double.PositiveInfinity : double.Parse(le, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
-        if (edges.Count == 0)
+        if (reported.Count == 0)
         {
             return null;
+        }
+
+        var onlyOne = reported.SelectMany(g => g.Keys).Distinct(StringComparer.Ordinal).Where(le => !edges.Contains(le)).ToList();
+        if (onlyOne.Count > 0)
+        {
+            warnings.Add($"metric \"{metric.Name}\": le {string.Join(", ", onlyOne.Take(5))} only in one cohort's buckets; judged on the {edges.Count} edges both report");
         }
 
         if (edges[^1] != "+Inf" || edges.Count < 2)
@@ -171,11 +188,8 @@ internal static class IntervalCollector
         var cohorts = new long[2][][];
         for (var c = 0; c < 2; c++)
         {
+            // A cohort without any series served nothing: all its buckets are 0.
             var values = edges.Select(le => byEdge[c].TryGetValue(le, out var series) ? AtEnds(series, window) : null).ToList();
-            if (byEdge[c].Count > 0 && values.Any(v => v is null))
-            {
-                warnings.Add($"metric \"{metric.Name}\", {(c == 0 ? "control" : "experiment")}: no series for le {string.Join(", ", edges.Where(le => !byEdge[c].ContainsKey(le)).Take(3))}; counted as the edge below");
-            }
 
             cohorts[c] = new long[window.Count][];
             var repaired = 0;
@@ -184,7 +198,7 @@ internal static class IntervalCollector
                 var buckets = new long[edges.Count];
                 for (var e = 0; e < edges.Count; e++)
                 {
-                    var value = values[e] is { } v ? Whole(v[k]) : e == 0 ? 0 : buckets[e - 1];
+                    var value = values[e] is { } v ? Whole(v[k]) : 0;
                     if (e > 0 && value < buckets[e - 1])
                     {
                         repaired++;

@@ -17,6 +17,12 @@ internal sealed record AnalysisResult(
     /// <summary>The intervals the sequential metrics counted, when there are any.</summary>
     public IntervalWindow? Counted { get; init; }
 
+    /// <summary>What canary repaired in the sequential counts (also in <see cref="Warnings"/>, which the source's warnings precede).</summary>
+    public IReadOnlyList<string> Repairs { get; init; } = [];
+
+    /// <summary>The warnings the source attached to the sequential metrics' answers (a partial response).</summary>
+    public IReadOnlyList<string> SequentialWarnings { get; init; } = [];
+
     /// <summary>The Judge's output document with the window, the queries, the warnings and (withSeries) the samples.</summary>
     public string ToJson(bool withSeries)
     {
@@ -92,18 +98,33 @@ internal static class MetricAnalysis
         var warnings = collected.Warnings;
         var sequential = config.Metrics.Where(m => m.Template.Sequential).ToList();
         var counted = sequential.Count == 0 ? null : intervals ?? IntervalWindow.Steps(window.Start, window.End, window.Step);
+        List<string> repairs = [];
+        List<string> sequentialWarnings = [];
         if (counted is not null)
         {
-            var (data, more) = await IntervalCollector.CollectAsync(source, sequential, queries, counted, priors, cancellationToken, concurrency);
+            (var data, sequentialWarnings, repairs) = await IntervalCollector.CollectAsync(source, sequential, queries, counted, priors, cancellationToken, concurrency);
+            foreach (var metric in config.Judge.Metrics.Where(m => m.Edge is not null && data.GetValueOrDefault(m.Name) is HistogramData))
+            {
+                var edges = ((HistogramData)data[metric.Name]!).Edges;
+                if (!edges.SkipLast(1).Any(le => SameNumber(le, metric.Edge!)))
+                {
+                    throw new SeriesShapeException($"metric \"{metric.Name}\", edge: \"{metric.Edge}\" is not one of the buckets' le ({string.Join(", ", edges.SkipLast(1).Take(20))})");
+                }
+            }
+
             foreach (var (name, value) in data)
             {
                 series[name] = new MetricSeries(name, [], []) { Sequential = value };
             }
 
-            warnings = [.. warnings.Concat(more).Distinct(StringComparer.Ordinal)];
+            warnings = [.. warnings.Concat(sequentialWarnings).Distinct(StringComparer.Ordinal), .. repairs];
         }
 
         var judgement = CanaryJudge.Judge(config.Judge, series);
-        return new AnalysisResult(judgement, queries, window, interval, warnings, series, config) { Counted = counted };
+        return new AnalysisResult(judgement, queries, window, interval, warnings, series, config) { Counted = counted, Repairs = repairs, SequentialWarnings = sequentialWarnings };
     }
+
+    private static bool SameNumber(string le, string edge) =>
+        double.TryParse(le, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var a)
+        && double.TryParse(edge, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var b) && a == b;
 }

@@ -153,6 +153,17 @@ internal static partial class CanaryResourceReader
             }
         }
 
+        var window = analysis is null ? TimeSpan.FromMinutes(10) : Duration(analysis, "spec.analysis", "window", TimeSpan.FromMinutes(10), fields);
+        var minSamples = analysis is null ? 10 : Integer(analysis, "spec.analysis", "minSamples", 10, 1, 100_000, fields);
+        if (config is not null && PromQl.TryParseDuration(config.Step, out var step) && config.Metrics.Any(m => !m.Template.Sequential) && (long)(window / step) + 1 < minSamples)
+        {
+            // Every analysis would be without evidence, and the release would end at maxNoEvidence.
+            config = config with
+            {
+                Warnings = [.. config.Warnings, $"spec.analysis.window: {TimeArguments.Format(window)} at a step of {config.Step} gives {(long)(window / step) + 1} samples, fewer than minSamples {minSamples}: no analysis of a sampled metric would have evidence; lengthen the window or lower minSamples"],
+            };
+        }
+
         return new CanaryResource
         {
             Cohorts = cohorts,
@@ -163,8 +174,8 @@ internal static partial class CanaryResourceReader
             Router = router,
             Routes = routes,
             Interval = analysis is null ? TimeSpan.FromMinutes(1) : Duration(analysis, "spec.analysis", "interval", TimeSpan.FromMinutes(1), fields),
-            Window = analysis is null ? TimeSpan.FromMinutes(10) : Duration(analysis, "spec.analysis", "window", TimeSpan.FromMinutes(10), fields),
-            MinSamples = analysis is null ? 10 : Integer(analysis, "spec.analysis", "minSamples", 10, 1, 100_000, fields),
+            Window = window,
+            MinSamples = minSamples,
             Rollout = rollout with { Mirror = mirror },
             Config = config,
             ConfigRef = configRef,

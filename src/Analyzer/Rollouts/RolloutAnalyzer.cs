@@ -75,8 +75,11 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         var result = analysis.Judgement;
         var counted = result.Metrics.Where(m => !m.Muted && sequential.Contains(m.Name)).ToList();
         var idle = counted.Where(m => !BothCohortsServed(analysis.Series[m.Name].Sequential)).Select(m => m.Name).ToList();
-        // An interval without requests in a cohort is not fed: the next tick's interval starts where this one did and counts them once.
-        var evidence = interval is null || idle.Count > 0 ? null : Stored(state, result, analysis.Series);
+        // An interval without requests in a cohort of every metric (no traffic, or Prometheus has not scraped twice in it) is not fed: the
+        // next tick's interval starts where it did and counts those requests once. When only some metrics are idle, all are fed (the idle
+        // ones gain nothing), so a crossing is never held back and no look is taken twice. A partial answer is not fed either.
+        var partial = analysis.SequentialWarnings;
+        var evidence = interval is null || partial.Count > 0 || (counted.Count > 0 && idle.Count == counted.Count) ? null : Stored(state, result, analysis.Series);
         var crossed = counted.Where(m => m.Classification is MetricClassification.High or MetricClassification.Low && m.Sequential?.CrossedAt is not null).ToList();
         var thin = analysis.Series.Values
             .Where(s => s.Sequential is null)
@@ -86,6 +89,7 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         var (verdict, reason) = true switch
         {
             _ when crossed.Count > 0 && evidence is not null => (AnalysisVerdict.Crossed, string.Join(" ", crossed.Select(m => m.Reason))),
+            _ when partial.Count > 0 => (AnalysisVerdict.Inconclusive, $"Prometheus answered the sequential queries partially, so their counts are not kept: {string.Join("; ", partial)}"),
             _ when idle.Count > 0 => (AnalysisVerdict.Inconclusive, $"no requests in a cohort since {AnalysisDocument.Format(interval!.Start)}: {string.Join(", ", idle)}"),
             _ when thin.Count > 0 => (AnalysisVerdict.Inconclusive, $"fewer than {resource.MinSamples} samples: {string.Join(", ", thin.Select(t => $"{t.Metric} ({t.Count})"))}"),
             _ when result.Inconclusive => (AnalysisVerdict.Inconclusive, result.Reason),
@@ -97,7 +101,7 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
             }, result.Reason),
         };
         var early = verdict == AnalysisVerdict.Pass && resource.Rollout.PromoteEarlyBelow is { } below && counted.Count > 0
-            && counted.All(m => m.Classification == MetricClassification.Pass && m.Sequential is { Upper: { } upper } && upper < below);
+            && counted.All(m => m.Classification == MetricClassification.Pass && UpperBelow(m.Sequential, below));
         var outcome = new AnalysisOutcome(verdict, result.Score, reason)
         {
             PromoteEarly = early,
@@ -106,6 +110,19 @@ internal sealed class RolloutAnalyzer(IMetricSource source, int concurrency = 8)
         };
         return new RolloutAnalysis(outcome, analysis.ToJson(withSeries: true), queriesJson) { Warnings = analysis.Warnings };
     }
+
+    /// <summary>
+    /// Whether the metric's upper bound is below the limit: a counts metric's, or for a histogram
+    /// every edge's that has observations above it in either cohort (at least one must), so no
+    /// part of the distribution (a p99 tail) is left out; an unknown bound is never below.
+    /// </summary>
+    private static bool UpperBelow(SequentialResult? result, double below) => result switch
+    {
+        { HistogramState: { } histogram } => histogram.Edges.Where(e => e.ControlEvents + e.ExperimentEvents > 0).ToList() is { Count: > 0 } seen
+            && seen.All(e => e.Upper is { } upper && upper < below),
+        { Upper: { } upper } => upper < below,
+        _ => false,
+    };
 
     /// <summary>Whether both cohorts had requests (exposure, or histogram observations) in every interval given.</summary>
     private static bool BothCohortsServed(SequentialData? data) => data switch

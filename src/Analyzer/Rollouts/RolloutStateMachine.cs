@@ -207,7 +207,7 @@ internal static class RolloutStateMachine
                 var without = o.Now - scored.NoEvidenceSince!.Value;
                 var limit = spec.MaxNoEvidence ?? spec.ProgressDeadline;
                 return without >= limit
-                    ? Rollback(scored, o, $"no evidence for {TimeArguments.Format(without)} in a row (analysis.maxNoEvidence {TimeArguments.Format(limit)}): {analysis.Reason}")
+                    ? Rollback(scored, o, $"no evidence for {TimeArguments.Format(without)} in a row (analysis.maxNoEvidence {TimeArguments.Format(limit)}): {analysis.Reason}") with { WithoutEvidence = true }
                     : new Decision(scored, Steady(spec, scored), StepVerdict.Hold,
                         $"no evidence (holding at {s.CanaryWeight} %, not a failed check): {analysis.Reason}; without evidence for {TimeArguments.Format(without)} of {TimeArguments.Format(limit)}") { WithoutEvidence = true };
             case AnalysisVerdict.Fail:

@@ -98,19 +98,8 @@ public static class HistogramSequence
     }
 
     /// <summary>The state after every interval from <paramref name="from"/> on, and the evidence after each of them.</summary>
-    public static (HistogramSequenceState State, IReadOnlyList<double> Evidence) Run(HistogramSequenceState from, IEnumerable<HistogramInterval> intervals, SequentialTest test)
-    {
-        ArgumentNullException.ThrowIfNull(intervals);
-        var state = from;
-        var evidence = new List<double>();
-        foreach (var interval in intervals)
-        {
-            (state, var e) = Update(state, interval, test);
-            evidence.Add(e);
-        }
-
-        return (state, evidence);
-    }
+    public static (HistogramSequenceState State, IReadOnlyList<double> Evidence) Run(HistogramSequenceState from, IEnumerable<HistogramInterval> intervals, SequentialTest test) =>
+        CountSequence.Fold(from, intervals, (state, interval) => Update(state, interval, test));
 
     public static HistogramSequenceState Judge(IEnumerable<HistogramInterval> intervals, int edges, SequentialTest test) => Run(HistogramSequenceState.Empty(edges), intervals, test).State;
 }

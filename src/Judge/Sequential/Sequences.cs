@@ -169,14 +169,18 @@ public static class CountSequence
     }
 
     /// <summary>The state after every interval from <paramref name="from"/> on, and the evidence after each of them.</summary>
-    public static (CountSequenceState State, IReadOnlyList<double> Evidence) Run(CountSequenceState from, IEnumerable<CountInterval> intervals, SequentialTest test)
+    public static (CountSequenceState State, IReadOnlyList<double> Evidence) Run(CountSequenceState from, IEnumerable<CountInterval> intervals, SequentialTest test) =>
+        Fold(from, intervals, (state, interval) => Update(state, interval, test));
+
+    /// <summary>Updates a stream's state with each interval in turn, keeping the evidence after each.</summary>
+    internal static (TState State, IReadOnlyList<double> Evidence) Fold<TState, TInterval>(TState from, IEnumerable<TInterval> intervals, Func<TState, TInterval, (TState State, double Evidence)> update)
     {
         ArgumentNullException.ThrowIfNull(intervals);
         var state = from;
         var evidence = new List<double>();
         foreach (var interval in intervals)
         {
-            (state, var e) = Update(state, interval, test);
+            (state, var e) = update(state, interval);
             evidence.Add(e);
         }
 

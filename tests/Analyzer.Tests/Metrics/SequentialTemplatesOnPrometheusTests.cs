@@ -86,7 +86,7 @@ public sealed class SequentialTemplatesOnPrometheusTests(PrometheusFixture prome
         };
         using var client = new PrometheusClient(new PrometheusOptions { Url = prometheus.Url }, TimeProvider.System);
         var metric = new CanaryMetric(name, template, Pool: false, name);
-        var (data, _) = await IntervalCollector.CollectAsync(new PrometheusMetricSource(client), [metric], new Dictionary<string, RenderedQuery> { [name] = query }, window, null, CancellationToken.None);
+        var (data, _, _) = await IntervalCollector.CollectAsync(new PrometheusMetricSource(client), [metric], new Dictionary<string, RenderedQuery> { [name] = query }, window, null, CancellationToken.None);
         return data[name];
     }
 }

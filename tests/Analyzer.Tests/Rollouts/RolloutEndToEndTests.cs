@@ -17,35 +17,10 @@ namespace Canary.Analyzer.Tests.Rollouts;
 /// requests (e2e-faulty). Ticks are driven by the test, one after another.
 /// </summary>
 [Collection(SharedPrometheus.Name)]
-public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncLifetime, IDisposable
+public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : RolloutRig
 {
-    private KubernetesEmulator emulator = null!;
-    private k8s.Kubernetes client = null!;
-    private SqliteAnalysisStore store = null!;
-    private readonly HttpClient http = new();
     private readonly Support.CollectingLogger<RolloutController> log = new();
 
-    public async Task InitializeAsync()
-    {
-        emulator = await KubernetesEmulator.StartAsync();
-        client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
-        store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-e2e-").FullName, "canary.db"));
-        await store.MigrateAsync(CancellationToken.None);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await store.DisposeAsync();
-        await emulator.DisposeAsync();
-    }
-
-    public void Dispose()
-    {
-        client.Dispose();
-        http.Dispose();
-    }
 
     [Fact]
     public async Task A_healthy_release_is_promoted_after_walking_every_step()
@@ -53,11 +28,11 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         Assert.Equal([0, 20, 50, 0], weights);
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
         Assert.Equal(0, Replicas("checkout", resource.Namespace));
-        var decisions = await store.AllDecisionsAsync(resource.Key);
+        var decisions = await Store.AllDecisionsAsync(resource.Key);
         Assert.Contains(decisions, d => d.Verdict == "Promote" && d.Reason.Contains("promoting revision", StringComparison.Ordinal));
     }
 
@@ -67,7 +42,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url);
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        var analyses = await store.AllAnalysesAsync(resource.Key);
+        var analyses = await Store.AllAnalysesAsync(resource.Key);
         Assert.All(analyses, a => Assert.Equal("Pass", a.Verdict));
         var query = JsonNode.Parse(analyses[0].QueriesJson)!["error rate"]!["experiment"]!.GetValue<string>();
         Assert.Contains("namespace=\"e2e-healthy\", version=\"v2\"", query, StringComparison.Ordinal);
@@ -88,7 +63,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     {
         var (controller, resource) = await EditTheWeightByHandAtTwentyAsync();
         var tick = await controller.TickAsync(resource, [], CancellationToken.None);
-        var weight = (await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+        var weight = (await new IstioRouter(Client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
         Assert.Equal(tick.Decision.State.CanaryWeight, weight);
         Assert.NotEqual(70, weight);
     }
@@ -110,14 +85,14 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-gated", prometheus.Url, threshold: 5, byReference: true);
         await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
 
-        emulator.Write(string.Empty, "v1", "configmaps", "e2e-gated", new JsonObject
+        Emulator.Write(string.Empty, "v1", "configmaps", "e2e-gated", new JsonObject
         {
             ["metadata"] = new JsonObject { ["name"] = "checkout-metrics" },
             ["data"] = new JsonObject { [Canary.Analyzer.Serving.ConfigMapConfigs.Key] = "interval: 5s\nstep: 1s\nmetrics:\n  - {name: error rate, template: http-error-rate, critical: true, mustHaveData: true}\n" },
         });
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
-        Assert.Contains((await store.AllAnalysesAsync(resource.Key)).Select(a => a.Verdict), v => v == "Pass");
+        Assert.Equal(RolloutPhase.Succeeded, (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
+        Assert.Contains((await Store.AllAnalysesAsync(resource.Key)).Select(a => a.Verdict), v => v == "Pass");
     }
 
     [Fact]
@@ -126,13 +101,13 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         var (controller, resource) = await SetUpAsync("e2e-faulty", prometheus.Url);
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        var state = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState();
+        var state = (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState();
         Assert.Equal(RolloutPhase.Failed, state.Phase);
         Assert.Equal([0, 20, 0], weights);
-        var analyses = await store.AllAnalysesAsync(resource.Key);
+        var analyses = await Store.AllAnalysesAsync(resource.Key);
         Assert.Equal(resource.Rollout.Threshold, analyses.Count);
         Assert.All(analyses, a => Assert.Equal("Fail", a.Verdict));
-        var last = (await store.AllDecisionsAsync(resource.Key))[^1];
+        var last = (await Store.AllDecisionsAsync(resource.Key))[^1];
         Assert.StartsWith("rolled back: analysis failed", last.Reason, StringComparison.Ordinal);
         Assert.Contains("error rate", last.Reason, StringComparison.Ordinal);
         Assert.Equal("checkout:1.0", Image("checkout-primary", resource.Namespace));
@@ -158,7 +133,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             Assert.StartsWith("no evidence (holding at 20 %, not a failed check): the metrics source failed: cannot reach Prometheus", tick.Decision.Reason, StringComparison.Ordinal);
         }
 
-        Assert.Equal(new Routing(20), await new IstioRouter(client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
+        Assert.Equal(new Routing(20), await new IstioRouter(Client, TimeProvider.System).GetRoutingAsync(resource.Routes, CancellationToken.None));
     }
 
     [Fact]
@@ -175,7 +150,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
 
         proxy.Down = false;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
     }
 
     [Fact]
@@ -195,7 +170,7 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
         Assert.True(gate.Calls("/promote") >= 3);
         gate.Open = true;
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
+        Assert.Equal(RolloutPhase.Succeeded, (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         Assert.Equal("checkout:2.0", Image("checkout-primary", resource.Namespace));
     }
 
@@ -212,8 +187,8 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             """);
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
 
-        var analyses = await store.AllAnalysesAsync(resource.Key);
-        Assert.Equal(RolloutPhase.Succeeded, (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
+        var analyses = await Store.AllAnalysesAsync(resource.Key);
+        Assert.Equal(RolloutPhase.Succeeded, (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase);
         // One load-test call before each analysis, none on other ticks: exactly as many as analyses were stored.
         Assert.Equal(["/always/pre", .. Enumerable.Repeat("/always/load", analyses.Count), "/always/post"], hooks.Log);
     }
@@ -223,10 +198,10 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
     {
         var (controller, resource) = await SetUpAsync("e2e-healthy", prometheus.Url, threshold: 3);
         await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 20);
-        var service = emulator.Read("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, "checkout")!;
+        var service = Emulator.Read("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, "checkout")!;
         service["spec"]!["http"]![0]!["route"]![0]!["weight"] = 30;
         service["spec"]!["http"]![0]!["route"]![1]!["weight"] = 70;
-        emulator.Write("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, service);
+        Emulator.Write("networking.istio.io", "v1beta1", "virtualservices", resource.Namespace, service);
         return (controller, resource);
     }
 
@@ -261,30 +236,19 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
                     - {name: mean latency, template: http-latency-mean, effectSize: {allowedIncrease: 1.5}}
             """ is var text && byReference ? text[..text.IndexOf("    config:", StringComparison.Ordinal)] + "    configRef: checkout-metrics\n" : text, TemplateLibrary.Default());
         Assert.Empty(problems);
-        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
-        var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = prometheusUrl, Retries = 0, Timeout = TimeSpan.FromSeconds(5) }, TimeProvider.System));
-        var controller = new RolloutController(
-            store,
-            new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) },
-            RouterRegistry.ForKubernetes(client, TimeProvider.System),
-            new RolloutAnalyzer(source),
-            new Webhooks(http, TimeProvider.System),
-            TimeProvider.System,
-            log)
-        {
-            ResolveConfig = new Canary.Analyzer.Serving.ConfigMapConfigs(client, TemplateLibrary.Default()).ResolveAsync,
-        };
+        Emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
+        var controller = Controller(prometheusUrl, log);
         var first = await controller.TickAsync(resource!, [], CancellationToken.None);
         Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
         Assert.Empty(first.ActionErrors);
-        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
+        Emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
         return (controller, resource!);
     }
 
     /// <summary>Ticks until the state satisfies until (at most 200 ticks, 30 ms apart); returns the distinct weights the router held.</summary>
     private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until)
     {
-        var router = new IstioRouter(client, TimeProvider.System);
+        var router = new IstioRouter(Client, TimeProvider.System);
         var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
         for (var i = 0; i < 200; i++)
         {
@@ -304,12 +268,12 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : IAsyncL
             await Task.Delay(30);
         }
 
-        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await store.AllDecisionsAsync(resource.Key))[^1].Reason}");
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await Store.AllDecisionsAsync(resource.Key))[^1].Reason}");
     }
 
-    private string Image(string name, string ns) => emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+    private string Image(string name, string ns) => Emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
 
-    private int Replicas(string name, string ns) => (int)emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["replicas"]!;
+    private int Replicas(string name, string ns) => (int)Emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["replicas"]!;
 
     private static JsonObject Deployment(string image, int replicas = 2) => JsonNode.Parse("""
         {"metadata": {"name": "checkout", "labels": {"app": "checkout"}},

@@ -18,35 +18,9 @@ namespace Canary.Analyzer.Tests.Rollouts;
 /// 2.5 s apart (6 s for the faulty release), so each interval holds a few scrapes.
 /// </summary>
 [Collection(SharedPrometheus.Name)]
-public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyncLifetime, IDisposable
+public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : RolloutRig
 {
     private static readonly TimeSpan Apart = TimeSpan.FromMilliseconds(2500);
-    private KubernetesEmulator emulator = null!;
-    private k8s.Kubernetes client = null!;
-    private SqliteAnalysisStore store = null!;
-    private readonly HttpClient http = new();
-
-    public async Task InitializeAsync()
-    {
-        emulator = await KubernetesEmulator.StartAsync();
-        client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = emulator.Url.AbsoluteUri });
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "VirtualService", "virtualservices");
-        emulator.InstallCrd("networking.istio.io", "v1beta1", "DestinationRule", "destinationrules");
-        store = new SqliteAnalysisStore(Path.Combine(Directory.CreateTempSubdirectory("canary-seq-").FullName, "canary.db"));
-        await store.MigrateAsync(CancellationToken.None);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await store.DisposeAsync();
-        await emulator.DisposeAsync();
-    }
-
-    public void Dispose()
-    {
-        client.Dispose();
-        http.Dispose();
-    }
 
     [Fact]
     public async Task A_healthy_release_is_promoted()
@@ -64,14 +38,14 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
         // Ticks 6 s apart: 300 requests per version per interval, about 3 errors against 30.
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed, apart: TimeSpan.FromSeconds(6));
         Assert.Equal([0, 20, 0], weights);
-        var analyses = await store.AllAnalysesAsync(resource.Key);
+        var analyses = await Store.AllAnalysesAsync(resource.Key);
         var last = JsonNode.Parse(analyses[^1].ResultJson)!["metrics"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "errors")!;
         // The release rolled back on the tick whose interval crossed: the last interval of the stored evidence.
-        var evidence = (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Evidence!["errors"].Counts!;
+        var evidence = (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Evidence!["errors"].Counts!;
         Assert.Equal(evidence.Intervals - 1, evidence.CrossedAt);
         Assert.Equal(evidence.CrossedAt, last["sequential"]!["crossedAt"]!.GetValue<int>());
         Assert.Equal("High", last["classification"]!.GetValue<string>());
-        var rollback = (await store.AllDecisionsAsync(resource.Key))[^1];
+        var rollback = (await Store.AllDecisionsAsync(resource.Key))[^1];
         Assert.StartsWith("rolled back: the evidence crossed: errors is higher", rollback.Reason, StringComparison.Ordinal);
     }
 
@@ -81,7 +55,7 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
         await prometheus.WaitForScrapesAsync("seq-idle", version: "v1");
         var (controller, resource) = await SetUpAsync("seq-idle", prometheus.Url, extra: "    maxNoEvidence: 6s\n");
         await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
-        var decisions = await store.AllDecisionsAsync(resource.Key);
+        var decisions = await Store.AllDecisionsAsync(resource.Key);
         var held = decisions.Where(d => d.Reason.StartsWith("no evidence (holding at 20 %, not a failed check)", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(held);
         Assert.All(held, d => Assert.Equal(20, d.CanaryWeight));
@@ -111,6 +85,25 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
     }
 
     [Fact]
+    public async Task A_partial_answer_from_Prometheus_is_no_evidence_and_its_interval_is_counted_again()
+    {
+        await using var proxy = await FaultProxy.StartAsync(prometheus.Url);
+        var (controller, resource) = await SetUpAsync("seq-outage", proxy.Url, steps: "[20, 40, 60]", metrics: "[{name: latency, template: http-latency}]");
+        // At 40 % one analysis has fed the evidence.
+        await ReleaseAsync(controller, resource, until: s => s.CanaryWeight == 40 && s.Evidence is not null);
+        var before = (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState();
+        const string partial = """{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["partial response: store 2 down"]}""";
+        proxy.Inject(new Fault.Status(200, partial), new Fault.Status(200, partial));
+        await Task.Delay(Apart);
+        var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+        Assert.True(tick.Decision.WithoutEvidence);
+        Assert.Contains("Prometheus answered the sequential queries partially, so their counts are not kept: partial response: store 2 down", tick.Decision.Reason, StringComparison.Ordinal);
+        // The evidence and where it ends are as they were: the next tick counts this interval again.
+        Assert.Equal(before.CountedUntil, tick.Decision.State.CountedUntil);
+        Assert.Equal(before.Evidence!["latency"].Histogram!.Intervals, tick.Decision.State.Evidence!["latency"].Histogram!.Intervals);
+    }
+
+    [Fact]
     public async Task Early_promotion_promotes_before_the_last_step_once_every_upper_bound_is_below_its_limit()
     {
         var (controller, resource) = await SetUpAsync("seq-early", prometheus.Url, extra: "    promoteEarly: {below: 1.5}\n",
@@ -118,11 +111,11 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
         var weights = await ReleaseAsync(controller, resource, until: s => s.Phase is RolloutPhase.Succeeded or RolloutPhase.Failed);
         Assert.Equal(RolloutPhase.Succeeded, await PhaseAsync(resource));
         Assert.True(weights.Max() < 50, $"weights {string.Join(", ", weights)}");
-        var promoted = (await store.AllDecisionsAsync(resource.Key)).Single(d => d.Phase == "Promoting" && d.Verdict == "Promote" && d.Reason.Contains("analysis.promoteEarly", StringComparison.Ordinal));
+        var promoted = (await Store.AllDecisionsAsync(resource.Key)).Single(d => d.Phase == "Promoting" && d.Verdict == "Promote" && d.Reason.Contains("analysis.promoteEarly", StringComparison.Ordinal));
         Assert.Contains("every sequential metric's upper bound is below ×1.5", promoted.Reason, StringComparison.Ordinal);
     }
 
-    private async Task<RolloutPhase> PhaseAsync(CanaryResource resource) => (await store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase;
+    private async Task<RolloutPhase> PhaseAsync(CanaryResource resource) => (await Store.GetRolloutAsync(resource.Key, CancellationToken.None))!.ReadState().Phase;
 
     /// <summary>A target on checkout:1.0, initialized by a first tick, then checkout:2.0 deployed: the release to run, on sequential errors and latency.</summary>
     private async Task<(RolloutController Controller, CanaryResource Resource)> SetUpAsync(
@@ -151,26 +144,18 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
                   metrics: {{metrics}}
             """, TemplateLibrary.Default());
         Assert.Empty(problems);
-        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
-        var source = new PrometheusMetricSource(new PrometheusClient(new PrometheusOptions { Url = prometheusUrl, Retries = 0, Timeout = TimeSpan.FromSeconds(5) }, TimeProvider.System));
-        var controller = new RolloutController(
-            store,
-            new KubernetesWorkloads(client, TimeProvider.System) { PollInterval = TimeSpan.FromMilliseconds(20) },
-            RouterRegistry.ForKubernetes(client, TimeProvider.System),
-            new RolloutAnalyzer(source),
-            new Webhooks(http, TimeProvider.System),
-            TimeProvider.System,
-            new Support.CollectingLogger<RolloutController>());
+        Emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:1.0"));
+        var controller = Controller(prometheusUrl, new Support.CollectingLogger<RolloutController>());
         var first = await controller.TickAsync(resource!, [], CancellationToken.None);
         Assert.Equal(RolloutPhase.Initialized, first.Decision.State.Phase);
-        emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
+        Emulator.Write("apps", "v1", "deployments", ns, Deployment("checkout:2.0", replicas: 0));
         return (controller, resource!);
     }
 
     /// <summary>Ticks 2.5 s (or apart) apart until the state satisfies until (at most 40 ticks); returns the distinct weights the router held.</summary>
     private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until, TimeSpan? apart = null)
     {
-        var router = new IstioRouter(client, TimeProvider.System);
+        var router = new IstioRouter(Client, TimeProvider.System);
         var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
         for (var i = 0; i < 40; i++)
         {
@@ -191,7 +176,7 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : IAsyn
             await Task.Delay(tick.Decision.State.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion ? apart ?? Apart : TimeSpan.FromMilliseconds(30));
         }
 
-        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 40 ticks; last: {(await store.AllDecisionsAsync(resource.Key))[^1].Reason}");
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 40 ticks; last: {(await Store.AllDecisionsAsync(resource.Key))[^1].Reason}");
     }
 
     private static JsonObject Deployment(string image, int replicas = 2) => ServeProcesses.Deployment(image, replicas);
