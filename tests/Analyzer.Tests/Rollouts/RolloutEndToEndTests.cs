@@ -246,30 +246,8 @@ public sealed class RolloutEndToEndTests(PrometheusFixture prometheus) : Rollout
     }
 
     /// <summary>Ticks until the state satisfies until (at most 200 ticks, 30 ms apart); returns the distinct weights the router held.</summary>
-    private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until)
-    {
-        var router = new IstioRouter(Client, TimeProvider.System);
-        var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
-        for (var i = 0; i < 200; i++)
-        {
-            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
-            Assert.Empty(tick.ActionErrors);
-            var weight = (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
-            if (weight != weights[^1])
-            {
-                weights.Add(weight);
-            }
-
-            if (until(tick.Decision.State))
-            {
-                return weights;
-            }
-
-            await Task.Delay(30);
-        }
-
-        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 200 ticks; last: {(await Store.AllDecisionsAsync(resource.Key))[^1].Reason}");
-    }
+    private Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until) =>
+        TickUntilAsync(controller, resource, until, 200, _ => TimeSpan.FromMilliseconds(30));
 
     private string Image(string name, string ns) => Emulator.Read("apps", "v1", "deployments", ns, name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
 

@@ -1,6 +1,7 @@
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
+using Canary.Analyzer.Tests.Support;
 using Canary.Analyzer.Traffic;
 using Canary.Analyzer.Workloads;
 using Canary.Testing.Kubernetes;
@@ -57,5 +58,35 @@ public abstract class RolloutRig : IAsyncLifetime, IDisposable
         {
             ResolveConfig = new Canary.Analyzer.Serving.ConfigMapConfigs(Client, TemplateLibrary.Default()).ResolveAsync,
         };
+    }
+
+    /// <summary>Ticks until the state satisfies until (at most ticks ticks, each followed by the pause pause gives for its state); returns the distinct weights the router held.</summary>
+    private protected async Task<List<int>> TickUntilAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until, int ticks, Func<RolloutState, TimeSpan> pause)
+    {
+        ArgumentNullException.ThrowIfNull(controller);
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(until);
+        ArgumentNullException.ThrowIfNull(pause);
+        var router = new IstioRouter(Client, TimeProvider.System);
+        var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
+        for (var i = 0; i < ticks; i++)
+        {
+            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
+            Assert.Empty(tick.ActionErrors);
+            var weight = (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
+            if (weight != weights[^1])
+            {
+                weights.Add(weight);
+            }
+
+            if (until(tick.Decision.State))
+            {
+                return weights;
+            }
+
+            await Task.Delay(pause(tick.Decision.State));
+        }
+
+        throw new Xunit.Sdk.XunitException($"the rollout did not get there in {ticks} ticks; last: {(await Store.AllDecisionsAsync(resource.Key))[^1].Reason}");
     }
 }

@@ -1,12 +1,8 @@
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Rollouts;
-using Canary.Analyzer.Storage;
 using Canary.Analyzer.Tests.Support;
-using Canary.Analyzer.Traffic;
-using Canary.Analyzer.Workloads;
 using Canary.Testing;
-using Canary.Testing.Kubernetes;
 
 namespace Canary.Analyzer.Tests.Rollouts;
 
@@ -152,32 +148,10 @@ public sealed class SequentialRolloutTests(PrometheusFixture prometheus) : Rollo
         return (controller, resource!);
     }
 
-    /// <summary>Ticks 2.5 s (or apart) apart until the state satisfies until (at most 40 ticks); returns the distinct weights the router held.</summary>
-    private async Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until, TimeSpan? apart = null)
-    {
-        var router = new IstioRouter(Client, TimeProvider.System);
-        var weights = new List<int> { (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight };
-        for (var i = 0; i < 40; i++)
-        {
-            var tick = await controller.TickAsync(resource, [], CancellationToken.None);
-            Assert.Empty(tick.ActionErrors);
-            var weight = (await router.GetRoutingAsync(resource.Routes, CancellationToken.None)).CanaryWeight;
-            if (weight != weights[^1])
-            {
-                weights.Add(weight);
-            }
-
-            if (until(tick.Decision.State))
-            {
-                return weights;
-            }
-
-            // Analyses count the requests between ticks: far enough apart for Prometheus, scraping every second, to have seen them.
-            await Task.Delay(tick.Decision.State.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion ? apart ?? Apart : TimeSpan.FromMilliseconds(30));
-        }
-
-        throw new Xunit.Sdk.XunitException($"the rollout did not get there in 40 ticks; last: {(await Store.AllDecisionsAsync(resource.Key))[^1].Reason}");
-    }
+    /// <summary>Ticks 2.5 s (or apart) apart while a release is under analysis, until the state satisfies until (at most 40 ticks); returns the distinct weights the router held.</summary>
+    private Task<List<int>> ReleaseAsync(RolloutController controller, CanaryResource resource, Func<RolloutState, bool> until, TimeSpan? apart = null) =>
+        // Analyses count the requests between ticks: far enough apart for Prometheus, scraping every second, to have seen them.
+        TickUntilAsync(controller, resource, until, 40, state => state.Phase is RolloutPhase.Progressing or RolloutPhase.WaitingPromotion ? apart ?? Apart : TimeSpan.FromMilliseconds(30));
 
     private static JsonObject Deployment(string image, int replicas = 2) => ServeProcesses.Deployment(image, replicas);
 }
