@@ -1,3 +1,4 @@
+using Canary.Analyzer.Documents;
 using Canary.Analyzer.Kubernetes;
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -147,14 +148,15 @@ internal sealed class CanaryObjects(IKubernetes client, TimeProvider time) : ICo
         };
         if (tick.Analysis is not null)
         {
-            // Whether the last analysis had evidence: a held release says why on the Canary itself.
+            // Whether the last analysis had evidence: a held release says why on the Canary itself. canary is the only writer of its conditions.
+            var evidence = decision.WithoutEvidence ? "False" : "True";
             status["status"]!["conditions"] = new JsonArray(new JsonObject
             {
                 ["type"] = "Evidence",
-                ["status"] = decision.WithoutEvidence ? "False" : "True",
+                ["status"] = evidence,
                 ["reason"] = decision.WithoutEvidence ? "NoEvidence" : "Analysed",
                 ["message"] = decision.WithoutEvidence ? decision.Reason : $"analysis {tick.AnalysisId}: {tick.Analysis.Outcome.Verdict}",
-                ["lastTransitionTime"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                ["lastTransitionTime"] = await EvidenceSinceAsync(resource, evidence, cancellationToken),
             });
         }
 
@@ -175,6 +177,23 @@ internal sealed class CanaryObjects(IKubernetes client, TimeProvider time) : ICo
             // A partial answer shaped this verdict: whoever reads the Canary's events should know.
             await EventAsync(resource.Namespace, resource.Name, "Warning", "MetricsWarning",
                 $"Prometheus warned about the analysis {tick.AnalysisId}: {string.Join("; ", analysis.Warnings)}", cancellationToken);
+        }
+    }
+
+    /// <summary>When the Evidence condition last changed its status: kept from the Canary while the status stays, else now (also when the Canary cannot be read).</summary>
+    private async Task<string> EvidenceSinceAsync(CanaryResource resource, string evidence, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        try
+        {
+            var current = await KubernetesWrites.Call($"read canary {resource.Key}",
+                () => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonObject>(Group, Version, resource.Namespace, Plural, resource.Name, cancellationToken));
+            var kept = (current["status"]?["conditions"] as JsonArray)?.FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Evidence");
+            return kept?["status"]?.GetValue<string>() == evidence && kept["lastTransitionTime"]?.GetValue<string>() is { } since ? since : now;
+        }
+        catch (ExternalFaultException)
+        {
+            return now;
         }
     }
 

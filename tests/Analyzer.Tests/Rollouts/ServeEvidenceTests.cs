@@ -35,6 +35,12 @@ public sealed class ServeEvidenceTests(PrometheusFixture prometheus) : IAsyncLif
 
         var condition = processes.Status()!["conditions"]![0]!;
         Assert.Equal(("Evidence", "False"), (condition["type"]!.GetValue<string>(), condition["status"]!.GetValue<string>()));
+        // Later ticks without evidence keep the time the condition became False.
+        var since = condition["lastTransitionTime"]!.GetValue<string>();
+        // The status's own time is each tick's: wait for a tick in a later second, still without evidence.
+        await processes.WaitAsync(serve, () => processes.Status() is { } status && status["lastTransitionTime"]?.GetValue<string>() != since
+            && status["conditions"]?[0]?["status"]?.GetValue<string>() == "False", "no later tick without evidence");
+        Assert.Equal(since, processes.Status()!["conditions"]![0]!["lastTransitionTime"]!.GetValue<string>());
         Assert.StartsWith("no evidence (holding at 20 %, not a failed check): no requests in a cohort since", condition["message"]!.GetValue<string>(), StringComparison.Ordinal);
         using var http = new HttpClient();
         var events = JsonNode.Parse(await http.GetStringAsync(new Uri(processes.Emulator.Url, $"api/v1/namespaces/{Ns}/events")))!["items"]!.AsArray();
