@@ -72,6 +72,31 @@ public sealed class CanaryConfigReaderTests
     }
 
     [Fact]
+    public void The_step_defaults_to_the_interval_so_samples_do_not_overlap()
+    {
+        var config = CanaryConfigReader.Read("c.yaml", "interval: 2m\nmetrics:\n  - {name: cpu, template: cpu-usage}\n", Shipped);
+        Assert.Equal(("2m", "2m"), (config.Interval, config.Step));
+        Assert.Empty(config.Warnings);
+    }
+
+    [Fact]
+    public void A_step_shorter_than_the_interval_is_a_warning_that_says_why()
+    {
+        var config = CanaryConfigReader.Read("c.yaml", "interval: 1m\nstep: 30s\nmetrics:\n  - {name: cpu, template: cpu-usage}\n", Shipped);
+        var warning = Assert.Single(config.Warnings);
+        Assert.StartsWith("step: 30s is shorter than interval 1m: each sample's rate() window overlaps the next one's", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sequential_metrics_alone_take_no_warning_for_a_short_step()
+    {
+        // Their counts never overlap: each interval is one step.
+        var config = CanaryConfigReader.Read("c.yaml", "interval: 1m\nstep: 30s\nmetrics:\n  - {name: errors, template: http-errors}\n", Shipped);
+        Assert.Empty(config.Warnings);
+        Assert.Equal(Canary.Judge.Config.JudgeMethod.Sequential, config.Judge.Metrics[0].Method);
+    }
+
+    [Fact]
     public void JSON_configs_read_as_YAML_configs_do()
     {
         var config = CanaryConfigReader.Read("c.json", """{"namespace": "shop", "metrics": [{"name": "p99", "template": "http-latency-p99"}]}""", Shipped);
