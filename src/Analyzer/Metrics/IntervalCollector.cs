@@ -92,9 +92,8 @@ internal static class IntervalCollector
             {
                 if (metric.Kind == "events")
                 {
-                    var counts = new Counts(metric, window, repairs);
-                    var control = counts.Cohort("control", tasks[0]!.Result, tasks[1]!.Result);
-                    var experiment = counts.Cohort("experiment", tasks[2]!.Result, tasks[3]!.Result);
+                    var control = Counts(metric, window, "control", tasks[0]!.Result, tasks[1]!.Result, repairs);
+                    var experiment = Counts(metric, window, "experiment", tasks[2]!.Result, tasks[3]!.Result, repairs);
                     data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts };
                 }
                 else
@@ -227,33 +226,30 @@ internal static class IntervalCollector
     }
 
     /// <summary>Turns a cohort's events and exposure answers into whole counts per interval.</summary>
-    private sealed class Counts(CanaryMetric metric, IntervalWindow window, List<string> warnings)
+    private static List<(long Events, long Exposure)> Counts(CanaryMetric metric, IntervalWindow window, string cohort, SeriesFetch events, SeriesFetch exposure, List<string> warnings)
     {
-        public List<(long Events, long Exposure)> Cohort(string cohort, SeriesFetch events, SeriesFetch exposure)
+        SingleOrPooled(metric, events);
+        SingleOrPooled(metric, exposure);
+        var (e, x) = (AtEnds(events.Series, window), AtEnds(exposure.Series, window));
+        var capped = 0;
+        var result = new List<(long, long)>(window.Count);
+        for (var k = 0; k < window.Count; k++)
         {
-            SingleOrPooled(metric, events);
-            SingleOrPooled(metric, exposure);
-            var (e, x) = (AtEnds(events.Series, window), AtEnds(exposure.Series, window));
-            var capped = 0;
-            var result = new List<(long, long)>(window.Count);
-            for (var k = 0; k < window.Count; k++)
+            var (count, total) = (Whole(e[k]), Whole(x[k]));
+            if (count > total)
             {
-                var (count, total) = (Whole(e[k]), Whole(x[k]));
-                if (count > total)
-                {
-                    capped++;
-                    count = total;
-                }
-
-                result.Add((count, total));
+                capped++;
+                count = total;
             }
 
-            if (capped > 0)
-            {
-                warnings.Add($"metric \"{metric.Name}\", {cohort}: events above exposure in {capped} interval(s); capped at exposure");
-            }
-
-            return result;
+            result.Add((count, total));
         }
+
+        if (capped > 0)
+        {
+            warnings.Add($"metric \"{metric.Name}\", {cohort}: events above exposure in {capped} interval(s); capped at exposure");
+        }
+
+        return result;
     }
 }

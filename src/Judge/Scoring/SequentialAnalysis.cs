@@ -27,7 +27,7 @@ internal static class SequentialAnalysis
         {
             CountData counts => Counts(metric, test, counts),
             HistogramData histogram => Histogram(metric, test, histogram),
-            _ => NoData(metric, test, new SequentialTotals(0, null, null, null), new SequentialTotals(0, null, null, null), null),
+            _ => NoData(metric, NoDataResult(test, new SequentialTotals(0, null, null, null), new SequentialTotals(0, null, null, null), null)),
         };
     }
 
@@ -41,7 +41,7 @@ internal static class SequentialAnalysis
         var (state, evidence) = CountSequence.Run(prior, intervals, test);
         if (state.Informative == 0)
         {
-            return NoData(metric, test, control, experiment, null) with { Sequential = NoDataResult(test, control, experiment, null) with { CountState = state } };
+            return NoData(metric, NoDataResult(test, control, experiment, null) with { CountState = state });
         }
 
         var result = new SequentialResult(test.Alpha, evidence, state.CrossedAt, null, state.Estimate(), state.Lower, state.Upper)
@@ -63,7 +63,7 @@ internal static class SequentialAnalysis
         var (state, evidence) = HistogramSequence.Run(prior, data.Buckets, test);
         if (state.Edges.All(e => e.Informative == 0))
         {
-            return NoData(metric, test, control, experiment, metric.Edge) with { Sequential = NoDataResult(test, control, experiment, metric.Edge) with { HistogramState = state } };
+            return NoData(metric, NoDataResult(test, control, experiment, metric.Edge) with { HistogramState = state });
         }
 
         var named = metric.Edge is { } edge ? IndexOf(data.Edges, edge) : (int?)null;
@@ -92,10 +92,9 @@ internal static class SequentialAnalysis
         };
     }
 
-    private static MetricResult NoData(MetricConfig metric, SequentialTest test, SequentialTotals control, SequentialTotals experiment, string? edge)
+    private static MetricResult NoData(MetricConfig metric, SequentialResult result)
     {
         var classification = metric.MustHaveData ? MetricClassification.NoDataFailure : MetricClassification.NoData;
-        var result = NoDataResult(test, control, experiment, edge);
         return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, MetricReasons.NoIntervals(metric),
             null, EffectSizeResult.None, SeriesSummary.Empty, SeriesSummary.Empty)
         {
