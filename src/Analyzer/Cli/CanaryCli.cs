@@ -20,6 +20,9 @@ internal static class CanaryCli
           demo [--fast] [--output DIR]                the whole loop on this machine: a good release promoted,
                                                       a bad one rolled back, under load; writes a summary
           report [--week 2026-W47] [--store ...]      the weekly reliability report: HTML, JSON and PNG charts
+          simulate [--scenarios FILE] [--rollouts N] [--seed S] [--format table|json]
+                                                      how often each rule rolls back healthy and bad canaries,
+                                                      on simulated traffic through the real state machine and Judge
           sample-service --port N [--version v2] [--error-rate 0.05] [--latency 50ms]
                                                       a small instrumented HTTP service for demos
           version                                     print the version
@@ -56,6 +59,7 @@ internal static class CanaryCli
                 "local" => await LocalCommand.RunAsync(args[1..], stdout, time, cancellationToken),
                 "demo" => await DemoCommand.RunAsync(args[1..], stdout, time, cancellationToken),
                 "report" => await ReportCommand.RunAsync(args[1..], stdout, stderr, time, cancellationToken),
+                "simulate" => await SimulateCommand.RunAsync(args[1..], stdout, cancellationToken),
                 "version" or "--version" => await Version(stdout),
                 _ => throw new InputException($"{args[0]}: unknown command; run 'canary help'"),
             };
