@@ -65,6 +65,9 @@ internal sealed record StudySettings
 
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The sampled metrics' step (one Mann–Whitney sample per step); the sequential metrics count one interval per tick.</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(15);
+
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromMinutes(1);
 
     public TimeSpan MaxNoEvidence { get; init; } = TimeSpan.FromMinutes(10);

@@ -100,7 +100,7 @@ internal static class ScenarioReader
     private static StudySettings Analysis(DocumentNode node, StudySettings s, DocumentFields fields)
     {
         const string at = "analysis";
-        if (!fields.Object(node, at, "interval", "window", "warmUp", "maxNoEvidence", "threshold", "minSamples", "stepWeights", "confidenceLevel", "limits", "scrapeInterval", "maxDuration"))
+        if (!fields.Object(node, at, "interval", "window", "step", "warmUp", "maxNoEvidence", "threshold", "minSamples", "stepWeights", "confidenceLevel", "limits", "scrapeInterval", "maxDuration"))
         {
             return s;
         }
@@ -109,6 +109,7 @@ internal static class ScenarioReader
         {
             Interval = FieldReaders.Duration(node, at, "interval", s.Interval, fields),
             Window = FieldReaders.Duration(node, at, "window", s.Window, fields),
+            Step = FieldReaders.Duration(node, at, "step", s.Step, fields),
             WarmUp = FieldReaders.Duration(node, at, "warmUp", s.WarmUp, fields, allowZero: true),
             MaxNoEvidence = FieldReaders.Duration(node, at, "maxNoEvidence", s.MaxNoEvidence, fields),
             Threshold = FieldReaders.Integer(node, at, "threshold", s.Threshold, 1, 1000, fields),
@@ -124,6 +125,11 @@ internal static class ScenarioReader
         else if (s.Scrape * 2 > s.Interval)
         {
             fields.Problem("analysis.scrapeInterval", "must be at most half the interval, so that every rate() over an interval sees two scrapes");
+        }
+
+        if (s.Step > s.Interval)
+        {
+            fields.Problem("analysis.step", "must be at most the interval");
         }
 
         if (fields.Get(node, at, "stepWeights") is { } steps)

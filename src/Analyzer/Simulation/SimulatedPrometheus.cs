@@ -220,7 +220,7 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
             samples.Add(new Sample(counters.Requests, counters.Errors, le));
         }
 
-        /// <summary>rate() or increase() of one counter over (at − range, at]; null when fewer than two scrapes fall inside.</summary>
+        /// <summary>rate() or increase() of one counter over [at − range, at] (Prometheus 2.x's range; 3.x leaves out a sample exactly at the start, which scrapes off the minute never meet); null when fewer than two scrapes fall inside.</summary>
         public double? Extrapolated(DateTimeOffset at, TimeSpan range, bool rate, Func<Sample, long> value)
         {
             var end = at.ToUnixTimeMilliseconds() / 1000.0;
@@ -228,7 +228,7 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
             var last = times.BinarySearch(end);
             last = last >= 0 ? last : ~last - 1;
             var first = times.BinarySearch(start);
-            first = first >= 0 ? first + 1 : ~first;
+            first = first >= 0 ? first : ~first;
             if (last - first < 1)
             {
                 return null;

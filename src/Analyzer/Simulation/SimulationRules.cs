@@ -54,6 +54,7 @@ internal static class SimulationRules
                 stepWeights: [{{string.Join(", ", settings.StepWeights)}}]
                 config:
                   interval: {{Duration(settings.Interval)}}
+                  step: {{Duration(rule == Sequential ? settings.Interval : settings.Step)}}
                   judge: {confidenceLevel: {{settings.ConfidenceLevel.ToString("R", CultureInfo.InvariantCulture)}}}
                   groupWeights: {errors: 70, latency: 30}
                   metrics:
