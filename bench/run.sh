@@ -43,3 +43,8 @@ echo "== weekly report over a year of history for 200 services"
 dotnet bench/bin/Release/net10.0/Bench.dll make-year "$data/year.db"
 hyperfine --warmup 1 --runs 5 ".out/canary/canary report --week 2026-W47 --store sqlite:$data/year.db --output $data/report"
 dotnet bench/bin/Release/net10.0/Bench.dll --filter '*ReportBenchmarks*'
+
+echo "== canary simulate: the study of docs/STATISTICS.md (every rule, 1000 rollouts per scenario and rule)"
+rollouts=1000
+$quick && rollouts=100
+time .out/canary/canary simulate --rollouts "$rollouts" --rules mann-whitney,mann-whitney-before,threshold,sequential --format table
