@@ -140,6 +140,8 @@ internal static class JudgeDocumentWriter
         WriteNumber(writer, "estimate", sequential.Estimate);
         WriteNumber(writer, "lower", sequential.Lower);
         WriteNumber(writer, "upper", sequential.Upper);
+        // The time the stream's intervals cover, when their length is known (canary analyze, rollouts).
+        WriteNumber(writer, "seconds", (sequential.CountState?.Seconds ?? sequential.HistogramState?.Seconds) is > 0 and { } seconds ? seconds : null);
         writer.WriteEndObject();
     }
 

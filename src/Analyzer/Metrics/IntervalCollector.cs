@@ -94,11 +94,11 @@ internal static class IntervalCollector
                 {
                     var control = Counts(metric, window, "control", tasks[0]!.Result, tasks[1]!.Result, repairs);
                     var experiment = Counts(metric, window, "experiment", tasks[2]!.Result, tasks[3]!.Result, repairs);
-                    data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts };
+                    data[metric.Name] = new CountData([.. control.Zip(experiment, (c, e) => new CountInterval(c.Events, c.Exposure, e.Events, e.Exposure))]) { Prior = prior?.Counts, IntervalSeconds = window.Step.TotalSeconds };
                 }
                 else
                 {
-                    data[metric.Name] = Histograms(metric, window, tasks[0]!.Result, tasks[2]!.Result, prior, repairs);
+                    data[metric.Name] = Histograms(metric, window, tasks[0]!.Result, tasks[2]!.Result, prior, repairs) is { } histogram ? histogram with { IntervalSeconds = window.Step.TotalSeconds } : null;
                 }
             }
             catch (SeriesShapeException e)

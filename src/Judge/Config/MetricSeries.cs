@@ -25,6 +25,9 @@ public sealed record CountData(IReadOnlyList<CountInterval> Counts) : Sequential
 
     /// <summary>The stored evidence of the intervals before these (a rollout's earlier ticks), or null to start the stream here.</summary>
     public CountSequenceState? Prior { get; init; }
+
+    /// <summary>How long each interval is (seconds), so reasons say how long the evidence took; null when unknown.</summary>
+    public double? IntervalSeconds { get; init; }
 }
 
 /// <summary>Cumulative bucket counts of each cohort per interval at the edges <see cref="Edges"/> (the `le` strings, "+Inf" last).</summary>
@@ -34,4 +37,7 @@ public sealed record HistogramData(IReadOnlyList<string> Edges, IReadOnlyList<Hi
 
     /// <summary>The stored evidence of the intervals before these, with the same edges, or null to start the stream here.</summary>
     public HistogramSequenceState? Prior { get; init; }
+
+    /// <summary>How long each interval is (seconds); null when unknown.</summary>
+    public double? IntervalSeconds { get; init; }
 }

@@ -39,6 +39,8 @@ internal static class SequentialAnalysis
         // Evidence stored under another test (a changed confidence level, side or allowed ratio) starts again.
         var prior = data.Prior is { } stored && (stored.Test is null || stored.Test == test) ? stored : CountSequenceState.Empty;
         var (state, evidence) = CountSequence.Run(prior, intervals, test);
+        var (seconds, crossedSeconds) = Timed(prior.Seconds, prior.CrossedSeconds, prior.CrossedAt, prior.Intervals, state.CrossedAt, intervals.Count, data.IntervalSeconds);
+        state = state with { Seconds = seconds, CrossedSeconds = crossedSeconds };
         if (state.Informative == 0)
         {
             return NoData(metric, NoDataResult(test, control, experiment, null) with { CountState = state });
@@ -50,7 +52,7 @@ internal static class SequentialAnalysis
             Experiment = experiment,
             CountState = state,
         };
-        return Outcome(metric, test, result, state.CrossedHigh, test.BoundAlpha, state.Intervals, state.CrossedEValue);
+        return Outcome(metric, test, result, state.CrossedHigh, state.CrossedAt is { } c ? c + 1 : state.Intervals, state.CrossedEValue, state.CrossedAt is null ? state.Seconds : state.CrossedSeconds);
     }
 
     private static MetricResult Histogram(MetricConfig metric, SequentialTest test, HistogramData data)
@@ -61,6 +63,8 @@ internal static class SequentialAnalysis
         var perEdge = test with { Alpha = test.Alpha / finite };
         var prior = data.Prior is { } stored && stored.Edges.Count == finite && stored.Edges.All(e => e.Test is null || e.Test == perEdge) ? stored : HistogramSequenceState.Empty(finite);
         var (state, evidence) = HistogramSequence.Run(prior, data.Buckets, test);
+        var (seconds, crossedSeconds) = Timed(prior.Seconds, prior.CrossedSeconds, prior.CrossedAt, prior.Intervals, state.CrossedAt, data.Buckets.Count, data.IntervalSeconds);
+        state = state with { Seconds = seconds, CrossedSeconds = crossedSeconds };
         if (state.Edges.All(e => e.Informative == 0))
         {
             return NoData(metric, NoDataResult(test, control, experiment, metric.Edge) with { HistogramState = state });
@@ -75,14 +79,22 @@ internal static class SequentialAnalysis
             Experiment = experiment,
             HistogramState = state,
         };
-        return Outcome(metric, test, result, state.CrossedHigh, test.BoundAlpha / finite, state.Intervals, state.CrossedEValue);
+        return Outcome(metric, test, result, state.CrossedHigh, state.CrossedAt is { } c ? c + 1 : state.Intervals, state.CrossedEValue, state.CrossedAt is null ? state.Seconds : state.CrossedSeconds);
     }
 
-    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high, double boundAlpha, int intervals, double? crossedEValue)
+    /// <summary>The time the stream covers after these intervals, and at its crossing (counted from the interval it crossed in); unknown lengths add nothing.</summary>
+    private static (double Seconds, double? CrossedSeconds) Timed(double before, double? crossedBefore, int? crossedAtBefore, int intervalsBefore, int? crossedAt, int added, double? step)
+    {
+        var seconds = before + ((step ?? 0) * added);
+        var crossed = crossedAtBefore is null && crossedAt is { } at && step is { } s ? before + (s * (at - intervalsBefore + 1)) : crossedBefore;
+        return (seconds, crossed);
+    }
+
+    private static MetricResult Outcome(MetricConfig metric, SequentialTest test, SequentialResult result, bool high, int intervals, double? crossedEValue, double? seconds)
     {
         var crossed = result.CrossedAt is not null;
         var classification = !crossed ? MetricClassification.Pass : high ? MetricClassification.High : MetricClassification.Low;
-        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification, boundAlpha, intervals, crossedEValue), null,
+        return new MetricResult(metric.Name, metric.Group, classification, metric.Critical, Reason(metric, test, result, classification, intervals, crossedEValue, seconds), null,
             new EffectSizeResult(null, null) { Ratio = result.Estimate }, SeriesSummary.Empty, SeriesSummary.Empty)
         {
             Muted = metric.Muted,
@@ -107,20 +119,41 @@ internal static class SequentialAnalysis
     private static SequentialResult NoDataResult(SequentialTest test, SequentialTotals control, SequentialTotals experiment, string? edge) =>
         new(test.Alpha, [], null, edge, null, 0, null) { Control = control, Experiment = experiment };
 
-    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, double boundAlpha, int intervals, double? crossedEValue)
+    /// <summary>
+    /// "errors 2.1× the baseline (at least 1.4×), evidence 312 ≥ 100 after 7 min": the ratio, the bound
+    /// that matters (the lower after an increase, the upper after a decrease, else the one on the
+    /// side tested), the evidence against 1/α, and how long it took (intervals, when their length is not known).
+    /// </summary>
+    private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, int intervals, double? crossedEValue, double? seconds)
     {
-        var ratio = result.Estimate is { } estimate ? $"×{Number(estimate)}" : "unknown (the baseline has no events)";
-        var bounds = $"one-sided {Percent(1 - boundAlpha)} bounds ×{Number(result.Lower)} … {(result.Upper is { } upper ? "×" + Number(upper) : "∞")}";
-        var at = result.Edge is { } edge ? $" above {edge}" : string.Empty;
-        var looks = intervals == 1 ? "1 interval" : $"{intervals} intervals";
-        if (classification == MetricClassification.Pass)
+        var name = result.Edge is { } edge ? $"{metric.Name} above {edge}" : metric.Name;
+        var ratio = result.Estimate is { } estimate ? $"{Number(estimate)}× the baseline" : "of unknown ratio to the baseline (it has no events yet)";
+        var upper = result.Upper is { } u ? $"at most {Number(u)}×" : "no upper bound yet";
+        var lower = $"at least {Number(result.Lower)}×";
+        var bound = classification switch
         {
-            return $"{metric.Name}{at}: evidence {Number(result.EValue)} of the {Number(test.Threshold)} needed after {looks}; canary/baseline {ratio} ({bounds}).";
-        }
-
-        var way = classification == MetricClassification.High ? "higher" : "lower";
-        return $"{metric.Name}{at} is {way}: the evidence reached {Number(crossedEValue ?? result.EValue)} (≥ {Number(test.Threshold)}) at interval {result.CrossedAt + 1}; canary/baseline {ratio} ({bounds}).";
+            MetricClassification.High => lower,
+            MetricClassification.Low => upper,
+            _ => test.Side switch
+            {
+                SequentialSide.Increase => upper,
+                SequentialSide.Decrease => lower,
+                _ => $"{lower}, {upper}",
+            },
+        };
+        var crossed = classification is MetricClassification.High or MetricClassification.Low;
+        var evidence = crossed ? $"evidence {Number(crossedEValue ?? result.EValue)} ≥ {Number(test.Threshold)}" : $"evidence {Number(result.EValue)} < {Number(test.Threshold)}";
+        var after = seconds is > 0 and { } s ? Duration(s) : intervals == 1 ? "1 interval" : $"{intervals} intervals";
+        return $"{name} {ratio} ({bound}), {evidence} after {after}";
     }
+
+    /// <summary>45 s, 7 min, 2.5 h.</summary>
+    private static string Duration(double seconds) => seconds switch
+    {
+        < 60 => $"{seconds.ToString("0", Invariant)} s",
+        < 3600 => $"{(seconds / 60).ToString("0.#", Invariant)} min",
+        _ => $"{(seconds / 3600).ToString("0.#", Invariant)} h",
+    };
 
     /// <summary>The finite edge the metric names, compared as numbers ("0.25" is "0.250").</summary>
     private static int IndexOf(IReadOnlyList<string> edges, string edge)
@@ -139,5 +172,4 @@ internal static class SequentialAnalysis
 
     private static string Number(double value) => value.ToString("G3", Invariant);
 
-    private static string Percent(double fraction) => (fraction * 100).ToString("0.##", Invariant) + " %";
 }

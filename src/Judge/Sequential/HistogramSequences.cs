@@ -28,6 +28,11 @@ public sealed record HistogramSequenceState(IReadOnlyList<CountSequenceState> Ed
     /// <summary>The e-value at the crossing.</summary>
     public double? CrossedEValue { get; init; }
 
+    /// <summary>The time the stream's intervals cover (seconds; 0 when not known), and that time at the crossing.</summary>
+    public double Seconds { get; init; }
+
+    public double? CrossedSeconds { get; init; }
+
     /// <summary>The edge reported: the one named, else the one with the most evidence now (the first of equals).</summary>
     public int Reported(int? named)
     {

@@ -80,6 +80,11 @@ public sealed record CountSequenceState
 
     public double? Upper { get; init; }
 
+    /// <summary>The time the stream's intervals cover (seconds; 0 when their length is not known), and that time at the crossing.</summary>
+    public double Seconds { get; init; }
+
+    public double? CrossedSeconds { get; init; }
+
     /// <summary>The conditional maximum-likelihood ratio from the grid (a parabola through the best point and its neighbours): 0 without canary events, null without baseline events.</summary>
     public double? Estimate()
     {
