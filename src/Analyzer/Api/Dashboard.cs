@@ -147,6 +147,7 @@ internal static class Dashboard
 
         var weights = await store.WeightHistoryAsync(key, RolloutEndpoints.MaxWeightPoints, token);
         var state = rollout.ReadState();
+        var evidence = await store.EvidenceHistoryAsync(key, state.ReleaseSince ?? DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, Reports.EvidenceChart.MaxPoints, token);
         var operate = ApiAccess.CallerOf(context).Role >= ApiRole.Operator;
         var steps = commands.Steps(key) is { } stepWeights ? string.Join(" → ", stepWeights.Select(w => $"{w} %")) : "–";
         var html = new StringBuilder();
@@ -177,7 +178,13 @@ internal static class Dashboard
         html.Append("<h2>Canary weight over time</h2>\n").Append(weights.Count == 0
             ? "<p class=\"muted\">No decision yet.</p>\n"
             : Reports.WeightChart.Svg([.. weights.Select(w => ((w.At - weights[0].At).TotalSeconds, w.Weight))], (weights[^1].At - weights[0].At).TotalSeconds, 760, 180,
-                $"{AnalysisDocument.Format(weights[0].At)} … {AnalysisDocument.Format(weights[^1].At)}", "weights")).Append("<h2>Analyses</h2>\n");
+                $"{AnalysisDocument.Format(weights[0].At)} … {AnalysisDocument.Format(weights[^1].At)}", "weights"));
+        if (evidence.Count > 0)
+        {
+            html.Append("<h2>Evidence of this release</h2>\n").Append(Reports.EvidenceChart.Release(evidence, 760, "evidence"));
+        }
+
+        html.Append("<h2>Analyses</h2>\n");
         html.Append("<table><thead><tr><th>at</th><th>verdict</th><th class=\"num\">score</th><th>metric</th><th>classification</th><th>interval (experiment − control)</th><th>reason</th></tr></thead><tbody>\n");
         foreach (var analysis in analyses.Items)
         {
@@ -217,10 +224,12 @@ internal static class Dashboard
 
         JsonNode? result;
         string title;
+        var evidence = string.Empty;
         if (await store.GetAnalysisAsync(id, token) is { } analysis)
         {
             result = JsonNode.Parse(analysis.ResultJson);
             title = $"Analysis of {analysis.RolloutKey} at {AnalysisDocument.Format(analysis.At)}";
+            evidence = result is null ? string.Empty : await DashboardEvidence.OfAnalysisAsync(store, analysis, result, token);
         }
         else if (await store.GetRequestedAnalysisAsync(id, token) is { } requested)
         {
@@ -240,6 +249,7 @@ internal static class Dashboard
         }
 
         html.Append(CultureInfo.InvariantCulture, $"<p class=\"{E(result["classification"]?.ToString() ?? string.Empty)}\">{E(result["classification"]?.ToString() ?? "–")}, score {Score(result["score"] is JsonValue s && s.TryGetValue<double>(out var v) ? v : null)}: {E(result["reason"]?.ToString() ?? string.Empty)}</p>\n");
+        html.Append(evidence.Length > 0 ? evidence : DashboardEvidence.OwnIntervals(result));
         var series = result["series"] as JsonObject;
         foreach (var metric in (result["metrics"] as JsonArray ?? []).OfType<JsonObject>())
         {

@@ -126,6 +126,9 @@ internal sealed record RolloutState
 
     /// <summary>Since when every analysis has been without evidence (null after one with evidence).</summary>
     public DateTimeOffset? NoEvidenceSince { get; init; }
+
+    /// <summary>When the current (or last) release started: its evidence is drawn from here.</summary>
+    public DateTimeOffset? ReleaseSince { get; init; }
 }
 
 

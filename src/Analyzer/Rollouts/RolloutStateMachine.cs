@@ -139,6 +139,7 @@ internal static class RolloutStateMachine
             CountedUntil = null,
             Evidence = null,
             NoEvidenceSince = null,
+            ReleaseSince = o.Now,
         };
         return new Decision(next,
             [new RolloutAction.CallWebhook("pre-rollout"), new RolloutAction.ReconcileRouter(), new RolloutAction.SetRouting(Routing.AllPrimary), new RolloutAction.ScaleCanaryUp()],

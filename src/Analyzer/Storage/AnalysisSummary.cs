@@ -3,7 +3,14 @@ using System.Text.Json;
 namespace Canary.Analyzer.Storage;
 
 /// <summary>One metric of an analysis as lists show it: its classification, why, and the interval (experiment − control) when a test ran.</summary>
-internal sealed record MetricSummary(string Name, string Classification, string Reason, double? Lower, double? Upper);
+internal sealed record MetricSummary(string Name, string Classification, string Reason, double? Lower, double? Upper)
+{
+    /// <summary>A sequential metric's evidence after this analysis; null for sampled metrics.</summary>
+    public MetricEvidence? Evidence { get; init; }
+}
+
+/// <summary>A sequential metric's evidence at one analysis: the e-value, α (it crosses at 1/α), the ratio canary/baseline and its bounds, the time counted.</summary>
+internal sealed record MetricEvidence(double EValue, double Alpha, double? Ratio, double Lower, double? Upper, double? Seconds);
 
 /// <summary>
 /// An analysis without its samples and queries — what lists of a rollout's analyses show. Kept in
@@ -20,7 +27,7 @@ internal sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffse
         try
         {
             var (reason, metrics) = Read(resultJson);
-            return JsonSerializer.Serialize(new { reason, metrics }, Json);
+            return JsonSerializer.Serialize(new { reason, metrics = metrics.Select(m => new { m.Name, m.Classification, m.Reason, m.Lower, m.Upper, sequential = m.Evidence }) }, Json);
         }
         catch (JsonException)
         {
@@ -48,7 +55,10 @@ internal sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffse
         var root = document.RootElement;
         var list = root.GetProperty("metrics").EnumerateArray().Select(m => new MetricSummary(
             m.GetProperty("name").GetString() ?? string.Empty, m.GetProperty("classification").GetString() ?? string.Empty, m.GetProperty("reason").GetString() ?? string.Empty,
-            Number(m, "lower"), Number(m, "upper"))).ToList();
+            Number(m, "lower"), Number(m, "upper"))
+        {
+            Evidence = m.TryGetProperty("sequential", out var e) && e.ValueKind == JsonValueKind.Object ? Evidence(e, "eValue") : null,
+        }).ToList();
         return new AnalysisSummary(id, key, at, verdict, score, inconclusive, root.GetProperty("reason").GetString() ?? string.Empty, list);
     }
 
@@ -63,13 +73,23 @@ internal sealed record AnalysisSummary(Guid Id, string RolloutKey, DateTimeOffse
             foreach (var m in list.EnumerateArray())
             {
                 var test = m.TryGetProperty("test", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
+                var sequential = m.TryGetProperty("sequential", out var s) && s.ValueKind == JsonValueKind.Object ? s : default;
                 metrics.Add(new MetricSummary(Text(m, "name"), Text(m, "classification"), Text(m, "reason"),
-                    test.ValueKind == JsonValueKind.Object ? Number(test, "lower") : null, test.ValueKind == JsonValueKind.Object ? Number(test, "upper") : null));
+                    test.ValueKind == JsonValueKind.Object ? Number(test, "lower") : null, test.ValueKind == JsonValueKind.Object ? Number(test, "upper") : null)
+                {
+                    Evidence = sequential.ValueKind == JsonValueKind.Object ? Evidence(sequential, "eValue") : null,
+                });
             }
         }
 
         return (reason, metrics);
     }
+
+    /// <summary>The evidence of a Judge output's sequential block (or of a stored summary's: the same names); null without an e-value (no data).</summary>
+    private static MetricEvidence? Evidence(JsonElement block, string eValue) =>
+        Number(block, eValue) is { } e && Number(block, "alpha") is { } alpha
+            ? new MetricEvidence(e, alpha, Number(block, block.TryGetProperty("ratio", out _) ? "ratio" : "estimate"), Number(block, "lower") ?? 0, Number(block, "upper"), Number(block, "seconds"))
+            : null;
 
     private static string Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() ?? string.Empty : string.Empty;

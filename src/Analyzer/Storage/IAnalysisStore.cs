@@ -77,6 +77,9 @@ internal sealed record PageRequest(int Limit = PageRequest.DefaultLimit, string?
 /// <summary>The canary's weight at a time: one point of a rollout's weight chart.</summary>
 internal sealed record WeightPoint(DateTimeOffset At, int Weight);
 
+/// <summary>One analysis's sequential evidence, per metric (only the metrics with evidence).</summary>
+internal sealed record EvidencePoint(DateTimeOffset At, IReadOnlyDictionary<string, MetricEvidence> Metrics);
+
 /// <summary>A canary config kept under a name, as the API's admins put it (the document as sent: YAML or JSON).</summary>
 internal sealed record NamedConfig(string Name, string Body, DateTimeOffset UpdatedAt, string UpdatedBy);
 
@@ -142,6 +145,13 @@ internal interface IAnalysisStore : IAsyncDisposable
 
     /// <summary>The rollout's weight over its whole history in at most maxPoints points, oldest first: the highest weight of each of maxPoints equal stretches of time.</summary>
     Task<IReadOnlyList<WeightPoint>> WeightHistoryAsync(string rolloutKey, int maxPoints, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The sequential evidence of the rollout's analyses with since &lt;= at &lt;= until in at most
+    /// maxPoints points, oldest first: of each of maxPoints equal stretches of time, its last
+    /// analysis (evidence that crossed is never dropped: it ends the stretch it is in).
+    /// </summary>
+    Task<IReadOnlyList<EvidencePoint>> EvidenceHistoryAsync(string rolloutKey, DateTimeOffset since, DateTimeOffset until, int maxPoints, CancellationToken cancellationToken);
 
     /// <summary>Every rollout's decisions with since &lt;= at &lt; until, by rollout and time (for reports).</summary>
     Task<IReadOnlyList<DecisionRecord>> DecisionsBetweenAsync(DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);

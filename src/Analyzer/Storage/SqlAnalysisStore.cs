@@ -11,7 +11,7 @@ namespace Canary.Analyzer.Storage;
 /// <see cref="StoreSchema"/>; requested analyses and named configs in <see cref="RequestSql"/>.
 /// Every list is a page of at most <see cref="PageRequest.MaxLimit"/> rows, newest first.
 /// </summary>
-internal abstract class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisStore
+internal abstract partial class SqlAnalysisStore(TimeProvider? time = null) : IAnalysisStore
 {
     private readonly TimeProvider time = time ?? TimeProvider.System;
 

@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Canary.Analyzer.Reports;
+using Canary.Analyzer.Storage;
+
+namespace Canary.Analyzer.Api;
+
+/// <summary>The evidence charts of the analysis page: a rollout's analysis draws its release's evidence up to it, any other its own intervals.</summary>
+internal static class DashboardEvidence
+{
+    /// <summary>A release is looked for at most this far back (or twice the time it counted, if longer).</summary>
+    private static readonly TimeSpan Back = TimeSpan.FromHours(24);
+
+    public static async Task<string> OfAnalysisAsync(IAnalysisStore store, AnalysisRecord analysis, JsonNode result, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(analysis);
+        var counted = Blocks(result).Select(b => b.Block["seconds"] is JsonValue v && v.TryGetValue<double>(out var s) ? s : 0).DefaultIfEmpty(0).Max();
+        if (counted <= 0 && !Blocks(result).Any())
+        {
+            return string.Empty;
+        }
+
+        var back = TimeSpan.FromSeconds(counted * 2) > Back ? TimeSpan.FromSeconds(counted * 2) : Back;
+        var points = EvidenceChart.LastRelease(await store.EvidenceHistoryAsync(analysis.RolloutKey, analysis.At - back, analysis.At, EvidenceChart.MaxPoints, token));
+        return points.Count > 1 ? $"<h2>Evidence of the release up to this analysis</h2>\n{EvidenceChart.Release(points, 760, "evidence")}" : OwnIntervals(result);
+    }
+
+    /// <summary>Each sequential metric's evidence after each of the analysis's intervals; its ratio and bounds are those after the last.</summary>
+    public static string OwnIntervals(JsonNode result)
+    {
+        var html = new System.Text.StringBuilder();
+        foreach (var (name, block) in Blocks(result))
+        {
+            var evidence = (block["evidence"] as JsonArray ?? []).Select(e => e is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN).ToList();
+            var alpha = Number(block["alpha"]) ?? 0.01;
+            if (evidence.Count == 0)
+            {
+                continue;
+            }
+
+            var step = Number(block["seconds"]) is { } seconds ? seconds / evidence.Count : 1;
+            var points = evidence.Select((e, i) => ((i + 1) * step, new MetricEvidence(double.IsFinite(e) ? e : 1, alpha,
+                i == evidence.Count - 1 ? Number(block["estimate"]) : null, i == evidence.Count - 1 ? Number(block["lower"]) ?? 0 : 0, i == evidence.Count - 1 ? Number(block["upper"]) : null, null))).ToList();
+            var unit = Number(block["seconds"]) is null ? "intervals" : "seconds";
+            html.Append(EvidenceChart.Svg(name, points, 760, string.Create(CultureInfo.InvariantCulture, $"{evidence.Count} intervals ({unit} on the axis)"), $"evidence-{name}"));
+        }
+
+        return html.Length == 0 ? string.Empty : $"<h2>Evidence</h2>\n{html}";
+    }
+
+    private static IEnumerable<(string Name, JsonObject Block)> Blocks(JsonNode result) =>
+        (result["metrics"] as JsonArray ?? []).OfType<JsonObject>()
+            .Where(m => m["sequential"] is JsonObject)
+            .Select(m => (m["name"]?.GetValue<string>() ?? "?", (JsonObject)m["sequential"]!));
+
+    private static double? Number(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+}
