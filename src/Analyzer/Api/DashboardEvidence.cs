@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Canary.Analyzer.Reports;
+using Canary.Analyzer.Rollouts;
 using Canary.Analyzer.Storage;
 
 namespace Canary.Analyzer.Api;
@@ -21,8 +22,11 @@ internal static class DashboardEvidence
             return string.Empty;
         }
 
+        // The current release starts where the rollout's state says; an older one is looked for back from the analysis, to where its counted time went back.
+        var since = (await store.GetRolloutAsync(analysis.RolloutKey, token))?.ReadState().ReleaseSince is { } start && start <= analysis.At ? start : (DateTimeOffset?)null;
         var back = TimeSpan.FromSeconds(counted * 2) > Back ? TimeSpan.FromSeconds(counted * 2) : Back;
-        var points = EvidenceChart.LastRelease(await store.EvidenceHistoryAsync(analysis.RolloutKey, analysis.At - back, analysis.At, EvidenceChart.MaxPoints, token));
+        var found = await store.EvidenceHistoryAsync(analysis.RolloutKey, since ?? analysis.At - back, analysis.At, EvidenceChart.MaxPoints, token);
+        var points = since is null ? EvidenceChart.LastRelease(found) : found;
         return points.Count > 1 ? $"<h2>Evidence of the release up to this analysis</h2>\n{EvidenceChart.Release(points, 760, "evidence")}" : OwnIntervals(result);
     }
 

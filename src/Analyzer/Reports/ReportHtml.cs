@@ -39,6 +39,8 @@ internal static class ReportHtml
                 {overall["running"]} still running, {overall["superseded"]} superseded by a newer revision. Rollback rate {Percent(overall["rollbackRate"])}.
                 Time from new revision to decision: median {Minutes(overall["timeToDecisionSeconds"]!["median"])}, p90 {Minutes(overall["timeToDecisionSeconds"]!["p90"])};
                 to a rollback: median {Minutes(overall["timeToRollbackSeconds"]!["median"])}.</p>
+                <p>Decided by {DecidedBy(overall["decidedBy"], ReleaseEvidence.Sequential, "sequential evidence")}; by {DecidedBy(overall["decidedBy"], ReleaseEvidence.MannWhitney, "Mann–Whitney metrics")};
+                by {DecidedBy(overall["decidedBy"], ReleaseEvidence.Both, "both kinds")}; by {DecidedBy(overall["decidedBy"], ReleaseEvidence.Other, "neither (no evidence, a canary never ready, an abort, no analysis)")}.</p>
 
                 """);
         }
@@ -78,6 +80,16 @@ internal static class ReportHtml
             }
 
             html.Append("</table>\n");
+            // Each sequential metric's evidence of the first releases rolled back (the page stays readable for a bad week).
+            var drawn = rolledBack.Take(MaxEvidenceCharts).Select((r, i) => (Release: r!, Html: ReleaseEvidence.Charts(r!["evidence"], $"evidence-{i}"))).Where(c => c.Html.Length > 0).ToList();
+            if (drawn.Count > 0)
+            {
+                html.Append("<h3>The evidence of rolled-back releases</h3>\n");
+                foreach (var (release, svg) in drawn)
+                {
+                    html.Append(CultureInfo.InvariantCulture, $"<p>{E(Text(release["service"]))} {E(Text(release["revision"]))}, started {E(Text(release["started"]))}:</p>\n{svg}");
+                }
+            }
         }
 
         html.Append("<h2>Metrics</h2>\n");
@@ -98,6 +110,14 @@ internal static class ReportHtml
             """);
         return html.ToString();
     }
+
+    /// <summary>The rolled-back releases whose evidence is drawn, at most.</summary>
+    private const int MaxEvidenceCharts = 50;
+
+    private static string DecidedBy(JsonNode? by, string method, string what) =>
+        by?[method] is JsonObject m
+            ? $"{what}: {m["releases"]} releases ({m["promoted"]} promoted, {m["rolledBack"]} rolled back{(m["medianTimeToRollbackSeconds"] is JsonValue ? $", median time to rollback {Minutes(m["medianTimeToRollbackSeconds"])}" : string.Empty)})"
+            : $"{what}: –";
 
     private static void List(string title, JsonArray items, Func<JsonNode, string> line, StringBuilder html)
     {

@@ -48,7 +48,13 @@ internal sealed record ReportWeek(int Year, int Week, TimeZoneInfo Zone)
 }
 
 /// <summary>One metric of an analysis, as the report reads it from the Judge's output.</summary>
-internal sealed record MetricOutcome(string Name, string Classification, double? MeanRatio, string Reason);
+internal sealed record MetricOutcome(string Name, string Classification, double? MeanRatio, string Reason)
+{
+    /// <summary>A sequential metric's evidence after the analysis; null for a sampled metric.</summary>
+    public MetricEvidence? Evidence { get; init; }
+
+    public bool Sequential => Evidence is not null;
+}
 
 /// <summary>An analysis with its Judge output read once: the metrics and the overall reason.</summary>
 internal sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricOutcome> Metrics, string Reason)
@@ -74,7 +80,7 @@ internal sealed record ReadAnalysis(AnalysisRecord Record, IReadOnlyList<MetricO
             metric["name"]?.GetValue<string>() ?? "?",
             metric["classification"]?.GetValue<string>() ?? "?",
             metric["effectSize"]?["meanRatio"] is JsonValue v && v.TryGetValue<double>(out var ratio) ? ratio : null,
-            metric["reason"]?.GetValue<string>() ?? string.Empty)).ToList();
+            metric["reason"]?.GetValue<string>() ?? string.Empty) { Evidence = ReleaseEvidence.Read(metric["sequential"]) }).ToList();
         return new ReadAnalysis(record, metrics, result?["reason"] is JsonValue r && r.TryGetValue<string>(out var reason) ? reason : string.Empty);
     }
 }
@@ -246,6 +252,7 @@ internal static class WeeklyReport
             ["failedAtWeight"] = r.FailedAtWeight,
             ["reason"] = r.Reason,
             ["failingMetrics"] = new JsonArray([.. LastFailure(r)]),
+            ["evidence"] = ReleaseEvidence.Points(r),
         })]);
         return report;
     }
@@ -296,6 +303,7 @@ internal static class WeeklyReport
             ["rollbackRate"] = Rate(rolledBack.Count, promoted + rolledBack.Count),
             ["timeToDecisionSeconds"] = new JsonObject { ["count"] = decided.Count, ["median"] = Quantile(decided, 0.5), ["p90"] = Quantile(decided, 0.9) },
             ["timeToRollbackSeconds"] = new JsonObject { ["count"] = rollbacks.Count, ["median"] = Quantile(rollbacks, 0.5), ["p90"] = Quantile(rollbacks, 0.9) },
+            ["decidedBy"] = ReleaseEvidence.DecidedBy(releases),
             ["failingMetrics"] = new JsonArray([.. failing.Select(f => (JsonNode)new JsonObject { ["metric"] = f.Name, ["failures"] = f.Failures, ["releases"] = f.Releases, ["medianMeanRatio"] = Round(f.Ratio) })]),
             ["noisyMetrics"] = new JsonArray([.. noisy.Select(n => (JsonNode)new JsonObject { ["metric"] = n.Name, ["releases"] = n.Releases })]),
             ["metricsWithoutData"] = new JsonArray([.. withoutData.Select(w => (JsonNode)new JsonObject { ["service"] = w.RolloutKey, ["metric"] = w.Name })]),
