@@ -31,7 +31,8 @@ internal static class JudgeTableWriter
         }
 
         output.WriteLine();
-        foreach (var metric in result.Metrics.Where(m => m.Classification != MetricClassification.Pass))
+        // Every metric that did not pass says why; every sequential metric how far its evidence is from the line.
+        foreach (var metric in result.Metrics.Where(m => m.Classification != MetricClassification.Pass || m.Sequential is not null))
         {
             output.WriteLine($"  {metric.Reason}");
         }

@@ -127,7 +127,7 @@ internal static class SequentialAnalysis
     private static string Reason(MetricConfig metric, SequentialTest test, SequentialResult result, MetricClassification classification, int intervals, double? crossedEValue, double? seconds)
     {
         var name = result.Edge is { } edge ? $"{metric.Name} above {edge}" : metric.Name;
-        var ratio = result.Estimate is { } estimate ? $"{Number(estimate)}× the baseline" : "of unknown ratio to the baseline (it has no events yet)";
+
         var upper = result.Upper is { } u ? $"at most {Number(u)}×" : "no upper bound yet";
         var lower = $"at least {Number(result.Lower)}×";
         var bound = classification switch
@@ -144,7 +144,9 @@ internal static class SequentialAnalysis
         var crossed = classification is MetricClassification.High or MetricClassification.Low;
         var evidence = crossed ? $"evidence {Number(crossedEValue ?? result.EValue)} ≥ {Number(test.Threshold)}" : $"evidence {Number(result.EValue)} < {Number(test.Threshold)}";
         var after = seconds is > 0 and { } s ? Duration(s) : intervals == 1 ? "1 interval" : $"{intervals} intervals";
-        return $"{name} {ratio} ({bound}), {evidence} after {after}";
+        return result.Estimate is { } estimate
+            ? $"{name} {Number(estimate)}× the baseline ({bound}), {evidence} after {after}"
+            : $"{name}: no ratio yet (the baseline has no events), {evidence} after {after}";
     }
 
     /// <summary>45 s, 7 min, 2.5 h.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Canary.Analyzer.Metrics;
 using Canary.Analyzer.Tests.Metrics;
 using Canary.Analyzer.Tests.Support;
@@ -117,6 +118,16 @@ public sealed class AnalyzeCommandTests(PrometheusFixture prometheus)
         Assert.Equal("2026-11-02T10:30:00Z", window.GetProperty("start").GetString());
         Assert.Equal("1m", window.GetProperty("step").GetString());
         Assert.Equal("1m", window.GetProperty("interval").GetString());
+    }
+
+    [Fact]
+    public async Task A_table_says_of_each_sequential_metric_how_much_worse_how_sure_and_after_how_long()
+    {
+        // 30 one-minute intervals of v2 with 3× v1's errors: the errors cross early, the latency (no slower) never does.
+        var run = await AnalyzeAsync("http", "errors", "--format", "table");
+        var lines = run.Stdout.Split('\n');
+        Assert.True(lines.Any(l => Regex.IsMatch(l, @"^  errors [0-9.]+× the baseline \(at least [0-9.]+×\), evidence [0-9.E+]+ ≥ 100 after [0-9.]+ min$")), run.Stdout);
+        Assert.True(lines.Any(l => Regex.IsMatch(l, @"^  latency above [0-9.]+.*, evidence [0-9.E+-]+ < 100 after 30 min$")), run.Stdout);
     }
 
     [Fact]
