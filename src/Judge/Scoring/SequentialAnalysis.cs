@@ -144,9 +144,12 @@ internal static class SequentialAnalysis
         var crossed = classification is MetricClassification.High or MetricClassification.Low;
         var evidence = crossed ? $"evidence {Number(crossedEValue ?? result.EValue)} ≥ {Number(test.Threshold)}" : $"evidence {Number(result.EValue)} < {Number(test.Threshold)}";
         var after = seconds is > 0 and { } s ? Duration(s) : intervals == 1 ? "1 interval" : $"{intervals} intervals";
-        return result.Estimate is { } estimate
-            ? $"{name} {Number(estimate)}× the baseline ({bound}), {evidence} after {after}"
-            : $"{name}: no ratio yet (the baseline has no events), {evidence} after {after}";
+        return (result.Estimate, classification) switch
+        {
+            ({ } estimate, _) => $"{name} {Number(estimate)}× the baseline ({bound}), {evidence} after {after}",
+            (null, MetricClassification.High) => $"{name} {lower} the baseline (which has no events), {evidence} after {after}",
+            _ => $"{name}: no ratio yet (the baseline has no events), {evidence} after {after}",
+        };
     }
 
     /// <summary>45 s, 7 min, 2.5 h.</summary>
