@@ -71,6 +71,7 @@ internal static class EvidenceChart
             <line x1="{Left}" y1="{YR(1):0.#}" x2="{width - Right}" y2="{YR(1):0.#}" stroke="#8c959f"/><text x="4" y="{YR(1) + 4:0.#}" font-size="11">1×</text>
             <polyline class="ratio" fill="none" stroke="#1a7f37" stroke-width="2" points="{estimate}"/>{dot}
             <text x="{Left}" y="{height - 5}" font-size="11">{WebUtility.HtmlEncode(caption)}</text>
+            <text x="{width - Right}" y="{height - 5}" font-size="11" text-anchor="end">{(drawn.Count > 1 ? $"{Span(span)} in all" : string.Empty)}</text>
             </svg>
 
             """);
@@ -110,6 +111,10 @@ internal static class EvidenceChart
 
     private static string Polyline(IEnumerable<(double X, double Y)> points) =>
         string.Join(' ', points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.X:0.#},{p.Y:0.#}")));
+
+    private static string Span(double seconds) => seconds < 120
+        ? seconds.ToString("0", CultureInfo.InvariantCulture) + " s"
+        : seconds < 7200 ? (seconds / 60).ToString("0.#", CultureInfo.InvariantCulture) + " min" : (seconds / 3600).ToString("0.#", CultureInfo.InvariantCulture) + " h";
 
     private static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 }
