@@ -8,17 +8,12 @@ internal abstract partial class SqlAnalysisStore
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 2);
         var (from, to) = (since.ToUnixTimeMilliseconds(), until.ToUnixTimeMilliseconds());
         await using var connection = await OpenAsync(cancellationToken);
-        long first, last;
-        await using (var span = Sql.Command(connection, null, "SELECT MIN(at), MAX(at) FROM analyses WHERE rollout_key = @k AND at >= @from AND at <= @to", ("k", rolloutKey), ("from", from), ("to", to)))
-        await using (var reader = await span.ExecuteReaderAsync(cancellationToken))
+        if (await SpanAsync(connection, "SELECT MIN(at), MAX(at) FROM analyses WHERE rollout_key = @k AND at >= @from AND at <= @to", cancellationToken, ("k", rolloutKey), ("from", from), ("to", to)) is not { } span)
         {
-            if (!await reader.ReadAsync(cancellationToken) || reader.IsDBNull(0))
-            {
-                return [];
-            }
-
-            (first, last) = (reader.GetInt64(0), reader.GetInt64(1));
+            return [];
         }
+
+        var (first, last) = span;
 
         // maxPoints equal stretches of time, each drawn at its last analysis with evidence: the newest evidence of the stretch.
         var width = Math.Max(1, ((last - first) / maxPoints) + 1);
@@ -50,5 +45,13 @@ internal abstract partial class SqlAnalysisStore
         }
 
         return points;
+    }
+
+    /// <summary>The first and last time a MIN(at), MAX(at) query finds; null when it finds no row.</summary>
+    private static async Task<(long First, long Last)?> SpanAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var span = Sql.Command(connection, null, sql, parameters);
+        await using var reader = await span.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 }

@@ -162,17 +162,12 @@ internal abstract partial class SqlAnalysisStore(TimeProvider? time = null) : IA
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 2);
         await using var connection = await OpenAsync(cancellationToken);
-        long first, last;
-        await using (var span = Sql.Command(connection, null, "SELECT MIN(at), MAX(at) FROM decisions WHERE rollout_key = @k", ("k", rolloutKey)))
-        await using (var reader = await span.ExecuteReaderAsync(cancellationToken))
+        if (await SpanAsync(connection, "SELECT MIN(at), MAX(at) FROM decisions WHERE rollout_key = @k", cancellationToken, ("k", rolloutKey)) is not { } span)
         {
-            if (!await reader.ReadAsync(cancellationToken) || reader.IsDBNull(0))
-            {
-                return [];
-            }
-
-            (first, last) = (reader.GetInt64(0), reader.GetInt64(1));
+            return [];
         }
+
+        var (first, last) = span;
 
         // maxPoints equal stretches of time, each drawn at its first decision with its highest weight (a short step up stays visible).
         // The rows stream in time order from the index: memory holds the points, never the history.
