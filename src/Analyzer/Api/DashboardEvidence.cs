@@ -9,8 +9,8 @@ namespace Canary.Analyzer.Api;
 /// <summary>The evidence charts of the analysis page: a rollout's analysis draws its release's evidence up to it, any other its own intervals.</summary>
 internal static class DashboardEvidence
 {
-    /// <summary>A release is looked for at most this far back (or twice the time it counted, if longer).</summary>
-    private static readonly TimeSpan Back = TimeSpan.FromHours(24);
+    /// <summary>An older release is looked for this far back beyond twice the time it counted (its warm-ups and held ticks are not counted).</summary>
+    private static readonly TimeSpan Margin = TimeSpan.FromHours(1);
 
     public static async Task<string> OfAnalysisAsync(IAnalysisStore store, AnalysisRecord analysis, JsonNode result, CancellationToken token)
     {
@@ -24,13 +24,12 @@ internal static class DashboardEvidence
 
         // The current release starts where the rollout's state says; an older one is looked for back from the analysis, to where its counted time went back.
         var since = (await store.GetRolloutAsync(analysis.RolloutKey, token))?.ReadState().ReleaseSince is { } start && start <= analysis.At ? start : (DateTimeOffset?)null;
-        var back = TimeSpan.FromSeconds(counted * 2) > Back ? TimeSpan.FromSeconds(counted * 2) : Back;
-        var found = await store.EvidenceHistoryAsync(analysis.RolloutKey, since ?? analysis.At - back, analysis.At, EvidenceChart.MaxPoints, token);
+        var found = await store.EvidenceHistoryAsync(analysis.RolloutKey, since ?? analysis.At - TimeSpan.FromSeconds(counted * 2) - Margin, analysis.At, EvidenceChart.MaxPoints, token);
         var points = since is null ? EvidenceChart.LastRelease(found) : found;
         return points.Count > 1 ? $"<h2>Evidence of the release up to this analysis</h2>\n{EvidenceChart.Release(points, 760, "evidence")}" : OwnIntervals(result);
     }
 
-    /// <summary>Each sequential metric's evidence after each of the analysis's intervals; its ratio and bounds are those after the last.</summary>
+    /// <summary>Each sequential metric's evidence after each of the analysis's intervals (by interval); its ratio and bounds are those after the last.</summary>
     public static string OwnIntervals(JsonNode result)
     {
         var html = new System.Text.StringBuilder();
@@ -43,11 +42,9 @@ internal static class DashboardEvidence
                 continue;
             }
 
-            var step = Number(block["seconds"]) is { } seconds ? seconds / evidence.Count : 1;
-            var points = evidence.Select((e, i) => ((i + 1) * step, new MetricEvidence(double.IsFinite(e) ? e : 1, alpha,
+            var points = evidence.Select((e, i) => ((double)(i + 1), new MetricEvidence(double.IsFinite(e) ? e : 1, alpha,
                 i == evidence.Count - 1 ? Number(block["estimate"]) : null, i == evidence.Count - 1 ? Number(block["lower"]) ?? 0 : 0, i == evidence.Count - 1 ? Number(block["upper"]) : null, null))).ToList();
-            var unit = Number(block["seconds"]) is null ? "intervals" : "seconds";
-            html.Append(EvidenceChart.Svg(name, points, 760, string.Create(CultureInfo.InvariantCulture, $"{evidence.Count} intervals ({unit} on the axis)"), $"evidence-{name}"));
+            html.Append(EvidenceChart.Svg(name, points, 760, string.Create(CultureInfo.InvariantCulture, $"after each of its {evidence.Count} intervals"), $"evidence-{name}", spanIsTime: false));
         }
 
         return html.Length == 0 ? string.Empty : $"<h2>Evidence</h2>\n{html}";

@@ -29,7 +29,7 @@ internal static class SimulateCommand
         var settings = plan.Settings;
         if (line.Option("--rollouts") is { } rollouts)
         {
-            settings = settings with { Rollouts = Whole("--rollouts", rollouts, 1, 1_000_000) };
+            settings = settings with { Rollouts = Whole("--rollouts", rollouts, 1, ScenarioReader.MaxRollouts) };
         }
 
         if (line.Option("--seed") is { } seed)

@@ -18,7 +18,8 @@ internal static class EvidenceChart
     private const int Left = 56, Right = 12, Top = 16, Evidence = 130, Gap = 30, Ratio = 110, Bottom = 22;
 
     /// <summary>points: seconds from the first and the evidence then, oldest first; an empty list draws nothing.</summary>
-    public static string Svg(string metric, IReadOnlyList<(double At, MetricEvidence Evidence)> points, int width, string caption, string? id = null)
+    /// <param name="spanIsTime">Whether At is seconds (the chart then says the time it covers) or an interval's number.</param>
+    public static string Svg(string metric, IReadOnlyList<(double At, MetricEvidence Evidence)> points, int width, string caption, string? id = null, bool spanIsTime = true)
     {
         ArgumentNullException.ThrowIfNull(points);
         if (points.Count == 0)
@@ -71,7 +72,7 @@ internal static class EvidenceChart
             <line x1="{Left}" y1="{YR(1):0.#}" x2="{width - Right}" y2="{YR(1):0.#}" stroke="#8c959f"/><text x="4" y="{YR(1) + 4:0.#}" font-size="11">1×</text>
             <polyline class="ratio" fill="none" stroke="#1a7f37" stroke-width="2" points="{estimate}"/>{dot}
             <text x="{Left}" y="{height - 5}" font-size="11">{WebUtility.HtmlEncode(caption)}</text>
-            <text x="{width - Right}" y="{height - 5}" font-size="11" text-anchor="end">{(drawn.Count > 1 ? $"{Span(span)} in all" : string.Empty)}</text>
+            <text x="{width - Right}" y="{height - 5}" font-size="11" text-anchor="end">{(drawn.Count > 1 && spanIsTime ? $"{Span(span)} in all" : string.Empty)}</text>
             </svg>
 
             """);

@@ -24,19 +24,29 @@ internal static class ReleaseEvidence
             : null;
 
     /// <summary>
-    /// The kind of metric that decided a release: for a rollback, the metrics that failed its last
-    /// failing analysis (a crossing is sequential; none failing, e.g. no evidence or a canary never
-    /// ready, is other); for a promotion, the metrics its analyses judged.
+    /// The kind of metric that decided a release. A rollback is decided by what its reason says: a
+    /// crossing is sequential; failed checks belong to the metrics that failed the last failing
+    /// analysis; any other rollback (no evidence, a canary never ready, an abort) is other. A
+    /// promotion belongs to the metrics its analyses judged (none: other).
     /// </summary>
     public static string Method(Release release)
     {
         ArgumentNullException.ThrowIfNull(release);
-        var deciding = release.Outcome == Release.RolledBack
-            ? release.Analyses.LastOrDefault(a => a.Metrics.Any(m => Failing.Contains(m.Classification)))?.Metrics.Where(m => Failing.Contains(m.Classification)).ToList() ?? []
-            : [.. release.Analyses.SelectMany(a => a.Metrics).Where(m => m.Classification is not ("NoData" or "Error"))];
-        if (release.Outcome == Release.RolledBack && release.Reason.Contains("the evidence crossed", StringComparison.Ordinal))
+        List<MetricOutcome> deciding;
+        if (release.Outcome == Release.RolledBack)
         {
-            return Sequential;
+            if (release.Reason.Contains("the evidence crossed", StringComparison.Ordinal))
+            {
+                return Sequential;
+            }
+
+            deciding = release.Reason.Contains("analysis failed", StringComparison.Ordinal)
+                ? release.Analyses.LastOrDefault(a => a.Metrics.Any(m => Failing.Contains(m.Classification)))?.Metrics.Where(m => Failing.Contains(m.Classification)).ToList() ?? []
+                : [];
+        }
+        else
+        {
+            deciding = [.. release.Analyses.SelectMany(a => a.Metrics).Where(m => m.Classification is not ("NoData" or "Error"))];
         }
 
         return (deciding.Any(m => m.Sequential), deciding.Any(m => !m.Sequential)) switch

@@ -5,7 +5,7 @@ using Canary.Analyzer.Workloads;
 namespace Canary.Analyzer.Simulation;
 
 /// <summary>How one simulated release ended, and what the canary served until then.</summary>
-internal sealed record RolloutRun(RolloutPhase Ended, TimeSpan Took, long CanaryRequests, long CanaryErrors, string Reason)
+internal sealed record RolloutRun(RolloutPhase Ended, TimeSpan Took, long CanaryRequests, long CanaryErrors)
 {
     public bool RolledBack => Ended == RolloutPhase.Failed;
 
@@ -26,13 +26,32 @@ internal sealed class RolloutSimulator(string rule, CanaryResource resource, Stu
     private readonly RenderedQuery? errorRate = rule == SimulationRules.Threshold ? Query(resource, "error-rate") : null;
     private readonly RenderedQuery? p99 = rule == SimulationRules.Threshold ? Query(resource, "p99") : null;
 
+    /// <summary>Every query of the rule, once: one the model cannot answer stops the study (as an input error), instead of holding every analysis.</summary>
+    /// <exception cref="Documents.InputException">A query of the rule's metrics is not one the simulated Prometheus answers.</exception>
+    public void Check()
+    {
+        foreach (var (metric, query) in MetricAnalysis.Render(resource.Config!, SimulatedPrometheus.Cohorts, resource.Config!.Interval, "60s"))
+        {
+            foreach (var text in new[] { query.Control, query.Experiment, query.ControlExposure, query.ExperimentExposure }.OfType<string>())
+            {
+                try
+                {
+                    SimulatedPrometheus.Check(text);
+                }
+                catch (MetricsSourceException e)
+                {
+                    throw new Documents.InputException($"rule {rule}, metric \"{metric}\": {e.Message}");
+                }
+            }
+        }
+    }
+
     public async Task<RolloutRun> RunAsync(Scenario scenario, ulong seed, CancellationToken cancellationToken)
     {
-        var prometheus = new SimulatedPrometheus(scenario, settings.Scrape, seed, Epoch);
+        var prometheus = new SimulatedPrometheus(scenario, settings.Scrape, seed, Epoch, resource.Window);
         var analyzer = new RolloutAnalyzer(prometheus, concurrency: 1);
         var spec = resource.Rollout;
         var state = new RolloutState { Phase = RolloutPhase.Initialized, Revision = "v1", PrimaryRevision = "v1" };
-        var reason = string.Empty;
         for (var now = Epoch; now - Epoch <= settings.MaxDuration; now += resource.Interval)
         {
             prometheus.AdvanceTo(now);
@@ -48,7 +67,6 @@ internal sealed class RolloutSimulator(string rule, CanaryResource resource, Stu
                 Analysis = analysis,
             });
             state = decision.State;
-            reason = decision.Reason;
             foreach (var action in decision.Actions.OfType<RolloutAction.SetRouting>())
             {
                 prometheus.Weight = action.Routing.CanaryWeight;
@@ -56,11 +74,11 @@ internal sealed class RolloutSimulator(string rule, CanaryResource resource, Stu
 
             if (state.Phase is RolloutPhase.Failed or RolloutPhase.Promoting)
             {
-                return new RolloutRun(state.Phase, now - Epoch, prometheus.CanaryRequests, prometheus.CanaryErrors, reason);
+                return new RolloutRun(state.Phase, now - Epoch, prometheus.CanaryRequests, prometheus.CanaryErrors);
             }
         }
 
-        return new RolloutRun(state.Phase, settings.MaxDuration, prometheus.CanaryRequests, prometheus.CanaryErrors, reason);
+        return new RolloutRun(state.Phase, settings.MaxDuration, prometheus.CanaryRequests, prometheus.CanaryErrors);
     }
 
     private async Task<AnalysisOutcome?> AnalyzeAsync(RolloutAnalyzer analyzer, SimulatedPrometheus prometheus, DateTimeOffset now, RolloutState state, CancellationToken cancellationToken)

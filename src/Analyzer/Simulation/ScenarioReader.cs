@@ -10,6 +10,9 @@ namespace Canary.Analyzer.Simulation;
 /// </summary>
 internal static class ScenarioReader
 {
+    /// <summary>Rollouts per scenario and rule at most: a study keeps each rollout's outcome until it is summarised.</summary>
+    public const int MaxRollouts = 100_000;
+
     /// <summary>The study the command runs without --scenarios (the file docs/STATISTICS.md's tables come from).</summary>
     public static StudyPlan Default()
     {
@@ -35,7 +38,7 @@ internal static class ScenarioReader
 
         var settings = new StudySettings
         {
-            Rollouts = FieldReaders.Integer(root, string.Empty, "rollouts", 200, 1, 1_000_000, fields),
+            Rollouts = FieldReaders.Integer(root, string.Empty, "rollouts", 200, 1, MaxRollouts, fields),
             Seed = (ulong)FieldReaders.Integer(root, string.Empty, "seed", 1, 0, int.MaxValue, fields),
             Rules = Rules(root, fields),
         };
@@ -118,6 +121,14 @@ internal static class ScenarioReader
             Scrape = FieldReaders.Duration(node, at, "scrapeInterval", s.Scrape, fields),
             MaxDuration = FieldReaders.Duration(node, at, "maxDuration", s.MaxDuration, fields),
         };
+        foreach (var (name, value, most) in new[] { ("interval", s.Interval, TimeSpan.FromHours(1)), ("window", s.Window, TimeSpan.FromHours(24)), ("maxDuration", s.MaxDuration, TimeSpan.FromDays(7)), ("warmUp", s.WarmUp, TimeSpan.FromHours(1)), ("maxNoEvidence", s.MaxNoEvidence, TimeSpan.FromDays(1)) })
+        {
+            if (value > most)
+            {
+                fields.Problem($"analysis.{name}", $"must be at most {Documents.TimeArguments.Format(most)} (a simulated rollout keeps its scrapes)");
+            }
+        }
+
         if (s.Interval < TimeSpan.FromSeconds(1) || s.Scrape < TimeSpan.FromSeconds(1))
         {
             fields.Problem(s.Interval < TimeSpan.FromSeconds(1) ? "analysis.interval" : "analysis.scrapeInterval", "must be at least 1s");

@@ -33,19 +33,21 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
     private int scrapes;
 
     /// <param name="seed">The rollout's stream: the same seed gives the same requests at the same weights.</param>
-    public SimulatedPrometheus(Scenario scenario, TimeSpan scrape, ulong seed, DateTimeOffset start)
+    /// <param name="history">How long before the release the primary's scrapes go back (the longest window a rule looks at).</param>
+    public SimulatedPrometheus(Scenario scenario, TimeSpan scrape, ulong seed, DateTimeOffset start, TimeSpan history)
     {
         traffic = new TrafficModel(scenario, Edges);
         this.seed = seed;
         this.scrape = scrape;
         Start = start;
         dayPhase = TrafficModel.DayPhase(StreamRandom.Mix(seed, 1));
-        // The first scrape falls anywhere in the first scrape interval; the primary has served for a long time already.
-        next = start + (scrape * TrafficModel.DayPhase(StreamRandom.Mix(seed, 2)));
+        // Scrapes fall anywhere in a scrape interval; the primary has served for a long time already (an hour's worth of
+        // counts), and its scrapes reach back over the history, so the first window is as full for it as any later one.
+        next = start - history + (scrape * TrafficModel.DayPhase(StreamRandom.Mix(seed, 2)));
         random.Reseed(StreamRandom.Mix(seed, 4));
-        traffic.Serve(random, -TimeSpan.FromHours(1), 3600, dayPhase, 0, primaryNow, canaryNow);
-        primary.Add(start - scrape, primaryNow);
-        canary.Add(start - scrape, canaryNow);
+        traffic.Serve(random, -TimeSpan.FromHours(2), 3600, dayPhase, 0, primaryNow, canaryNow);
+        primary.Add(next - scrape, primaryNow);
+        canary.Add(next - scrape, canaryNow);
     }
 
     public DateTimeOffset Start { get; }
@@ -128,16 +130,21 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
     [GeneratedRegex(@"^\s*histogram_quantile\(\s*([0-9.]+)\s*,")]
     private static partial Regex QuantilePattern();
 
+    /// <summary>Whether the model answers this query; the rules check every query once, before any rollout runs.</summary>
+    /// <exception cref="MetricsSourceException">It does not, with the query.</exception>
+    public static void Check(string query) => Parse(query);
+
     private static Query Parse(string query)
     {
         var selectors = new List<Selector>();
         foreach (Match m in SelectorPattern().Matches(query))
         {
             var matchers = m.Groups[3].Value;
+            var code = matchers.Contains("code", StringComparison.Ordinal);
             var counter = m.Groups[2].Value switch
             {
-                "http_requests_total" when matchers.Contains("code=~\"5..\"", StringComparison.Ordinal) => "errors",
-                "http_requests_total" => "requests",
+                "http_requests_total" when code && matchers.Contains("code=~\"5..\"", StringComparison.Ordinal) => "errors",
+                "http_requests_total" when !code => "requests",
                 "http_request_duration_seconds_bucket" => "buckets",
                 _ => throw Unmodelled(query),
             };

@@ -22,6 +22,9 @@ internal sealed record RuleSummary(string Scenario, bool Bad, string Rule, int R
     public double CanaryRequests { get; init; }
 
     public double CanaryErrors { get; init; }
+
+    /// <summary>The failed requests users saw on the canary before it was rolled back: the mean over the rollouts rolled back.</summary>
+    public double? ErrorsBeforeRollback { get; init; }
 }
 
 /// <summary>
@@ -36,6 +39,7 @@ internal static class Study
         ArgumentNullException.ThrowIfNull(plan);
         var settings = plan.Settings;
         var simulators = settings.Rules.Select(r => new RolloutSimulator(r, SimulationRules.Resource(r, settings, templates), settings)).ToList();
+        simulators.ForEach(s => s.Check());
         var runs = new RolloutRun[plan.Scenarios.Count, settings.Rules.Count, settings.Rollouts];
         var work = Enumerable.Range(0, plan.Scenarios.Count).SelectMany(s => Enumerable.Range(0, settings.Rollouts).Select(r => (Scenario: s, Rollout: r)));
         var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
@@ -72,6 +76,7 @@ internal static class Study
             MedianToPromotion = Median(promoted),
             CanaryRequests = runs.Average(r => (double)r.CanaryRequests),
             CanaryErrors = runs.Average(r => (double)r.CanaryErrors),
+            ErrorsBeforeRollback = rolledBack.Count == 0 ? null : rolledBack.Average(r => (double)r.CanaryErrors),
         };
     }
 

@@ -17,7 +17,7 @@ internal static class StudyOutput
         var text = new StringBuilder();
         text.Append(Invariant, $"{s.Rollouts} rollouts per scenario and rule, seed {s.Seed}; steps {string.Join(" → ", s.StepWeights.Select(w => $"{w} %"))} every {Documents.TimeArguments.Format(s.Interval)}, threshold {s.Threshold}, confidence {s.ConfidenceLevel.ToString("R", Invariant)}, scrapes every {Documents.TimeArguments.Format(s.Scrape)}\n");
         text.Append("A bad canary (*) should be rolled back; any other should be promoted.\n\n");
-        string[] header = ["scenario", "rule", "rolled back (95 % interval)", "promoted", "undecided", "median to rollback", "canary requests", "canary failures"];
+        string[] header = ["scenario", "rule", "rolled back (95 % interval)", "promoted", "undecided", "median to rollback", "median to promotion", "canary requests", "canary failures", "failed before rollback"];
         var rows = results.Select(r => new[]
         {
             r.Bad ? $"{r.Scenario} *" : r.Scenario,
@@ -25,9 +25,11 @@ internal static class StudyOutput
             $"{Percent(r.Share)} ({Percent(r.Interval.Low)} – {Percent(r.Interval.High)})",
             Percent(r.Promoted / (double)r.Rollouts),
             r.Undecided.ToString(Invariant),
-            r.MedianToRollback is { } t ? $"{t.TotalMinutes:0.#} min" : "—",
+            Minutes(r.MedianToRollback),
+            Minutes(r.MedianToPromotion),
             r.CanaryRequests.ToString("N0", Invariant),
             r.CanaryErrors.ToString("N0", Invariant),
+            r.ErrorsBeforeRollback is { } e ? e.ToString("N0", Invariant) : "—",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         void Line(string[] cells) => text.Append(string.Join("  ", cells.Select((c, i) => i < 2 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd()).Append('\n');
@@ -78,6 +80,15 @@ internal static class StudyOutput
                 Seconds(w, "medianSecondsToPromotion", r.MedianToPromotion);
                 w.WriteNumber("canaryRequests", Math.Round(r.CanaryRequests, 1));
                 w.WriteNumber("canaryFailures", Math.Round(r.CanaryErrors, 1));
+                if (r.ErrorsBeforeRollback is { } before)
+                {
+                    w.WriteNumber("failuresBeforeRollback", Math.Round(before, 1));
+                }
+                else
+                {
+                    w.WriteNull("failuresBeforeRollback");
+                }
+
                 w.WriteEndObject();
             }
 
@@ -99,6 +110,8 @@ internal static class StudyOutput
             w.WriteNull(name);
         }
     }
+
+    private static string Minutes(TimeSpan? span) => span is { } t ? t.TotalMinutes.ToString("0.#", Invariant) + " min" : "—";
 
     private static string Percent(double share) => (share * 100).ToString(share is > 0 and < 0.1 ? "0.0#" : "0.0", Invariant) + " %";
 }

@@ -148,8 +148,8 @@ internal interface IAnalysisStore : IAsyncDisposable
 
     /// <summary>
     /// The sequential evidence of the rollout's analyses with since &lt;= at &lt;= until in at most
-    /// maxPoints points, oldest first: of each of maxPoints equal stretches of time, its last
-    /// analysis (evidence that crossed is never dropped: it ends the stretch it is in).
+    /// maxPoints points, oldest first: of each of maxPoints equal stretches of time, its newest
+    /// analysis, unless an older one had more metrics at or over their 1/α line (a crossing is never thinned away).
     /// </summary>
     Task<IReadOnlyList<EvidencePoint>> EvidenceHistoryAsync(string rolloutKey, DateTimeOffset since, DateTimeOffset until, int maxPoints, CancellationToken cancellationToken);
 

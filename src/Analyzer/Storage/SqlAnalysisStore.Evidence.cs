@@ -15,7 +15,8 @@ internal abstract partial class SqlAnalysisStore
 
         var (first, last) = span;
 
-        // maxPoints equal stretches of time, each drawn at its last analysis with evidence: the newest evidence of the stretch.
+        // maxPoints equal stretches of time, each drawn at its newest analysis with evidence, unless an older one of the stretch had more
+        // metrics at or over their line (a crossing is never thinned away).
         var width = Math.Max(1, ((last - first) / maxPoints) + 1);
         var points = new List<EvidencePoint>(maxPoints + 1);
         long bucket = -1;
@@ -38,7 +39,7 @@ internal abstract partial class SqlAnalysisStore
                 bucket = at;
                 points.Add(point);
             }
-            else
+            else if (Crossed(point) >= Crossed(points[^1]))
             {
                 points[^1] = point;
             }
@@ -46,6 +47,8 @@ internal abstract partial class SqlAnalysisStore
 
         return points;
     }
+
+    private static int Crossed(EvidencePoint point) => point.Metrics.Values.Count(e => e.EValue * e.Alpha >= 1);
 
     /// <summary>The first and last time a MIN(at), MAX(at) query finds; null when it finds no row.</summary>
     private static async Task<(long First, long Last)?> SpanAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)

@@ -31,6 +31,15 @@ public sealed class EvidenceHistoryTests
     }
 
     [Fact]
+    public void Where_the_counted_time_goes_back_a_new_release_began()
+    {
+        // A state saved before releases kept their start: the points after the last restart of the counted time are the release's.
+        EvidencePoint Point(int minute, double seconds) => new(Start.AddMinutes(minute), new Dictionary<string, MetricEvidence> { ["errors"] = new(1, 0.01, 1, 0.5, 2, seconds) });
+        var points = Canary.Analyzer.Reports.EvidenceChart.LastRelease([Point(0, 60), Point(1, 120), Point(5, 60), Point(6, 120), Point(7, 120)]);
+        Assert.Equal([Start.AddMinutes(5), Start.AddMinutes(6), Start.AddMinutes(7)], points.Select(p => p.At));
+    }
+
+    [Fact]
     public async Task Only_the_analyses_since_the_release_started_are_drawn()
     {
         await using var store = await StoreAsync();

@@ -26,7 +26,8 @@ public sealed class SequentialReasonTests
         // Four intervals judged on an earlier tick, the rest now: the crossing is as many minutes in as when judged at once.
         var whole = Judge(new CountData(Faulty) { IntervalSeconds = 60 });
         var first = Judge(new CountData(Faulty[..4]) { IntervalSeconds = 60 });
-        var rest = Judge(new CountData(Faulty[4..]) { IntervalSeconds = 60, Prior = first.Sequential!.CountState });
+        Assert.Null(first.Sequential!.CrossedAt);
+        var rest = Judge(new CountData(Faulty[4..]) { IntervalSeconds = 60, Prior = first.Sequential.CountState });
         Assert.Equal(whole.Sequential!.CountState!.CrossedSeconds, rest.Sequential!.CountState!.CrossedSeconds);
         Assert.Equal(whole.Reason, rest.Reason);
     }
