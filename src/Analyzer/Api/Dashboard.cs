@@ -147,9 +147,8 @@ internal static class Dashboard
 
         var weights = await store.WeightHistoryAsync(key, RolloutEndpoints.MaxWeightPoints, token);
         var state = rollout.ReadState();
-        // The release's start, or (a state saved before it was kept) the points after the counted time last went back.
-        var evidence = await store.EvidenceHistoryAsync(key, state.ReleaseSince ?? DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, Reports.EvidenceChart.MaxPoints, token);
-        evidence = state.ReleaseSince is null ? Reports.EvidenceChart.LastRelease(evidence) : evidence;
+        // From the release's start; a state saved before it was kept: the last release found back from the rollout's last tick.
+        var evidence = await DashboardEvidence.ReleaseAsync(store, key, state.ReleaseSince, state.ReleaseSince is null ? rollout.UpdatedAt : DateTimeOffset.MaxValue, TimeSpan.Zero, token);
         var operate = ApiAccess.CallerOf(context).Role >= ApiRole.Operator;
         var steps = commands.Steps(key) is { } stepWeights ? string.Join(" → ", stepWeights.Select(w => $"{w} %")) : "–";
         var html = new StringBuilder();

@@ -35,12 +35,12 @@ internal static class ReleaseEvidence
         List<MetricOutcome> deciding;
         if (release.Outcome == Release.RolledBack)
         {
-            if (release.Reason.Contains("the evidence crossed", StringComparison.Ordinal))
+            if (release.Reason.StartsWith("rolled back: the evidence crossed", StringComparison.Ordinal))
             {
                 return Sequential;
             }
 
-            deciding = release.Reason.Contains("analysis failed", StringComparison.Ordinal)
+            deciding = release.Reason.StartsWith("rolled back: analysis failed", StringComparison.Ordinal)
                 ? release.Analyses.LastOrDefault(a => a.Metrics.Any(m => Failing.Contains(m.Classification)))?.Metrics.Where(m => Failing.Contains(m.Classification)).ToList() ?? []
                 : [];
         }

@@ -13,6 +13,9 @@ internal static class ScenarioReader
     /// <summary>Rollouts per scenario and rule at most: a study keeps each rollout's outcome until it is summarised.</summary>
     public const int MaxRollouts = 100_000;
 
+    /// <summary>Scrapes a simulated rollout may keep per cohort.</summary>
+    public const int MaxScrapes = 50_000;
+
     /// <summary>The study the command runs without --scenarios (the file docs/STATISTICS.md's tables come from).</summary>
     public static StudyPlan Default()
     {
@@ -127,6 +130,11 @@ internal static class ScenarioReader
             {
                 fields.Problem($"analysis.{name}", $"must be at most {Documents.TimeArguments.Format(most)} (a simulated rollout keeps its scrapes)");
             }
+        }
+
+        if (s.Scrape >= TimeSpan.FromSeconds(1) && (s.MaxDuration + s.Window) / s.Scrape > MaxScrapes)
+        {
+            fields.Problem("analysis.scrapeInterval", $"gives more than {MaxScrapes} scrapes over maxDuration and the window; scrape less often or shorten maxDuration");
         }
 
         if (s.Interval < TimeSpan.FromSeconds(1) || s.Scrape < TimeSpan.FromSeconds(1))

@@ -41,8 +41,8 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
         this.scrape = scrape;
         Start = start;
         dayPhase = TrafficModel.DayPhase(StreamRandom.Mix(seed, 1));
-        // Scrapes fall anywhere in a scrape interval; the primary has served for a long time already (an hour's worth of
-        // counts), and its scrapes reach back over the history, so the first window is as full for it as any later one.
+        // Scrapes fall anywhere in a scrape interval; the primary has served for a long time already (its counters start at an
+        // hour's worth of requests), and its scrapes reach back over the history, so the first window is as full for it as any later one.
         next = start - history + (scrape * TrafficModel.DayPhase(StreamRandom.Mix(seed, 2)));
         random.Reseed(StreamRandom.Mix(seed, 4));
         traffic.Serve(random, -TimeSpan.FromHours(2), 3600, dayPhase, 0, primaryNow, canaryNow);
@@ -127,6 +127,9 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
     [GeneratedRegex(@"(rate|increase)\((\w+)\{([^}]*)\}\[([0-9a-z.]+)\]\)")]
     private static partial Regex SelectorPattern();
 
+    [GeneratedRegex(@"(^|[\s,])code\s*(=~|!~|!=|=)")]
+    private static partial Regex CodeMatcher();
+
     [GeneratedRegex(@"^\s*histogram_quantile\(\s*([0-9.]+)\s*,")]
     private static partial Regex QuantilePattern();
 
@@ -140,7 +143,7 @@ internal sealed partial class SimulatedPrometheus : IMetricSource
         foreach (Match m in SelectorPattern().Matches(query))
         {
             var matchers = m.Groups[3].Value;
-            var code = matchers.Contains("code", StringComparison.Ordinal);
+            var code = CodeMatcher().IsMatch(matchers);
             var counter = m.Groups[2].Value switch
             {
                 "http_requests_total" when code && matchers.Contains("code=~\"5..\"", StringComparison.Ordinal) => "errors",

@@ -148,8 +148,9 @@ internal interface IAnalysisStore : IAsyncDisposable
 
     /// <summary>
     /// The sequential evidence of the rollout's analyses with since &lt;= at &lt;= until in at most
-    /// maxPoints points, oldest first: of each of maxPoints equal stretches of time, its newest
-    /// analysis, unless an older one had more metrics at or over their 1/α line (a crossing is never thinned away).
+    /// maxPoints points, oldest first: of each of maxPoints − 1 equal stretches of time, its newest
+    /// analysis, unless that would hide a metric an older one had at or over its 1/α line (a
+    /// crossing is never thinned away); the newest analysis of all is always the last point.
     /// </summary>
     Task<IReadOnlyList<EvidencePoint>> EvidenceHistoryAsync(string rolloutKey, DateTimeOffset since, DateTimeOffset until, int maxPoints, CancellationToken cancellationToken);
 

@@ -17,9 +17,11 @@ internal abstract partial class SqlAnalysisStore
 
         // maxPoints equal stretches of time, each drawn at its newest analysis with evidence, unless an older one of the stretch had more
         // metrics at or over their line (a crossing is never thinned away).
-        var width = Math.Max(1, ((last - first) / maxPoints) + 1);
+        // One stretch fewer than the points: the newest analysis is always the last point.
+        var width = Math.Max(1, ((last - first) / (maxPoints - 1)) + 1);
         var points = new List<EvidencePoint>(maxPoints + 1);
         long bucket = -1;
+        EvidencePoint? newest = null;
         await using var rows = Sql.Command(connection, null, $"SELECT {SummaryColumns} FROM analyses WHERE rollout_key = @k AND at >= @from AND at <= @to ORDER BY at, id",
             ("k", rolloutKey), ("from", from), ("to", to));
         await using var stream = await rows.ExecuteReaderAsync(cancellationToken);
@@ -33,22 +35,30 @@ internal abstract partial class SqlAnalysisStore
             }
 
             var point = new EvidencePoint(summary.At, metrics);
+            newest = point;
             var at = (summary.At.ToUnixTimeMilliseconds() - first) / width;
             if (at != bucket)
             {
                 bucket = at;
                 points.Add(point);
             }
-            else if (Crossed(point) >= Crossed(points[^1]))
+            else if (!LosesACrossing(points[^1], point))
             {
                 points[^1] = point;
             }
         }
 
+        if (newest is not null && !ReferenceEquals(points[^1], newest))
+        {
+            points.Add(newest);
+        }
+
         return points;
     }
 
-    private static int Crossed(EvidencePoint point) => point.Metrics.Values.Count(e => e.EValue * e.Alpha >= 1);
+    /// <summary>Whether drawing the newer point instead of the older would hide a metric the older has at or over its 1/α line.</summary>
+    private static bool LosesACrossing(EvidencePoint older, EvidencePoint newer) =>
+        older.Metrics.Any(m => m.Value.EValue * m.Value.Alpha >= 1 && !(newer.Metrics.GetValueOrDefault(m.Key) is { } e && e.EValue * e.Alpha >= 1));
 
     /// <summary>The first and last time a MIN(at), MAX(at) query finds; null when it finds no row.</summary>
     private static async Task<(long First, long Last)?> SpanAsync(System.Data.Common.DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)

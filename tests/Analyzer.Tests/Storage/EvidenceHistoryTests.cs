@@ -31,6 +31,22 @@ public sealed class EvidenceHistoryTests
     }
 
     [Fact]
+    public async Task Evidence_that_reached_its_line_is_never_thinned_away()
+    {
+        // A non-critical metric crosses once in a long release and falls back: its crossing stays on the chart.
+        await using var store = await StoreAsync();
+        var ticks = new EvidenceTicks("shop/checkout");
+        for (var i = 0; i < 1200; i++)
+        {
+            ticks.Analysis(Start.AddMinutes(i), "Progressing", 50, "v2", eValue: i == 601 ? 150 : 2, ratio: 1.5, lower: 0.9, upper: 2.5, seconds: 60 * (i + 1), reason: "analysis passed");
+        }
+
+        await ticks.WriteAsync(store);
+        var points = await store.EvidenceHistoryAsync("shop/checkout", Start, DateTimeOffset.MaxValue, 500, CancellationToken.None);
+        Assert.Contains(points, p => p.Metrics["errors"].EValue == 150);
+    }
+
+    [Fact]
     public void Where_the_counted_time_goes_back_a_new_release_began()
     {
         // A state saved before releases kept their start: the points after the last restart of the counted time are the release's.
