@@ -20,7 +20,7 @@ internal static class CanaryCli
           demo [--fast] [--output DIR]                the whole loop on this machine: a good release promoted,
                                                       a bad one rolled back, under load; writes a summary
           report [--week 2026-W47] [--store ...]      the weekly reliability report: HTML, JSON and PNG charts
-          simulate [--scenarios FILE] [--rollouts N] [--seed S] [--format table|json]
+          simulate [--scenarios FILE] [--rollouts N] [--seed S] [--rules LIST] [--format table|json]
                                                       how often each rule rolls back healthy and bad canaries,
                                                       on simulated traffic through the real state machine and Judge
           sample-service --port N [--version v2] [--error-rate 0.05] [--latency 50ms]
