@@ -59,14 +59,13 @@ internal static class DashboardEvidence
         foreach (var (name, block) in Blocks(result))
         {
             var evidence = (block["evidence"] as JsonArray ?? []).Select(e => e is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN).ToList();
-            var alpha = Number(block["alpha"]) ?? 0.01;
-            if (evidence.Count == 0)
+            if (evidence.Count == 0 || ReleaseEvidence.Read(block) is not { } last)
             {
                 continue;
             }
 
-            var points = evidence.Select((e, i) => ((double)(i + 1), new MetricEvidence(double.IsFinite(e) ? e : 1, alpha,
-                i == evidence.Count - 1 ? Number(block["estimate"]) : null, i == evidence.Count - 1 ? Number(block["lower"]) ?? 0 : 0, i == evidence.Count - 1 ? Number(block["upper"]) : null, null))).ToList();
+            // Only the e-value is known after each interval; the ratio and its bounds after the last.
+            var points = evidence.Select((e, i) => ((double)(i + 1), i == evidence.Count - 1 ? last : new MetricEvidence(double.IsFinite(e) ? e : 1, last.Alpha, null, 0, null, null))).ToList();
             html.Append(EvidenceChart.Svg(name, points, 760, string.Create(CultureInfo.InvariantCulture, $"after each of its {evidence.Count} intervals"), $"evidence-{name}", spanIsTime: false));
         }
 
@@ -77,6 +76,4 @@ internal static class DashboardEvidence
         (result["metrics"] as JsonArray ?? []).OfType<JsonObject>()
             .Where(m => m["sequential"] is JsonObject)
             .Select(m => (m["name"]?.GetValue<string>() ?? "?", (JsonObject)m["sequential"]!));
-
-    private static double? Number(JsonNode? node) => node is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 }

@@ -27,7 +27,7 @@ internal static class EvidenceChart
             return string.Empty;
         }
 
-        var drawn = points.Count <= MaxPoints ? points : [.. Enumerable.Range(0, MaxPoints).Select(i => points[(int)((long)i * (points.Count - 1) / (MaxPoints - 1))])];
+        var drawn = Thin(points);
         var threshold = 1 / drawn[^1].Evidence.Alpha;
         var start = drawn[0].At;
         var span = Math.Max(1, drawn[^1].At - start);
@@ -108,6 +108,13 @@ internal static class EvidenceChart
         }
 
         return [.. points.Skip(start)];
+    }
+
+    /// <summary>At most <see cref="MaxPoints"/> of the points, evenly spaced, the first and the last kept.</summary>
+    public static IReadOnlyList<T> Thin<T>(IReadOnlyList<T> points)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        return points.Count <= MaxPoints ? points : [.. Enumerable.Range(0, MaxPoints).Select(i => points[(int)((long)i * (points.Count - 1) / (MaxPoints - 1))])];
     }
 
     private static string Polyline(IEnumerable<(double X, double Y)> points) =>

@@ -88,7 +88,7 @@ internal static class ReleaseEvidence
         foreach (var name in release.Analyses.SelectMany(a => a.Metrics).Where(m => m.Sequential).Select(m => m.Name).Distinct(StringComparer.Ordinal))
         {
             var points = release.Analyses.SelectMany(a => a.Metrics.Where(m => m.Name == name && m.Evidence is not null).Select(m => (a.At, m.Evidence!))).ToList();
-            var kept = points.Count <= EvidenceChart.MaxPoints ? points : [.. Enumerable.Range(0, EvidenceChart.MaxPoints).Select(i => points[(int)((long)i * (points.Count - 1) / (EvidenceChart.MaxPoints - 1))])];
+            var kept = EvidenceChart.Thin(points);
             metrics[name] = new JsonArray([.. kept.Select(p => (JsonNode)new JsonObject
             {
                 ["seconds"] = Math.Round((p.At - release.Started).TotalSeconds, 1),
